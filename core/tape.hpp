@@ -1,0 +1,122 @@
+// How reverse mode works here
+// ===========================
+//
+// Every differentiable op computes its value and, if any input wants a gradient, appends one
+// record to the current thread's tape: the op's name, its inputs, its output, and a closure that
+// knows the op's local derivative. The tape is a plain vector, in execution order.
+//
+// backward() seeds the output's gradient with 1 and walks the tape once, from the end to the
+// start. Execution order is already a valid order for the reverse sweep: when a record is reached,
+// every later op that used its output has already added its share to that output's gradient. So
+// there is no graph search and no recursion; a chain of 100,000 ops is just a loop of 100,000.
+//
+// A worked example with three ops, x = 2 and w = 3:
+//
+//     a = x * w        record #0  mul   a = 6
+//     b = a + x        record #1  add   b = 8
+//     c = b * b        record #2  mul   c = 64
+//
+// c.backward() sets dc = 1 and replays the tape in reverse. In each record the incoming gradient
+// is `dy` (the gradient of c with respect to the record's output); the gradients the record sends
+// to its inputs are `dx`, `dw`, `db`, and they are always *added* to what the inputs already have:
+//
+//     #2  mul  c = b * b    dy = 1    db += dy * b = 8,  db += dy * b = 8     -> db = 16
+//     #1  add  b = a + x    dy = 16   da += 16,          dx += 16             -> dx = 16
+//     #0  mul  a = x * w    dy = 16   dx += dy * w = 48, dw += dy * x = 32    -> dx = 64, dw = 32
+//
+// Check by hand: c = (xw + x)^2, dc/dx = 2(xw + x)(w + 1) = 64 and dc/dw = 2(xw + x) x = 32.
+// Note how x collected gradient from two records (#1 and #0): that is why gradients accumulate.
+//
+// After the sweep the records are released, so the memory of one training step does not carry
+// into the next. Records nobody can reach any more (their output is no longer held by a user or
+// by a later record) are pruned as the tape grows, so forward passes without backward() do not
+// leak. NoGrad switches recording off, for evaluation and parameter updates.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "tensor.hpp"
+
+namespace tapegrad {
+
+// A record's closure: receives dy (the gradient of the output) and y (the output's value, so an op
+// such as sigmoid can reuse it without keeping a copy) and adds dx to each input that needs one.
+using BackwardFn = std::function<void(const Array& dy, const Array& y)>;
+
+struct Record {
+    const char* op;                              // "matmul", "sigmoid", ...
+    std::uint64_t seq;                           // position in the thread's history
+    std::vector<std::shared_ptr<Node>> inputs;   // for printing and for checks
+    std::shared_ptr<Node> output;
+    BackwardFn backward;
+};
+
+class Tape {
+  public:
+    // The tape of the calling thread.
+    static Tape& current();
+
+    std::size_t size() const { return records_.size(); }
+    const Record& operator[](std::size_t i) const { return records_[i]; }
+
+    // One line per record: index, op, input shapes, output shape (and the gradient norm of the
+    // output, when backward has reached it).
+    void print(std::ostream& out) const;
+
+    // Drops every record (the values users hold stay valid, their history is forgotten).
+    void clear();
+
+    // Appends a record; used by record() below.
+    Tensor push(const char* op, std::initializer_list<Tensor> inputs, Array value,
+                BackwardFn backward);
+
+    // The reverse sweep from `output`, whose gradient has just been seeded.
+    void backward_from(const Node& output);
+
+  private:
+    std::size_t index_of(std::uint64_t seq) const;
+    void prune();
+
+    std::vector<Record> records_;
+    std::uint64_t next_seq_ = 1;
+    std::size_t prune_at_ = 4096;
+};
+
+// Whether ops record at all on this thread (false inside a NoGrad scope).
+bool grad_enabled();
+
+// RAII: nothing is recorded while it lives. Nests.
+class NoGrad {
+  public:
+    NoGrad();
+    ~NoGrad();
+    NoGrad(const NoGrad&) = delete;
+    NoGrad& operator=(const NoGrad&) = delete;
+};
+
+// True when recording is on and at least one input requires a gradient.
+bool needs_record(std::initializer_list<Tensor> inputs);
+
+// What every op returns: its value, recorded with its backward closure when a gradient is
+// needed. The closure is only built in that case.
+template <class F>
+Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value, F&& backward) {
+    if (!needs_record(inputs)) return Tensor(std::move(value));
+    return Tape::current().push(op, inputs, std::move(value),
+                                BackwardFn(std::forward<F>(backward)));
+}
+
+// The one helper every broadcasting op uses: sums a gradient of the broadcast shape back to
+// the shape of the input that was broadcast (over leading axes it lacked and axes where it had 1).
+Array unbroadcast(const Array& dy, const Shape& shape);
+
+// Prints the calling thread's tape to stdout.
+void print_tape();
+
+}  // namespace tapegrad

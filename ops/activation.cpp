@@ -1,0 +1,116 @@
+#include "activation.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "../core/tape.hpp"
+#include "reduce.hpp"
+
+namespace tapegrad {
+
+Tensor relu(const Tensor& x) {
+    return record("relu", {x}, xt::maximum(x.value(), 0.0f), [x](const Array& dy, const Array&) {
+        x.accumulate_grad(xt::where(x.value() > 0.0f, dy, 0.0f));
+    });
+}
+
+Tensor sigmoid(const Tensor& x) {
+    return record("sigmoid", {x}, 1.0f / (1.0f + xt::exp(-x.value())),
+                  [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * y * (1.0f - y)); });
+}
+
+Tensor tanh(const Tensor& x) {
+    return record("tanh", {x}, xt::tanh(x.value()),
+                  [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * (1.0f - y * y)); });
+}
+
+namespace {
+
+// Views an array as [outer, n, inner] around `axis`, so one loop serves every axis: element k of
+// the line (o, i) is at o * n * inner + k * inner + i.
+struct Lines {
+    std::size_t outer = 1, n = 1, inner = 1;
+    Lines(const char* op, const Array& x, int axis) {
+        const std::size_t a = normalize_axis(op, axis, x.dimension());
+        for (std::size_t d = 0; d < x.dimension(); ++d) {
+            if (d < a) outer *= x.shape()[d];
+            if (d > a) inner *= x.shape()[d];
+        }
+        n = x.shape()[a];
+    }
+    template <class F>
+    void each(F&& f) const {  // f(offset of the line's first element, stride)
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t i = 0; i < inner; ++i) f(o * n * inner + i, inner);
+    }
+};
+
+// y = softmax or log_softmax of x along the lines.
+Array normalize(const char* op, const Array& x, int axis, bool take_log) {
+    const Lines lines(op, x, axis);
+    Array y = Array::from_shape(x.shape());
+    const float* in = x.data();
+    float* out = y.data();
+    const std::size_t n = lines.n;
+    lines.each([&](std::size_t start, std::size_t stride) {
+        float m = -INFINITY;
+        for (std::size_t k = 0; k < n; ++k) m = std::max(m, in[start + k * stride]);
+        double total = 0.0;
+        for (std::size_t k = 0; k < n; ++k) total += std::exp(in[start + k * stride] - m);
+        if (take_log) {
+            const float log_total = static_cast<float>(std::log(total));
+            for (std::size_t k = 0; k < n; ++k)
+                out[start + k * stride] = in[start + k * stride] - m - log_total;
+        } else {
+            const float inv = static_cast<float>(1.0 / total);
+            for (std::size_t k = 0; k < n; ++k)
+                out[start + k * stride] = std::exp(in[start + k * stride] - m) * inv;
+        }
+    });
+    return y;
+}
+
+}  // namespace
+
+Array softmax_array(const Array& x, int axis) { return normalize("softmax", x, axis, false); }
+Array log_softmax_array(const Array& x, int axis) {
+    return normalize("log_softmax", x, axis, true);
+}
+
+Tensor softmax(const Tensor& x, int axis) {
+    return record("softmax", {x}, softmax_array(x.value(), axis),
+                  [x, axis](const Array& dy, const Array& y) {
+                      const Lines lines("softmax", y, axis);
+                      Array dx = Array::from_shape(y.shape());
+                      lines.each([&](std::size_t start, std::size_t stride) {
+                          float dot = 0.0f;
+                          for (std::size_t k = 0; k < lines.n; ++k)
+                              dot += dy.data()[start + k * stride] * y.data()[start + k * stride];
+                          for (std::size_t k = 0; k < lines.n; ++k) {
+                              const std::size_t at = start + k * stride;
+                              dx.data()[at] = y.data()[at] * (dy.data()[at] - dot);
+                          }
+                      });
+                      x.accumulate_grad(std::move(dx));
+                  });
+}
+
+Tensor log_softmax(const Tensor& x, int axis) {
+    return record("log_softmax", {x}, log_softmax_array(x.value(), axis),
+                  [x, axis](const Array& dy, const Array& y) {
+                      const Lines lines("log_softmax", y, axis);
+                      Array dx = Array::from_shape(y.shape());
+                      lines.each([&](std::size_t start, std::size_t stride) {
+                          float total = 0.0f;
+                          for (std::size_t k = 0; k < lines.n; ++k)
+                              total += dy.data()[start + k * stride];
+                          for (std::size_t k = 0; k < lines.n; ++k) {
+                              const std::size_t at = start + k * stride;
+                              dx.data()[at] = dy.data()[at] - std::exp(y.data()[at]) * total;
+                          }
+                      });
+                      x.accumulate_grad(std::move(dx));
+                  });
+}
+
+}  // namespace tapegrad

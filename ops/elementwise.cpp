@@ -1,0 +1,134 @@
+#include "elementwise.hpp"
+
+#include <stdexcept>
+
+#include "../core/tape.hpp"
+
+namespace tapegrad {
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+    Shape out(std::max(a.size(), b.size()));
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        // Align from the right; a missing dimension counts as 1.
+        const std::size_t da = i < out.size() - a.size() ? 1 : a[i - (out.size() - a.size())];
+        const std::size_t db = i < out.size() - b.size() ? 1 : b[i - (out.size() - b.size())];
+        if (da != db && da != 1 && db != 1)
+            throw std::invalid_argument(std::string(op) + ": shapes " + shape_str(a) + " and " +
+                                        shape_str(b) + " cannot be broadcast together");
+        out[i] = std::max(da, db);
+    }
+    return out;
+}
+
+namespace {
+
+// The shape check every binary op makes before xtensor sees the arrays.
+void check_broadcast(const char* op, const Tensor& a, const Tensor& b) {
+    if (a.value().shape() != b.value().shape()) broadcast_shapes(op, a.shape(), b.shape());
+}
+
+}  // namespace
+
+Tensor operator+(const Tensor& a, const Tensor& b) {
+    check_broadcast("add", a, b);
+    return record("add", {a, b}, a.value() + b.value(), [a, b](const Array& dy, const Array&) {
+        if (a.requires_grad()) a.accumulate_grad(unbroadcast(dy, a.shape()));
+        if (b.requires_grad()) b.accumulate_grad(unbroadcast(dy, b.shape()));
+    });
+}
+
+Tensor operator-(const Tensor& a, const Tensor& b) {
+    check_broadcast("sub", a, b);
+    return record("sub", {a, b}, a.value() - b.value(), [a, b](const Array& dy, const Array&) {
+        if (a.requires_grad()) a.accumulate_grad(unbroadcast(dy, a.shape()));
+        if (b.requires_grad()) b.accumulate_grad(unbroadcast(-dy, b.shape()));
+    });
+}
+
+Tensor operator*(const Tensor& a, const Tensor& b) {
+    check_broadcast("mul", a, b);
+    return record("mul", {a, b}, a.value() * b.value(), [a, b](const Array& dy, const Array&) {
+        if (a.requires_grad()) a.accumulate_grad(unbroadcast(dy * b.value(), a.shape()));
+        if (b.requires_grad()) b.accumulate_grad(unbroadcast(dy * a.value(), b.shape()));
+    });
+}
+
+Tensor operator/(const Tensor& a, const Tensor& b) {
+    check_broadcast("div", a, b);
+    return record("div", {a, b}, a.value() / b.value(), [a, b](const Array& dy, const Array& y) {
+        if (a.requires_grad()) a.accumulate_grad(unbroadcast(dy / b.value(), a.shape()));
+        // -dy * a / b^2 = -dy * y / b
+        if (b.requires_grad()) b.accumulate_grad(unbroadcast(-dy * y / b.value(), b.shape()));
+    });
+}
+
+Tensor operator+(const Tensor& a, float b) {
+    return record("add_scalar", {a}, a.value() + b,
+                  [a](const Array& dy, const Array&) { a.accumulate_grad(dy); });
+}
+Tensor operator+(float a, const Tensor& b) { return b + a; }
+
+Tensor operator-(const Tensor& a, float b) { return a + (-b); }
+Tensor operator-(float a, const Tensor& b) {
+    return record("rsub_scalar", {b}, a - b.value(),
+                  [b](const Array& dy, const Array&) { b.accumulate_grad(-dy); });
+}
+
+Tensor operator*(const Tensor& a, float b) {
+    return record("mul_scalar", {a}, a.value() * b,
+                  [a, b](const Array& dy, const Array&) { a.accumulate_grad(dy * b); });
+}
+Tensor operator*(float a, const Tensor& b) { return b * a; }
+
+Tensor operator/(const Tensor& a, float b) { return a * (1.0f / b); }
+Tensor operator/(float a, const Tensor& b) {
+    // y = a / b   db = -dy * a / b^2 = -dy * y / b
+    return record("rdiv_scalar", {b}, a / b.value(), [b](const Array& dy, const Array& y) {
+        b.accumulate_grad(-dy * y / b.value());
+    });
+}
+
+Tensor operator-(const Tensor& x) {
+    return record("neg", {x}, -x.value(),
+                  [x](const Array& dy, const Array&) { x.accumulate_grad(-dy); });
+}
+
+Tensor exp(const Tensor& x) {
+    return record("exp", {x}, xt::exp(x.value()),
+                  [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * y); });
+}
+
+Tensor log(const Tensor& x) {
+    return record("log", {x}, xt::log(x.value()),
+                  [x](const Array& dy, const Array&) { x.accumulate_grad(dy / x.value()); });
+}
+
+Tensor abs(const Tensor& x) {
+    return record("abs", {x}, xt::abs(x.value()), [x](const Array& dy, const Array&) {
+        x.accumulate_grad(dy * xt::sign(x.value()));
+    });
+}
+
+Tensor pow(const Tensor& x, float p) {
+    return record("pow", {x}, xt::pow(x.value(), p), [x, p](const Array& dy, const Array&) {
+        x.accumulate_grad(dy * p * xt::pow(x.value(), p - 1.0f));
+    });
+}
+
+Tensor sqrt(const Tensor& x) {
+    return record("sqrt", {x}, xt::sqrt(x.value()),
+                  [x](const Array& dy, const Array& y) { x.accumulate_grad(dy / (2.0f * y)); });
+}
+
+Tensor clamp(const Tensor& x, float lo, float hi) {
+    if (!(lo <= hi))
+        throw std::invalid_argument("clamp: lo (" + std::to_string(lo) +
+                                    ") must not exceed hi (" + std::to_string(hi) + ")");
+    return record("clamp", {x}, xt::clip(x.value(), lo, hi),
+                  [x, lo, hi](const Array& dy, const Array&) {
+                      const Array& v = x.value();
+                      x.accumulate_grad(xt::where(v > lo && v < hi, dy, 0.0f));
+                  });
+}
+
+}  // namespace tapegrad

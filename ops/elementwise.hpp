@@ -1,0 +1,48 @@
+// Elementwise math. Binary ops broadcast as NumPy and PyTorch do: shapes are aligned from the
+// right and a dimension of 1 stretches; the gradient of a broadcast input is summed back to its
+// shape (unbroadcast). A float on either side acts as a tensor of that constant.
+//
+//   y = a + b     da = dy                 db = dy
+//   y = a - b     da = dy                 db = -dy
+//   y = a * b     da = dy * b             db = dy * a
+//   y = a / b     da = dy / b             db = -dy * a / b^2
+//   y = -x        dx = -dy
+//   y = e^x       dx = dy * y
+//   y = ln x      dx = dy / x             (x > 0; ln 0 = -inf as in C)
+//   y = |x|       dx = dy * sign(x)       (0 at x = 0)
+//   y = x^p       dx = dy * p * x^(p-1)
+//   y = sqrt x    dx = dy / (2 y)
+//   y = clamp(x, lo, hi)   dx = dy where lo < x < hi, else 0
+#pragma once
+
+#include "../core/tensor.hpp"
+
+namespace tapegrad {
+
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+
+Tensor operator+(const Tensor& a, float b);
+Tensor operator+(float a, const Tensor& b);
+Tensor operator-(const Tensor& a, float b);
+Tensor operator-(float a, const Tensor& b);
+Tensor operator*(const Tensor& a, float b);
+Tensor operator*(float a, const Tensor& b);
+Tensor operator/(const Tensor& a, float b);
+Tensor operator/(float a, const Tensor& b);
+
+Tensor operator-(const Tensor& x);
+
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor pow(const Tensor& x, float p);
+Tensor sqrt(const Tensor& x);
+Tensor clamp(const Tensor& x, float lo, float hi);
+
+// The broadcast shape of two shapes, or an error naming `op` and both shapes.
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+
+}  // namespace tapegrad

@@ -1,0 +1,56 @@
+#include "shape.hpp"
+
+#include <functional>
+#include <numeric>
+#include <stdexcept>
+
+#include <xtensor/xmanipulation.hpp>
+
+#include "../core/tape.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+std::size_t count(const Shape& shape) {
+    return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
+}
+
+// The same numbers under another shape: a copy, since the record keeps the input alive anyway
+// and the output must own its value.
+Array reshaped(const Array& x, const Shape& shape) {
+    Array y = x;
+    y.reshape(shape);
+    return y;
+}
+
+}  // namespace
+
+Tensor reshape(const Tensor& x, std::vector<std::size_t> shape) {
+    if (count(shape) != x.size())
+        throw std::invalid_argument("reshape: cannot reshape " + shape_str(x.shape()) + " (" +
+                                    std::to_string(x.size()) + " elements) to " +
+                                    shape_str(shape) + " (" + std::to_string(count(shape)) +
+                                    " elements)");
+    return record("reshape", {x}, reshaped(x.value(), shape), [x](const Array& dy, const Array&) {
+        x.accumulate_grad(reshaped(dy, x.shape()));
+    });
+}
+
+Tensor flatten(const Tensor& x) {
+    if (x.dim() < 1)
+        throw std::invalid_argument("flatten: needs at least one dimension (the batch), got a "
+                                    "0-d tensor");
+    const std::size_t n = x.shape()[0];
+    return reshape(x, {n, n == 0 ? 0 : x.size() / n});
+}
+
+Tensor transpose(const Tensor& x) {
+    if (x.dim() != 2)
+        throw std::invalid_argument("transpose: needs a 2-D tensor, got shape " +
+                                    shape_str(x.shape()));
+    return record("transpose", {x}, Array(xt::transpose(x.value())),
+                  [x](const Array& dy, const Array&) { x.accumulate_grad(xt::transpose(dy)); });
+}
+
+}  // namespace tapegrad

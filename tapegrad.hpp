@@ -1,0 +1,13 @@
+// tapegrad: reverse-mode automatic differentiation on a tape. One include for everything.
+// Start reading at core/tape.hpp: its opening comment explains how backward() works.
+#pragma once
+
+#include "core/gradcheck.hpp"
+#include "core/tape.hpp"
+#include "core/tensor.hpp"
+
+#include "ops/activation.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/matmul.hpp"
+#include "ops/reduce.hpp"
+#include "ops/shape.hpp"
