@@ -22,7 +22,7 @@ TEST_CASE("gradients accumulate over fan-out: b = a + a then c = b + b gives dc/
     CHECK(a.grad()(0) == doctest::Approx(4.0));
 }
 
-TEST_CASE("ops record one entry each, in execution order") {
+TEST_CASE("ops record one entry each in execution order") {
     Tape::current().clear();
     Tensor x(Array{{1.0f, 2.0f}}, true);
     Tensor y = exp(x * 2.0f);
