@@ -1,0 +1,30 @@
+#include "helpers.hpp"
+
+using namespace tapegrad;
+using test::random_array;
+
+TEST_CASE("reshape flatten and transpose keep the numbers in row-major order") {
+    Tensor x(Array{{1.0f, 2.0f, 3.0f}, {4.0f, 5.0f, 6.0f}});
+    CHECK(reshape(x, {3, 2}).value() == Array{{1.0f, 2.0f}, {3.0f, 4.0f}, {5.0f, 6.0f}});
+    CHECK(transpose(x).value() == Array{{1.0f, 4.0f}, {2.0f, 5.0f}, {3.0f, 6.0f}});
+    Tensor img(random_array({2, 3, 4, 5}));
+    CHECK(flatten(img).shape() == Shape{2, 60});
+    CHECK(flatten(img).value()(1, 59) == img.value()(1, 2, 3, 4));
+}
+
+TEST_CASE("gradcheck of reshape flatten and transpose") {
+    CHECK_GRAD(gradcheck([](const auto& t) { return reshape(t[0], {4, 3}); },
+                         {random_array({2, 6}, -1, 1, 1)}));
+    CHECK_GRAD(gradcheck([](const auto& t) { return flatten(t[0]); },
+                         {random_array({2, 3, 2, 2}, -1, 1, 2)}));
+    CHECK_GRAD(gradcheck([](const auto& t) { return transpose(t[0]); },
+                         {random_array({3, 5}, -1, 1, 3)}));
+}
+
+TEST_CASE("reshape to a different element count names both shapes") {
+    CHECK_THROWS_WITH_AS(reshape(Tensor(xt::zeros<float>({2, 3})), {4, 2}),
+                         "reshape: cannot reshape [2, 3] (6 elements) to [4, 2] (8 elements)",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(transpose(Tensor(xt::zeros<float>({2, 3, 4}))),
+                         doctest::Contains("2-D"), std::invalid_argument);
+}
