@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tapegrad needs to build, test and run its examples.
+# Idempotent: when everything is present it only checks and exits (well under a second).
+set -euo pipefail
+
+packages=(
+  build-essential cmake             # g++ 12, CMake >= 3.18
+  libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev
+  libopenblas-dev                   # BLAS for matmul and convolution
+  zlib1g-dev                        # gzip-compressed IDX (MNIST) files
+  libcli11-dev                      # the examples' command lines
+  doctest-dev                       # the test suite
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
