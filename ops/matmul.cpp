@@ -6,12 +6,14 @@
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xreducer.hpp>
 
+#include "../core/blas.hpp"
 #include "../core/tape.hpp"
 
 namespace tapegrad {
 
 void gemm(const Array& a, bool transpose_a, const Array& b, bool transpose_b, Array& c,
           float alpha, float beta) {
+    init_blas();
     xt::blas::gemm(a, b, c, transpose_a, transpose_b, alpha, beta);
 }
 
