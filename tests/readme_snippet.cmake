@@ -1,0 +1,13 @@
+# Fails when the README's first C++ block differs from examples/hello/main.cpp.
+file(READ ${README} readme)
+file(READ ${EXAMPLE} example)
+string(FIND "${readme}" "## Fifteen lines" at)
+string(SUBSTRING "${readme}" ${at} -1 readme)
+string(FIND "${readme}" "```cpp\n" open)
+math(EXPR open "${open} + 7")
+string(SUBSTRING "${readme}" ${open} -1 readme)
+string(FIND "${readme}" "```" close)
+string(SUBSTRING "${readme}" 0 ${close} block)
+if(NOT block STREQUAL example)
+  message(FATAL_ERROR "README.md's code example differs from examples/hello/main.cpp")
+endif()
