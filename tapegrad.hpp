@@ -8,6 +8,7 @@
 
 #include "ops/activation.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/loss.hpp"
 #include "ops/matmul.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape.hpp"
