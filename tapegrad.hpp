@@ -12,3 +12,5 @@
 #include "ops/matmul.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape.hpp"
+
+#include "nn/loss_registry.hpp"
