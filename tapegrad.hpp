@@ -14,3 +14,7 @@
 #include "ops/shape.hpp"
 
 #include "nn/loss_registry.hpp"
+
+#include "optim/adam.hpp"
+#include "optim/optimizer.hpp"
+#include "optim/sgd.hpp"

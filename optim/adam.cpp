@@ -1,0 +1,150 @@
+#include "adam.hpp"
+
+#include <cmath>
+#include <map>
+#include <stdexcept>
+
+#include "../core/tape.hpp"
+
+namespace tapegrad::optim {
+
+Adam::Adam(std::vector<Tensor> params, float lr, std::pair<float, float> betas, float eps,
+           float weight_decay)
+    : Optimizer("Adam", std::move(params), lr),
+      betas_(betas),
+      eps_(eps),
+      weight_decay_(weight_decay),
+      moments_(params_.size()) {
+    check_hyper_parameters(betas, eps, weight_decay);
+}
+
+void Adam::check_hyper_parameters(std::pair<float, float> betas, float eps,
+                                  float weight_decay) const {
+    check_non_negative("eps", eps);
+    check_non_negative("weight_decay", weight_decay);
+    for (const auto& [what, beta] : {std::pair{"betas.first", betas.first},
+                                     std::pair{"betas.second", betas.second}})
+        if (!(beta >= 0.0f && beta < 1.0f))
+            throw std::invalid_argument(std::string("Adam: ") + what +
+                                        " must be in [0, 1), but it is " + number_str(beta));
+}
+
+void Adam::step() {
+    NoGrad no_grad;
+    const auto [beta1, beta2] = betas_;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const Tensor& p = params_[i];
+        if (!p.has_grad()) continue;
+        Moments& s = moments_[i];
+        if (s.step == 0.0f) {
+            s.exp_avg = xt::zeros<float>(p.shape());
+            s.exp_avg_sq = xt::zeros<float>(p.shape());
+        }
+        s.step += 1.0f;
+
+        // As torch: the bias corrections in double, folded into the step size and the
+        // denominator; the elementwise work in float.
+        const double t = s.step;
+        const double bias_correction1 = 1.0 - std::pow(static_cast<double>(beta1), t);
+        const double bias_correction2 = 1.0 - std::pow(static_cast<double>(beta2), t);
+        const float step_size = static_cast<float>(lr_ / bias_correction1);
+        const float bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
+
+        float* w = p.mutable_value().data();
+        const float* grad = p.grad().data();
+        float* m = s.exp_avg.data();
+        float* v = s.exp_avg_sq.data();
+        for (std::size_t k = 0; k < p.size(); ++k) {
+            float g = grad[k];
+            if (weight_decay_ != 0.0f) g = g + weight_decay_ * w[k];
+            m[k] = beta1 * m[k] + (1.0f - beta1) * g;
+            v[k] = beta2 * v[k] + (1.0f - beta2) * g * g;
+            const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps_;
+            w[k] = w[k] + (-step_size * m[k]) / denom;
+        }
+    }
+}
+
+NamedArrays Adam::state() const {
+    NamedArrays out{{"lr", scalar(lr_)},
+                    {"betas", Array{betas_.first, betas_.second}},
+                    {"eps", scalar(eps_)},
+                    {"weight_decay", scalar(weight_decay_)},
+                    {"param_count", scalar(static_cast<float>(params_.size()))}};
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const Moments& s = moments_[i];
+        if (s.step == 0.0f) continue;
+        const std::string at = "." + std::to_string(i);
+        out.emplace_back("step" + at, scalar(s.step));
+        out.emplace_back("exp_avg" + at, s.exp_avg);
+        out.emplace_back("exp_avg_sq" + at, s.exp_avg_sq);
+    }
+    return out;
+}
+
+void Adam::load_state(const NamedArrays& state) {
+    // Everything is checked before anything changes.
+    float lr = lr_, eps = eps_, weight_decay = weight_decay_;
+    std::pair<float, float> betas = betas_;
+    std::vector<Moments> moments(params_.size());
+    std::vector<int> parts(params_.size(), 0);  // which of step, exp_avg, exp_avg_sq were given
+    std::map<std::string, int> seen;
+    for (const auto& [name, value] : state) {
+        if (seen[name]++)
+            throw std::invalid_argument("Adam.load_state: '" + name + "' appears twice");
+        if (name == "lr") {
+            lr = read_scalar(name, value);
+        } else if (name == "betas") {
+            if (value.size() != 2)
+                throw std::invalid_argument("Adam.load_state: 'betas' must hold two numbers, "
+                                            "but its shape is " + shape_str(value.shape()));
+            betas = {value.data()[0], value.data()[1]};
+        } else if (name == "eps") {
+            eps = read_scalar(name, value);
+        } else if (name == "weight_decay") {
+            weight_decay = read_scalar(name, value);
+        } else if (name == "param_count") {
+            const float count = read_scalar(name, value);
+            if (count != static_cast<float>(params_.size()))
+                throw std::invalid_argument("Adam.load_state: the state is for " +
+                                            number_str(count) +
+                                            " parameters, but this optimizer has " +
+                                            std::to_string(params_.size()));
+        } else {
+            const auto [kind, index] = parse_param_entry(name);
+            Moments& s = moments[index];
+            if (kind == "step") {
+                s.step = read_scalar(name, value);
+                if (!(s.step >= 1.0f && s.step == std::floor(s.step)))
+                    throw std::invalid_argument("Adam.load_state: '" + name +
+                                                "' must be a whole number >= 1, but it is " +
+                                                number_str(s.step));
+                parts[index] |= 1;
+            } else if (kind == "exp_avg" || kind == "exp_avg_sq") {
+                check_param_shape(name, index, value);
+                (kind == "exp_avg" ? s.exp_avg : s.exp_avg_sq) = value;
+                parts[index] |= kind == "exp_avg" ? 2 : 4;
+            } else {
+                throw std::invalid_argument(
+                    "Adam.load_state: '" + name + "' is not a known entry; Adam saves lr, betas, "
+                    "eps, weight_decay, param_count, step.<i>, exp_avg.<i> and exp_avg_sq.<i>");
+            }
+        }
+    }
+    for (std::size_t i = 0; i < params_.size(); ++i)
+        if (parts[i] != 0 && parts[i] != 7)
+            throw std::invalid_argument("Adam.load_state: parameter " + std::to_string(i) +
+                                        " needs all of step." + std::to_string(i) + ", exp_avg." +
+                                        std::to_string(i) + " and exp_avg_sq." +
+                                        std::to_string(i) + ", but some are missing");
+    check_non_negative("the learning rate", lr);
+    check_hyper_parameters(betas, eps, weight_decay);
+
+    lr_ = lr;
+    betas_ = betas;
+    eps_ = eps;
+    weight_decay_ = weight_decay;
+    moments_ = std::move(moments);
+}
+
+}  // namespace tapegrad::optim

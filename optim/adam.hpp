@@ -1,0 +1,56 @@
+// Adam, the same update as torch.optim.Adam (amsgrad off; weight decay is L2, added to the
+// gradient). For each parameter p with gradient grad, at its step t = 1, 2, ...:
+//
+//   g = grad + weight_decay * p
+//   m = beta1 * m + (1 - beta1) * g            (m and v start at 0)
+//   v = beta2 * v + (1 - beta2) * g^2
+//   p = p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+//
+// which is p -= lr * m_hat / (sqrt(v_hat) + eps) with the bias-corrected m_hat = m / (1 - beta1^t)
+// and v_hat = v / (1 - beta2^t), computed in torch's order.
+//
+// state(): "lr", "betas" (two numbers), "eps", "weight_decay", "param_count", and for each
+// parameter i that has taken a step: "step.i" (one number), "exp_avg.i" (m) and "exp_avg_sq.i"
+// (v), each of the shape of p.
+#pragma once
+
+#include <utility>
+#include <vector>
+
+#include "optimizer.hpp"
+
+namespace tapegrad::optim {
+
+class Adam : public Optimizer {
+  public:
+    // Throws std::invalid_argument for a negative lr, eps or weight_decay and for betas
+    // outside [0, 1).
+    Adam(std::vector<Tensor> params, float lr = 1e-3f,
+         std::pair<float, float> betas = {0.9f, 0.999f}, float eps = 1e-8f,
+         float weight_decay = 0.0f);
+
+    void step() override;
+
+    std::pair<float, float> betas() const { return betas_; }
+    float eps() const { return eps_; }
+    float weight_decay() const { return weight_decay_; }
+
+    NamedArrays state() const override;
+    void load_state(const NamedArrays& state) override;
+
+  private:
+    void check_hyper_parameters(std::pair<float, float> betas, float eps,
+                                float weight_decay) const;
+
+    std::pair<float, float> betas_;
+    float eps_;
+    float weight_decay_;
+    struct Moments {
+        float step = 0.0f;  // t; 0 until the parameter's first update
+        Array exp_avg;      // m
+        Array exp_avg_sq;   // v
+    };
+    std::vector<Moments> moments_;  // one per parameter
+};
+
+}  // namespace tapegrad::optim

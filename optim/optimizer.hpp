@@ -1,0 +1,65 @@
+// What every optimizer shares: the parameters it updates, the learning rate, zero_grad(), and its
+// state as named arrays (for checkpoints next to the model's parameters).
+//
+// An optimizer touches parameter values and gradients directly (Tensor::mutable_value) inside a
+// NoGrad scope: an update is not part of the model's computation, so it is never recorded.
+// Parameters without a gradient yet (has_grad() false) are skipped by step(), as in PyTorch.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../core/tensor.hpp"
+
+namespace tapegrad::optim {
+
+// An optimizer's state: ("exp_avg.0", array), ("lr", [0.001]), ...
+using NamedArrays = std::vector<std::pair<std::string, Array>>;
+
+class Optimizer {
+  public:
+    virtual ~Optimizer() = default;
+
+    // One update of every parameter that has a gradient.
+    virtual void step() = 0;
+
+    // Sets every gradient to zeros (keeping its memory); call it before each backward().
+    void zero_grad();
+
+    float lr() const { return lr_; }
+    void set_lr(float lr);
+
+    const std::vector<Tensor>& params() const { return params_; }
+
+    // The state needed to continue training exactly where it stopped, and its inverse. Entries
+    // for parameter i end in ".i"; load_state checks every name and shape before it changes
+    // anything, and throws std::invalid_argument naming the first entry that does not fit.
+    virtual NamedArrays state() const = 0;
+    virtual void load_state(const NamedArrays& state) = 0;
+
+  protected:
+    // `name` ("SGD", "Adam") starts every error message.
+    Optimizer(const char* name, std::vector<Tensor> params, float lr);
+
+    // Throws std::invalid_argument when value < 0: "SGD: momentum must be >= 0, but it is -0.5".
+    void check_non_negative(const char* what, float value) const;
+
+    // "0.001", "-0.5": a number as the messages print it.
+    static std::string number_str(float value);
+
+    // The one-element array of a hyper-parameter or a step count, and its reader for load_state.
+    static Array scalar(float value);
+    float read_scalar(const std::string& name, const Array& value) const;
+
+    // Splits "exp_avg.3" into "exp_avg" and 3; throws unless the index names a parameter.
+    std::pair<std::string, std::size_t> parse_param_entry(const std::string& name) const;
+    // Throws unless `value` has the shape of parameter `index`.
+    void check_param_shape(const std::string& name, std::size_t index, const Array& value) const;
+
+    const char* name_;
+    std::vector<Tensor> params_;
+    float lr_;
+};
+
+}  // namespace tapegrad::optim

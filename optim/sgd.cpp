@@ -1,0 +1,116 @@
+#include "sgd.hpp"
+
+#include <map>
+#include <stdexcept>
+
+#include "../core/tape.hpp"
+
+namespace tapegrad::optim {
+
+SGD::SGD(std::vector<Tensor> params, float lr, float momentum, bool nesterov, float weight_decay)
+    : Optimizer("SGD", std::move(params), lr),
+      momentum_(momentum),
+      nesterov_(nesterov),
+      weight_decay_(weight_decay),
+      buffers_(params_.size()),
+      has_buffer_(params_.size(), false) {
+    check_hyper_parameters(momentum, nesterov, weight_decay);
+}
+
+void SGD::check_hyper_parameters(float momentum, bool nesterov, float weight_decay) const {
+    check_non_negative("momentum", momentum);
+    check_non_negative("weight_decay", weight_decay);
+    if (nesterov && momentum <= 0.0f)
+        throw std::invalid_argument("SGD: Nesterov momentum requires a momentum > 0, but "
+                                    "momentum is " + number_str(momentum) +
+                                    "; set a momentum such as 0.9 or turn nesterov off");
+}
+
+void SGD::step() {
+    NoGrad no_grad;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const Tensor& p = params_[i];
+        if (!p.has_grad()) continue;
+        float* w = p.mutable_value().data();
+        const float* grad = p.grad().data();
+        const std::size_t n = p.size();
+
+        // Same operations in the same order as torch, so the numbers agree to the last bit.
+        const bool first = momentum_ != 0.0f && !has_buffer_[i];
+        if (first) {
+            buffers_[i] = Array::from_shape(p.shape());
+            has_buffer_[i] = true;
+        }
+        float* buf = momentum_ != 0.0f ? buffers_[i].data() : nullptr;
+        for (std::size_t k = 0; k < n; ++k) {
+            float g = grad[k];
+            if (weight_decay_ != 0.0f) g = g + weight_decay_ * w[k];
+            if (buf) {
+                buf[k] = first ? g : momentum_ * buf[k] + g;
+                g = nesterov_ ? g + momentum_ * buf[k] : buf[k];
+            }
+            w[k] -= lr_ * g;
+        }
+    }
+}
+
+NamedArrays SGD::state() const {
+    NamedArrays out{{"lr", scalar(lr_)},
+                    {"momentum", scalar(momentum_)},
+                    {"weight_decay", scalar(weight_decay_)},
+                    {"nesterov", scalar(nesterov_ ? 1.0f : 0.0f)},
+                    {"param_count", scalar(static_cast<float>(params_.size()))}};
+    for (std::size_t i = 0; i < params_.size(); ++i)
+        if (has_buffer_[i]) out.emplace_back("momentum_buffer." + std::to_string(i), buffers_[i]);
+    return out;
+}
+
+void SGD::load_state(const NamedArrays& state) {
+    // Everything is checked before anything changes.
+    float lr = lr_, momentum = momentum_, weight_decay = weight_decay_;
+    bool nesterov = nesterov_;
+    std::map<std::size_t, const Array*> buffers;
+    std::map<std::string, int> seen;
+    for (const auto& [name, value] : state) {
+        if (seen[name]++)
+            throw std::invalid_argument("SGD.load_state: '" + name + "' appears twice");
+        if (name == "lr") {
+            lr = read_scalar(name, value);
+        } else if (name == "momentum") {
+            momentum = read_scalar(name, value);
+        } else if (name == "weight_decay") {
+            weight_decay = read_scalar(name, value);
+        } else if (name == "nesterov") {
+            nesterov = read_scalar(name, value) != 0.0f;
+        } else if (name == "param_count") {
+            const float count = read_scalar(name, value);
+            if (count != static_cast<float>(params_.size()))
+                throw std::invalid_argument("SGD.load_state: the state is for " +
+                                            std::to_string(static_cast<long long>(count)) +
+                                            " parameters, but this optimizer has " +
+                                            std::to_string(params_.size()));
+        } else {
+            const auto [kind, index] = parse_param_entry(name);
+            if (kind != "momentum_buffer")
+                throw std::invalid_argument(
+                    "SGD.load_state: '" + name + "' is not a known entry; SGD saves lr, "
+                    "momentum, weight_decay, nesterov, param_count and momentum_buffer.<i>");
+            check_param_shape(name, index, value);
+            buffers[index] = &value;
+        }
+    }
+    check_non_negative("the learning rate", lr);
+    check_hyper_parameters(momentum, nesterov, weight_decay);
+
+    lr_ = lr;
+    momentum_ = momentum;
+    weight_decay_ = weight_decay;
+    nesterov_ = nesterov;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        auto it = buffers.find(i);
+        has_buffer_[i] = it != buffers.end();
+        buffers_[i] = has_buffer_[i] ? *it->second : Array();
+    }
+}
+
+}  // namespace tapegrad::optim
