@@ -18,3 +18,10 @@
 #include "optim/adam.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/sgd.hpp"
+
+#include "data/csv.hpp"
+#include "data/dataloader.hpp"
+#include "data/file.hpp"
+#include "data/idx.hpp"
+#include "data/mnist.hpp"
+#include "data/pgm.hpp"
