@@ -1,0 +1,427 @@
+#include "npz.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <stdexcept>
+#include <string_view>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "npy.hpp"
+
+// The layout is PKWARE's APPNOTE.TXT (sections 4.3.7, 4.3.12, 4.3.14-16 and 4.5.3, ZIP64);
+// all its integers are little-endian.
+
+namespace tapegrad::nn {
+
+namespace {
+
+constexpr std::uint32_t local_sig = 0x04034b50, central_sig = 0x02014b50, end_sig = 0x06054b50,
+                        zip64_end_sig = 0x06064b50, zip64_locator_sig = 0x07064b50;
+constexpr std::uint32_t u32_max = 0xffffffffu;
+// A fixed date, 1980-01-01 00:00 (as numpy.savez writes): the same model gives the same bytes.
+constexpr std::uint16_t dos_date_1980_01_01 = (0 << 9) | (1 << 5) | 1;
+
+void put16(std::string& out, std::uint32_t v) {
+    out.push_back(static_cast<char>(v & 0xff));
+    out.push_back(static_cast<char>((v >> 8) & 0xff));
+}
+void put32(std::string& out, std::uint32_t v) {
+    put16(out, v & 0xffff);
+    put16(out, v >> 16);
+}
+// Callers check the bounds first.
+std::uint64_t get_le(std::string_view b, std::size_t at, int bytes) {
+    std::uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
+    return v;
+}
+std::uint32_t get16(std::string_view b, std::size_t at) {
+    return static_cast<std::uint32_t>(get_le(b, at, 2));
+}
+std::uint32_t get32(std::string_view b, std::size_t at) {
+    return static_cast<std::uint32_t>(get_le(b, at, 4));
+}
+std::uint64_t get64(std::string_view b, std::size_t at) { return get_le(b, at, 8); }
+
+std::uint32_t crc_of(std::string_view bytes) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (std::size_t done = 0; done < bytes.size();) {  // zlib takes at most a uInt at a time
+        const uInt n = static_cast<uInt>(std::min<std::size_t>(bytes.size() - done, 1u << 30));
+        crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + done), n);
+        done += n;
+    }
+    return static_cast<std::uint32_t>(crc);
+}
+
+std::string hex(std::uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08x", v);
+    return buf;
+}
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+// ---- .zip -----------------------------------------------------------------------------------
+
+struct ZipEntry {
+    std::string name;
+    std::uint32_t flags = 0, method = 0, crc = 0;
+    std::uint64_t compressed = 0, uncompressed = 0, offset = 0;
+};
+
+std::string build_npz(const NamedArrays& arrays) {
+    std::set<std::string> seen;
+    for (const auto& [name, array] : arrays) {
+        if (name.empty())
+            throw std::invalid_argument("save_arrays: an array has an empty name; every array "
+                                        "needs a name (it becomes the key in Python)");
+        if (!seen.insert(name).second)
+            throw std::invalid_argument("save_arrays: the name '" + name + "' appears twice; "
+                                        "names must be unique");
+        if (name.size() > 0xffff - 4)
+            throw std::invalid_argument("save_arrays: the name '" + name.substr(0, 40) +
+                                        "...' is longer than a ZIP entry name may be");
+    }
+    if (arrays.size() >= 0xffff)
+        throw std::invalid_argument("save_arrays: " + std::to_string(arrays.size()) +
+                                    " arrays are more than a ZIP file without ZIP64 can hold "
+                                    "(65534)");
+
+    std::string out, central;
+    for (const auto& [name, array] : arrays) {
+        const std::string entry = name + ".npy";
+        const std::string npy = to_npy(array);
+        const std::uint32_t crc = crc_of(npy);
+        const std::uint64_t offset = out.size();
+        if (npy.size() >= u32_max || offset >= u32_max)
+            throw std::invalid_argument("save_arrays: the file would pass 4 GiB at '" + name +
+                                        "', more than a ZIP file without ZIP64 can hold");
+        const bool ascii = std::all_of(entry.begin(), entry.end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x80;
+        });
+        const std::uint32_t flags = ascii ? 0 : 0x0800;  // bit 11: the name is UTF-8
+        const auto size = static_cast<std::uint32_t>(npy.size());
+        const auto name_len = static_cast<std::uint32_t>(entry.size());
+
+        put32(out, local_sig);
+        put16(out, 20);  // version needed to extract: 2.0
+        put16(out, flags);
+        put16(out, 0);  // method: stored
+        put16(out, 0);  // time 00:00:00
+        put16(out, dos_date_1980_01_01);
+        put32(out, crc);
+        put32(out, size);  // compressed
+        put32(out, size);  // uncompressed
+        put16(out, name_len);
+        put16(out, 0);  // extra field length
+        out += entry;
+        out += npy;
+
+        put32(central, central_sig);
+        put16(central, (3 << 8) | 20);  // made by: Unix, 2.0 (so the mode below counts)
+        put16(central, 20);
+        put16(central, flags);
+        put16(central, 0);
+        put16(central, 0);
+        put16(central, dos_date_1980_01_01);
+        put32(central, crc);
+        put32(central, size);
+        put32(central, size);
+        put16(central, name_len);
+        put16(central, 0);  // extra
+        put16(central, 0);  // comment
+        put16(central, 0);  // disk
+        put16(central, 0);  // internal attributes
+        put32(central, 0100644u << 16);  // external: a regular file, rw-r--r--
+        put32(central, static_cast<std::uint32_t>(offset));
+        central += entry;
+    }
+    const std::uint64_t central_offset = out.size();
+    if (central_offset + central.size() >= u32_max)
+        throw std::invalid_argument("save_arrays: the file would pass 4 GiB, more than a ZIP "
+                                    "file without ZIP64 can hold");
+    out += central;
+    put32(out, end_sig);
+    put16(out, 0);  // this disk
+    put16(out, 0);  // disk of the central directory
+    put16(out, static_cast<std::uint32_t>(arrays.size()));
+    put16(out, static_cast<std::uint32_t>(arrays.size()));
+    put32(out, static_cast<std::uint32_t>(central.size()));
+    put32(out, static_cast<std::uint32_t>(central_offset));
+    put16(out, 0);  // comment length
+    return out;
+}
+
+class NpzReader {
+  public:
+    NpzReader(std::string_view file, const std::string& path) : b_(file), path_(path) {}
+
+    NamedArrays read() {
+        std::vector<ZipEntry> entries = central_directory();
+        NamedArrays arrays;
+        std::set<std::string> names;
+        for (const ZipEntry& e : entries) {
+            const std::string what = "load_arrays: " + quoted(path_) + ": entry " + quoted(e.name);
+            if (e.name.size() < 4 || e.name.compare(e.name.size() - 4, 4, ".npy") != 0)
+                throw std::runtime_error(what + " is not an .npy array; an .npz file holds only "
+                                                "NAME.npy entries");
+            std::string name = e.name.substr(0, e.name.size() - 4);
+            if (!names.insert(name).second)
+                throw std::runtime_error(what + " appears twice in the archive");
+            const std::string data = entry_data(e, what);
+            const std::uint32_t crc = crc_of(data);
+            if (crc != e.crc)
+                throw std::runtime_error(what + " is corrupted: its CRC-32 is " + hex(crc) +
+                                         " but the archive records " + hex(e.crc));
+            arrays.emplace_back(std::move(name), from_npy(data, what));
+        }
+        return arrays;
+    }
+
+  private:
+    [[noreturn]] void fail(const std::string& msg) const {
+        throw std::runtime_error("load_arrays: " + quoted(path_) + " is not a valid .npz file: " +
+                                 msg);
+    }
+    void need(std::uint64_t at, std::uint64_t n, const char* what) const {
+        if (at > b_.size() || n > b_.size() - at)
+            fail(std::string(what) + " runs past the end of the file (is it truncated?)");
+    }
+
+    std::vector<ZipEntry> central_directory() {
+        // The end record is the last 22 bytes, unless a comment (at most 65535 bytes) follows it.
+        if (b_.size() < 22) fail("it is too short to be a ZIP archive (is it truncated?)");
+        std::size_t end = std::string_view::npos;
+        const std::size_t lowest = b_.size() >= 22 + 0xffff ? b_.size() - 22 - 0xffff : 0;
+        for (std::size_t at = b_.size() - 22 + 1; at-- > lowest;)
+            if (get32(b_, at) == end_sig && at + 22 + get16(b_, at + 20) == b_.size()) {
+                end = at;
+                break;
+            }
+        if (end == std::string_view::npos)
+            fail("no ZIP end record at its end (the file is truncated, or not a ZIP archive)");
+        if (get16(b_, end + 4) != 0 || get16(b_, end + 6) != 0)
+            fail("it spans several disks, which is not supported");
+        std::uint64_t count = get16(b_, end + 10);
+        std::uint64_t cd_size = get32(b_, end + 12), cd_offset = get32(b_, end + 16);
+        std::uint64_t cd_limit = end;  // the central directory ends before this
+
+        if (count == 0xffff || cd_size == u32_max || cd_offset == u32_max) {
+            // ZIP64: a locator just before the end record points to the ZIP64 end record.
+            if (end < 20 || get32(b_, end - 20) != zip64_locator_sig)
+                fail("the end record asks for ZIP64 but the ZIP64 locator is missing");
+            const std::uint64_t at = get64(b_, end - 20 + 8);
+            need(at, 56, "the ZIP64 end record");
+            if (get32(b_, at) != zip64_end_sig) fail("the ZIP64 end record is missing");
+            count = get64(b_, at + 32);
+            cd_size = get64(b_, at + 40);
+            cd_offset = get64(b_, at + 48);
+            cd_limit = at;
+        }
+        if (cd_offset > cd_limit || cd_size > cd_limit - cd_offset)
+            fail("the central directory lies outside the file (is it truncated?)");
+
+        std::vector<ZipEntry> entries;
+        std::uint64_t at = cd_offset;
+        for (std::uint64_t k = 0; k < count; ++k) {
+            need(at, 46, "the central directory");
+            if (get32(b_, at) != central_sig) fail("the central directory is corrupted");
+            ZipEntry e;
+            e.flags = get16(b_, at + 8);
+            e.method = get16(b_, at + 10);
+            e.crc = get32(b_, at + 16);
+            e.compressed = get32(b_, at + 20);
+            e.uncompressed = get32(b_, at + 24);
+            const std::uint32_t name_len = get16(b_, at + 28), extra_len = get16(b_, at + 30),
+                                comment_len = get16(b_, at + 32);
+            e.offset = get32(b_, at + 42);
+            need(at + 46, std::uint64_t{name_len} + extra_len + comment_len,
+                 "the central directory");
+            e.name = std::string(b_.substr(at + 46, name_len));
+            zip64_extra(b_.substr(at + 46 + name_len, extra_len), e);
+            entries.push_back(std::move(e));
+            at += 46 + std::uint64_t{name_len} + extra_len + comment_len;
+        }
+        if (at != cd_offset + cd_size)
+            fail("the central directory's size does not match its entries");
+        return entries;
+    }
+
+    // The ZIP64 extra field holds the 8-byte values of the fields that read 0xffffffff, in the
+    // order uncompressed size, compressed size, local header offset.
+    void zip64_extra(std::string_view extra, ZipEntry& e) const {
+        for (std::size_t at = 0; at + 4 <= extra.size();) {
+            const std::uint32_t id = get16(extra, at), size = get16(extra, at + 2);
+            if (at + 4 + size > extra.size()) fail("an extra field of " + quoted(e.name) +
+                                                   " is cut short");
+            if (id == 0x0001) {
+                std::size_t p = at + 4;
+                for (std::uint64_t* field : {&e.uncompressed, &e.compressed, &e.offset}) {
+                    if (*field != u32_max) continue;
+                    if (p + 8 > at + 4 + size)
+                        fail("the ZIP64 extra field of " + quoted(e.name) + " is too short");
+                    *field = get64(extra, p);
+                    p += 8;
+                }
+            }
+            at += 4 + size;
+        }
+    }
+
+    std::string entry_data(const ZipEntry& e, const std::string& what) const {
+        if (e.flags & 0x1) throw std::runtime_error(what + " is encrypted, which is not supported");
+        need(e.offset, 30, "a local file header");
+        if (get32(b_, e.offset) != local_sig) fail("the local header of " + quoted(e.name) +
+                                                   " is missing or corrupted");
+        const std::uint64_t name_len = get16(b_, e.offset + 26);
+        const std::uint64_t extra_len = get16(b_, e.offset + 28);
+        need(e.offset + 30, name_len, "a local file header");
+        if (b_.substr(e.offset + 30, name_len) != e.name)
+            fail("the local header of " + quoted(e.name) + " names another file");
+        const std::uint64_t start = e.offset + 30 + name_len + extra_len;
+        need(start, e.compressed, ("the data of " + quoted(e.name)).c_str());
+        const std::string_view raw = b_.substr(start, e.compressed);
+        if (e.method == 0) {
+            if (e.compressed != e.uncompressed)
+                fail("the stored entry " + quoted(e.name) + " has two different sizes");
+            return std::string(raw);
+        }
+        if (e.method == 8) return inflate_raw(raw, e, what);
+        throw std::runtime_error(what + " uses ZIP compression method " + std::to_string(e.method) +
+                                 "; only stored (0) and deflate (8) entries are supported");
+    }
+
+    // numpy.savez_compressed writes deflate entries; zlib reads them (raw deflate, no header).
+    static std::string inflate_raw(std::string_view in, const ZipEntry& e,
+                                   const std::string& what) {
+        // Deflate compresses at most about 1032:1; a larger claim is a corrupted size field and
+        // must not become a huge allocation.
+        if (e.uncompressed > 1032 * (e.compressed + 1) || e.uncompressed > UINT_MAX ||
+            in.size() > UINT_MAX)
+            throw std::runtime_error(what + " is corrupted: its sizes are impossible");
+        std::string out(static_cast<std::size_t>(e.uncompressed), '\0');
+        z_stream s{};
+        if (inflateInit2(&s, -MAX_WBITS) != Z_OK)
+            throw std::runtime_error(what + ": zlib could not start decompressing");
+        s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+        s.avail_in = static_cast<uInt>(in.size());
+        s.next_out = reinterpret_cast<Bytef*>(out.data());
+        s.avail_out = static_cast<uInt>(out.size());
+        const int status = inflate(&s, Z_FINISH);
+        const bool ok = status == Z_STREAM_END && s.total_out == e.uncompressed;
+        inflateEnd(&s);
+        if (!ok) throw std::runtime_error(what + " is corrupted: its deflate data does not "
+                                                 "decompress to the recorded size");
+        return out;
+    }
+
+    std::string_view b_;
+    const std::string& path_;
+};
+
+// ---- files ----------------------------------------------------------------------------------
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string read_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0)
+        throw std::runtime_error("load_arrays: cannot open " + quoted(path) + ": " +
+                                 errno_text(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw std::runtime_error("load_arrays: " + quoted(path) + " is not a regular file");
+    }
+    std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int err = errno;
+            ::close(fd);
+            throw std::runtime_error("load_arrays: cannot read " + quoted(path) + ": " +
+                                     errno_text(err));
+        }
+        if (n == 0) break;  // the file shrank while we read it
+        done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    bytes.resize(done);
+    return bytes;
+}
+
+std::string folder_of(const std::string& path) {
+    const std::size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Temporary file beside the target, write, fsync, close, rename over the target, fsync the
+// folder. Any failure removes the temporary file; the target is replaced only by the rename.
+void write_atomically(const std::string& path, const std::string& bytes) {
+    std::string name = path + ".tmp-XXXXXX";
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0)
+        throw std::runtime_error("save_arrays: cannot write " + quoted(path) +
+                                 ": cannot create a temporary file beside it (" +
+                                 errno_text(errno) + ")");
+    bool open = true;
+    auto fail = [&](const char* step) {
+        const int err = errno;
+        if (open) ::close(fd);
+        ::unlink(name.c_str());
+        throw std::runtime_error("save_arrays: cannot write " + quoted(path) + ": " + step +
+                                 " failed (" + errno_text(err) +
+                                 "); any previous file is unchanged");
+    };
+    // mkstemp creates the file rw-------; keep the mode of the file we replace, else rw-r--r--.
+    struct stat st {};
+    const mode_t mode = ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+                            ? (st.st_mode & 07777)
+                            : 0644;
+    if (::fchmod(fd, mode) != 0) fail("setting the file mode");
+    for (std::size_t done = 0; done < bytes.size();) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO;
+            fail("writing");
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) fail("flushing to disk (fsync)");
+    open = false;
+    if (::close(fd) != 0) fail("closing");
+    if (::rename(name.c_str(), path.c_str()) != 0) fail("renaming the temporary file");
+    // Make the rename itself durable; a failure here cannot undo it, so it is not an error.
+    const int dir = ::open(folder_of(path).c_str(), O_RDONLY);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
+    }
+}
+
+}  // namespace
+
+void save_arrays(const std::string& path, const NamedArrays& arrays) {
+    write_atomically(path, build_npz(arrays));
+}
+
+NamedArrays load_arrays(const std::string& path) {
+    const std::string bytes = read_file(path);
+    return NpzReader(bytes, path).read();
+}
+
+}  // namespace tapegrad::nn

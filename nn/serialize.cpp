@@ -1,0 +1,69 @@
+#include "serialize.hpp"
+
+#include <map>
+#include <set>
+#include <stdexcept>
+
+namespace tapegrad::nn {
+
+namespace {
+
+Shape shape_of(const Array& a) { return Shape(a.shape().begin(), a.shape().end()); }
+
+}  // namespace
+
+NamedArrays parameter_arrays(const Module& module) {
+    NamedArrays out;
+    for (const auto& [name, p] : module.named_parameters()) out.emplace_back(name, p.value());
+    return out;
+}
+
+void assign_parameters(Module& module, const NamedArrays& arrays, const std::string& source) {
+    const auto params = module.named_parameters();
+    std::map<std::string, const Array*> given;
+    std::vector<std::string> problems;
+    for (const auto& [name, array] : arrays)
+        if (!given.emplace(name, &array).second)
+            problems.push_back("'" + name + "' appears more than once");
+
+    std::set<std::string> wanted;
+    std::vector<Array> values;  // copied first, so the assignment below cannot fail half-way
+    for (const auto& [name, p] : params) {
+        wanted.insert(name);
+        const auto found = given.find(name);
+        if (found == given.end()) {
+            problems.push_back("missing from " + source + ": '" + name + "' " +
+                               shape_str(p.shape()));
+            continue;
+        }
+        const Shape have = shape_of(*found->second), want = p.shape();
+        if (have != want)
+            problems.push_back("shape differs for '" + name + "': " + shape_str(have) +
+                               " in " + source + ", " + shape_str(want) + " in the model");
+        else
+            values.push_back(*found->second);
+    }
+    for (const auto& [name, array] : arrays)
+        if (!wanted.count(name))
+            problems.push_back("not in the model: '" + name + "' " + shape_str(array.shape()));
+    if (!problems.empty()) {
+        std::string msg = "load: " + source + " does not match the model (" +
+                          std::to_string(problems.size()) +
+                          (problems.size() == 1 ? " problem" : " problems") +
+                          "); the model is unchanged:";
+        for (const std::string& p : problems) msg += "\n  " + p;
+        throw std::runtime_error(msg);
+    }
+    for (std::size_t i = 0; i < params.size(); ++i)
+        params[i].second.mutable_value() = std::move(values[i]);
+}
+
+void save(const Module& module, const std::string& path) {
+    save_arrays(path, parameter_arrays(module));
+}
+
+void load(Module& module, const std::string& path) {
+    assign_parameters(module, load_arrays(path), "'" + path + "'");
+}
+
+}  // namespace tapegrad::nn
