@@ -1,0 +1,33 @@
+#include "models.hpp"
+
+#include <stdexcept>
+
+namespace mnist {
+
+using namespace tapegrad::nn;
+
+std::vector<std::string> model_names() { return {"cnn", "mlp", "relu_mlp"}; }
+
+bool takes_images(const std::string& name) { return name == "cnn"; }
+
+std::shared_ptr<Sequential> make_model(const std::string& name, std::size_t outputs) {
+    if (name == "cnn")
+        return std::make_shared<Sequential>(
+            std::make_shared<Conv2D>(1, 20, 5, 1, 2), std::make_shared<ReLU>(),
+            std::make_shared<MaxPool2D>(2, 2), std::make_shared<Conv2D>(20, 20, 5, 1, 2),
+            std::make_shared<ReLU>(), std::make_shared<MaxPool2D>(2, 2),
+            std::make_shared<Flatten>(), std::make_shared<Linear>(980, outputs));
+    if (name == "mlp")
+        return std::make_shared<Sequential>(
+            std::make_shared<Linear>(784, 10), std::make_shared<Sigmoid>(),
+            std::make_shared<Linear>(10, 10), std::make_shared<Sigmoid>(),
+            std::make_shared<Linear>(10, outputs));
+    if (name == "relu_mlp")
+        return std::make_shared<Sequential>(
+            std::make_shared<Linear>(784, 256), std::make_shared<ReLU>(),
+            std::make_shared<Linear>(256, 256), std::make_shared<ReLU>(),
+            std::make_shared<Linear>(256, outputs));
+    throw std::invalid_argument("--model " + name + ": unknown model; choose cnn, mlp or relu_mlp");
+}
+
+}  // namespace mnist
