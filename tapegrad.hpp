@@ -7,9 +7,11 @@
 #include "core/tensor.hpp"
 
 #include "ops/activation.hpp"
+#include "ops/conv.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/loss.hpp"
 #include "ops/matmul.hpp"
+#include "ops/pool.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape.hpp"
 

@@ -1,0 +1,82 @@
+#include "pool.hpp"
+
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../core/tape.hpp"
+
+namespace tapegrad {
+
+Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
+    if (x.dim() != 4)
+        throw std::invalid_argument("max_pool2d: x must be 4-D [N, C, H, W], but its shape is " +
+                                    shape_str(x.shape()));
+    if (kernel == 0)
+        throw std::invalid_argument("max_pool2d: kernel must be at least 1, but it is 0");
+    if (stride == 0)
+        throw std::invalid_argument("max_pool2d: stride must be at least 1, but it is 0");
+    const Shape sx = x.shape();
+    const std::size_t h = sx[2], w = sx[3];
+    if (kernel > h || kernel > w)
+        throw std::invalid_argument("max_pool2d: the " + std::to_string(kernel) + "x" +
+                                    std::to_string(kernel) + " kernel is larger than the input: x is " +
+                                    shape_str(sx) + ", so " + std::to_string(h) + "x" +
+                                    std::to_string(w) + "; use a smaller kernel");
+    if (h * w > std::numeric_limits<std::uint32_t>::max())
+        throw std::invalid_argument("max_pool2d: an input plane of " + std::to_string(h) + "x" +
+                                    std::to_string(w) + " is too large (x is " + shape_str(sx) +
+                                    "); at most 2^32 elements per plane are supported");
+
+    const std::size_t planes = sx[0] * sx[1], ho = (h - kernel) / stride + 1,
+                      wo = (w - kernel) / stride + 1;
+    Array y = Array::from_shape({sx[0], sx[1], ho, wo});
+    // Where each maximum came from, as an index into its H x W plane: backward is then a
+    // scatter-add of dy, with no second pass over the windows. (Filled even when nothing will be
+    // recorded: it costs less than a second version of the loop.)
+    std::vector<std::uint32_t> argmax(y.size());
+
+    // One output row at a time: each window position (u, v) is visited for the whole row, in the
+    // same order (row by row) for every window, so the loop over j is a branch-free select.
+    // Strictly greater keeps the first of equal maxima, and a NaN wins and stays, as in PyTorch.
+    const float* in = x.value().data();
+    for (std::size_t p = 0; p < planes; ++p) {
+        const float* plane = in + p * h * w;
+        for (std::size_t i = 0; i < ho; ++i) {
+            float* __restrict best = y.data() + (p * ho + i) * wo;
+            std::uint32_t* __restrict at = argmax.data() + (p * ho + i) * wo;
+            const std::size_t top = i * stride * w;
+            for (std::size_t j = 0; j < wo; ++j) {
+                best[j] = -std::numeric_limits<float>::infinity();
+                at[j] = static_cast<std::uint32_t>(top + j * stride);
+            }
+            for (std::size_t u = 0; u < kernel; ++u)
+                for (std::size_t v = 0; v < kernel; ++v) {
+                    const std::size_t first = top + u * w + v;
+                    const float* __restrict row = plane + first;
+                    for (std::size_t j = 0; j < wo; ++j) {
+                        const float value = row[j * stride];
+                        const bool take = value > best[j] || value != value;
+                        best[j] = take ? value : best[j];
+                        at[j] = take ? static_cast<std::uint32_t>(first + j * stride) : at[j];
+                    }
+                }
+        }
+    }
+
+    return record("max_pool2d", {x}, std::move(y),
+                  [x, argmax = std::move(argmax), planes, plane_in = h * w,
+                   plane_out = ho * wo](const Array& dy, const Array&) {
+                      Array dx = xt::zeros<float>(x.shape());
+                      const float* g = dy.data();
+                      float* d = dx.data();
+                      for (std::size_t p = 0; p < planes; ++p)
+                          for (std::size_t k = 0; k < plane_out; ++k)
+                              d[p * plane_in + argmax[p * plane_out + k]] += g[p * plane_out + k];
+                      x.accumulate_grad(std::move(dx));
+                  });
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,367 @@
+#include "helpers.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace tapegrad;
+using tapegrad::test::random_array;
+
+namespace {
+
+Array reshaped(Array a, const Shape& shape) {
+    a.reshape(shape);
+    return a;
+}
+
+// The definition, term by term, in double:
+//   y[n,o,i,j] = b[o] + sum over c, u, v of w[o,c,u,v] * x[n, c, i*s + u - p, j*s + v - p]
+// `visit` is called with (x index, w index, y index) for every product that takes part, so the
+// same loops give the forward pass and the backward pass.
+template <class F>
+void each_product(const Shape& sx, const Shape& sw, std::size_t s, std::size_t p, F&& visit) {
+    const std::size_t N = sx[0], C = sx[1], H = sx[2], W = sx[3], O = sw[0], kh = sw[2], kw = sw[3];
+    const std::size_t ho = (H + 2 * p - kh) / s + 1, wo = (W + 2 * p - kw) / s + 1;
+    for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t o = 0; o < O; ++o)
+            for (std::size_t i = 0; i < ho; ++i)
+                for (std::size_t j = 0; j < wo; ++j)
+                    for (std::size_t c = 0; c < C; ++c)
+                        for (std::size_t u = 0; u < kh; ++u)
+                            for (std::size_t v = 0; v < kw; ++v) {
+                                const long h = static_cast<long>(i * s + u) - static_cast<long>(p);
+                                const long w = static_cast<long>(j * s + v) - static_cast<long>(p);
+                                if (h < 0 || w < 0 || h >= static_cast<long>(H) ||
+                                    w >= static_cast<long>(W))
+                                    continue;
+                                visit(((n * C + c) * H + h) * W + w, ((o * C + c) * kh + u) * kw + v,
+                                      ((n * O + o) * ho + i) * wo + j);
+                            }
+}
+
+Shape conv_shape(const Shape& sx, const Shape& sw, std::size_t s, std::size_t p) {
+    return {sx[0], sw[0], (sx[2] + 2 * p - sw[2]) / s + 1, (sx[3] + 2 * p - sw[3]) / s + 1};
+}
+
+Array naive_conv(const Array& x, const Array& w, const Array& b, bool has_bias, std::size_t s,
+                 std::size_t p) {
+    const Shape sx(x.shape().begin(), x.shape().end()), sw(w.shape().begin(), w.shape().end());
+    const Shape sy = conv_shape(sx, sw, s, p);
+    std::vector<double> y(sy[0] * sy[1] * sy[2] * sy[3], 0.0);
+    each_product(sx, sw, s, p, [&](std::size_t xi, std::size_t wi, std::size_t yi) {
+        y[yi] += static_cast<double>(x.data()[xi]) * w.data()[wi];
+    });
+    Array out = Array::from_shape(sy);
+    const std::size_t plane = sy[2] * sy[3];
+    for (std::size_t k = 0; k < y.size(); ++k)
+        out.data()[k] = static_cast<float>(y[k] + (has_bias ? b.data()[(k / plane) % sy[1]] : 0.0f));
+    return out;
+}
+
+// The gradients of sum(dy * y) by the same loops: dx[xi] += dy[yi] w[wi], dw[wi] += dy[yi] x[xi].
+void naive_conv_backward(const Array& x, const Array& w, const Array& dy, std::size_t s,
+                         std::size_t p, Array& dx, Array& dw, Array& db) {
+    const Shape sx(x.shape().begin(), x.shape().end()), sw(w.shape().begin(), w.shape().end());
+    std::vector<double> gx(x.size(), 0.0), gw(w.size(), 0.0), gb(sw[0], 0.0);
+    each_product(sx, sw, s, p, [&](std::size_t xi, std::size_t wi, std::size_t yi) {
+        gx[xi] += static_cast<double>(dy.data()[yi]) * w.data()[wi];
+        gw[wi] += static_cast<double>(dy.data()[yi]) * x.data()[xi];
+    });
+    const std::size_t plane = dy.shape()[2] * dy.shape()[3];
+    for (std::size_t k = 0; k < dy.size(); ++k) gb[(k / plane) % sw[0]] += dy.data()[k];
+    dx = Array::from_shape(x.shape());
+    dw = Array::from_shape(w.shape());
+    db = Array::from_shape({sw[0]});
+    for (std::size_t k = 0; k < gx.size(); ++k) dx.data()[k] = static_cast<float>(gx[k]);
+    for (std::size_t k = 0; k < gw.size(); ++k) dw.data()[k] = static_cast<float>(gw[k]);
+    for (std::size_t k = 0; k < gb.size(); ++k) db.data()[k] = static_cast<float>(gb[k]);
+}
+
+void check_close(const Array& got, const Array& want, double tol) {
+    REQUIRE(got.shape() == want.shape());
+    double worst = 0.0;
+    for (std::size_t k = 0; k < got.size(); ++k)
+        worst = std::max(worst, std::abs(static_cast<double>(got.data()[k]) - want.data()[k]) /
+                                    std::max(1.0, std::abs(static_cast<double>(want.data()[k]))));
+    CHECK(worst <= tol);
+}
+
+// conv2d is linear in each input taken alone, so central differences are exact up to float
+// rounding for any step; a step larger than the default makes that rounding a smaller share.
+GradcheckOptions linear_step() {
+    GradcheckOptions options;
+    options.eps = 1e-2;
+    return options;
+}
+
+GradcheckResult gradcheck_conv(const Shape& sx, const Shape& sw, std::size_t s, std::size_t p,
+                               bool with_bias) {
+    std::vector<Array> inputs{random_array(sx, -1.0f, 1.0f, 11), random_array(sw, -1.0f, 1.0f, 12)};
+    if (with_bias) inputs.push_back(random_array({sw[0]}, -1.0f, 1.0f, 13));
+    return gradcheck(
+        [=](const std::vector<Tensor>& t) {
+            return conv2d(t[0], t[1], with_bias ? t[2] : Tensor(), s, p);
+        },
+        inputs, linear_step());
+}
+
+}  // namespace
+
+TEST_CASE("conv2d of a 3x3 input with a 2x2 kernel gives values worked by hand") {
+    // x = 1 2 3    w = 1 2    b = 0.5    y[0,0] = 1*1 + 2*2 + 4*3 + 5*4 + 0.5 = 37.5
+    //     4 5 6        3 4               y[0,1] = 2*1 + 3*2 + 5*3 + 6*4 + 0.5 = 47.5
+    //     7 8 9                          y[1,0] = 4*1 + 5*2 + 7*3 + 8*4 + 0.5 = 67.5
+    //                                    y[1,1] = 5*1 + 6*2 + 8*3 + 9*4 + 0.5 = 77.5
+    Tensor x(reshaped(xt::arange<float>(1, 10), {1, 1, 3, 3}));
+    Tensor w(reshaped(xt::arange<float>(1, 5), {1, 1, 2, 2}));
+    Tensor b(Array{0.5f});
+    Tensor y = conv2d(x, w, b);
+    REQUIRE(y.shape() == Shape{1, 1, 2, 2});
+    CHECK(y.value()(0, 0, 0, 0) == doctest::Approx(37.5));
+    CHECK(y.value()(0, 0, 0, 1) == doctest::Approx(47.5));
+    CHECK(y.value()(0, 0, 1, 0) == doctest::Approx(67.5));
+    CHECK(y.value()(0, 0, 1, 1) == doctest::Approx(77.5));
+}
+
+TEST_CASE("conv2d backward of the 3x3 example gives gradients worked by hand") {
+    // With dy = 1 everywhere:
+    //   dw[u,v] = sum of the x under w[u,v] in the four windows:
+    //     dw = 1+2+4+5  2+3+5+6  =  12 16      db = 4 (four outputs)
+    //          4+5+7+8  5+6+8+9     24 28
+    //   dx[h,w] = sum of the w that touch x[h,w]:
+    //     dx = 1    1+2          2       =  1  3  2
+    //          1+3  1+2+3+4      2+4        4 10  6
+    //          3    3+4          4          3  7  4
+    Tensor x(reshaped(xt::arange<float>(1, 10), {1, 1, 3, 3}), true);
+    Tensor w(reshaped(xt::arange<float>(1, 5), {1, 1, 2, 2}), true);
+    Tensor b(Array{0.5f}, true);
+    conv2d(x, w, b).backward(xt::ones<float>({1, 1, 2, 2}));
+    const Array dw = reshaped(Array{12.0f, 16.0f, 24.0f, 28.0f}, {1, 1, 2, 2});
+    const Array dx = reshaped(Array{1.0f, 3.0f, 2.0f, 4.0f, 10.0f, 6.0f, 3.0f, 7.0f, 4.0f},
+                              {1, 1, 3, 3});
+    CHECK(w.grad() == dw);
+    CHECK(x.grad() == dx);
+    CHECK(b.grad()(0) == doctest::Approx(4.0));
+}
+
+TEST_CASE("conv2d with padding 1 and stride 2 gives values worked by hand") {
+    // x padded with zeros to 5x5; windows start at rows and columns -1 and 1 of x:
+    //   y[0,0] = x[0,0]*4                          = 4
+    //   y[0,1] = x[0,1]*3 + x[0,2]*4 = 6 + 12      = 18
+    //   y[1,0] = x[1,0]*2 + x[2,0]*4 = 8 + 28      = 36
+    //   y[1,1] = 5*1 + 6*2 + 8*3 + 9*4             = 77
+    Tensor x(reshaped(xt::arange<float>(1, 10), {1, 1, 3, 3}));
+    Tensor w(reshaped(xt::arange<float>(1, 5), {1, 1, 2, 2}));
+    Tensor y = conv2d(x, w, Tensor(), 2, 1);
+    const Array want = reshaped(Array{4.0f, 18.0f, 36.0f, 77.0f}, {1, 1, 2, 2});
+    CHECK(y.value() == want);
+}
+
+TEST_CASE("conv2d output shapes follow the PyTorch formula") {
+    struct Case {
+        Shape x, w;
+        std::size_t s, p;
+        Shape y;
+    };
+    const Case cases[] = {
+        {{100, 1, 28, 28}, {20, 1, 5, 5}, 1, 2, {100, 20, 28, 28}},  // tutorial conv 1
+        {{100, 20, 14, 14}, {20, 20, 5, 5}, 1, 2, {100, 20, 14, 14}},  // tutorial conv 2
+        {{2, 3, 5, 7}, {4, 3, 3, 3}, 1, 0, {2, 4, 3, 5}},
+        {{2, 3, 5, 7}, {4, 3, 3, 3}, 2, 0, {2, 4, 2, 3}},              // (5-3)/2+1, (7-3)/2+1
+        {{1, 1, 28, 28}, {1, 1, 5, 5}, 2, 2, {1, 1, 14, 14}},          // floor((28+4-5)/2)+1
+        {{1, 1, 6, 6}, {1, 1, 3, 3}, 4, 1, {1, 1, 2, 2}},              // floor(5/4)+1
+        {{1, 1, 2, 3}, {1, 1, 4, 5}, 1, 1, {1, 1, 1, 1}},              // kernel = padded input
+    };
+    for (const Case& c : cases) {
+        INFO("x " << shape_str(c.x) << " w " << shape_str(c.w) << " s " << c.s << " p " << c.p);
+        CHECK(conv2d(Tensor(xt::zeros<float>(c.x)), Tensor(xt::zeros<float>(c.w)), Tensor(), c.s,
+                     c.p)
+                  .shape() == c.y);
+    }
+}
+
+TEST_CASE("conv2d matches a naive direct convolution on random data") {
+    struct Case {
+        Shape x, w;
+        std::size_t s, p;
+        bool bias;
+    };
+    const Case cases[] = {
+        {{3, 1, 28, 28}, {20, 1, 5, 5}, 1, 2, true},   // tutorial conv 1, small batch
+        {{3, 20, 14, 14}, {20, 20, 5, 5}, 1, 2, true},  // tutorial conv 2, small batch
+        {{2, 3, 9, 11}, {4, 3, 3, 2}, 2, 1, true},
+        {{2, 3, 9, 11}, {5, 3, 3, 3}, 3, 2, false},
+        {{1, 2, 4, 4}, {3, 2, 1, 1}, 1, 0, true},      // 1x1 kernel
+    };
+    std::uint32_t seed = 100;
+    for (const Case& c : cases) {
+        INFO("x " << shape_str(c.x) << " w " << shape_str(c.w) << " s " << c.s << " p " << c.p);
+        const Array x = random_array(c.x, -1.0f, 1.0f, ++seed);
+        const Array w = random_array(c.w, -1.0f, 1.0f, ++seed);
+        const Array b = random_array({c.w[0]}, -1.0f, 1.0f, ++seed);
+        const Tensor y = conv2d(Tensor(x), Tensor(w), c.bias ? Tensor(b) : Tensor(), c.s, c.p);
+        check_close(y.value(), naive_conv(x, w, b, c.bias, c.s, c.p), 1e-4);
+    }
+}
+
+TEST_CASE("conv2d gradients match a naive direct backward on the tutorial shapes") {
+    struct Case {
+        Shape x, w;
+        std::size_t s, p;
+    };
+    const Case cases[] = {
+        {{3, 1, 28, 28}, {20, 1, 5, 5}, 1, 2},
+        {{3, 20, 14, 14}, {20, 20, 5, 5}, 1, 2},
+        {{2, 3, 9, 11}, {4, 3, 3, 2}, 2, 1},
+    };
+    std::uint32_t seed = 200;
+    for (const Case& c : cases) {
+        INFO("x " << shape_str(c.x) << " w " << shape_str(c.w) << " s " << c.s << " p " << c.p);
+        Tensor x(random_array(c.x, -1.0f, 1.0f, ++seed), true);
+        Tensor w(random_array(c.w, -1.0f, 1.0f, ++seed), true);
+        Tensor b(random_array({c.w[0]}, -1.0f, 1.0f, ++seed), true);
+        Tensor y = conv2d(x, w, b, c.s, c.p);
+        const Array dy = random_array(y.shape(), -1.0f, 1.0f, ++seed);
+        y.backward(dy);
+        Array dx, dw, db;
+        naive_conv_backward(x.value(), w.value(), dy, c.s, c.p, dx, dw, db);
+        check_close(x.grad(), dx, 1e-4);
+        check_close(w.grad(), dw, 1e-4);
+        check_close(b.grad(), db, 1e-4);
+    }
+}
+
+TEST_CASE("conv2d gradcheck with stride 1 and no padding on a batch of non-square inputs") {
+    CHECK_GRAD(gradcheck_conv({2, 3, 5, 7}, {4, 3, 3, 3}, 1, 0, true));
+}
+
+TEST_CASE("conv2d gradcheck with stride 2 and no padding") {
+    CHECK_GRAD(gradcheck_conv({2, 3, 6, 7}, {2, 3, 2, 3}, 2, 0, true));
+}
+
+TEST_CASE("conv2d gradcheck with stride 1 and padding 2 as in the tutorial") {
+    CHECK_GRAD(gradcheck_conv({2, 2, 6, 5}, {3, 2, 5, 5}, 1, 2, true));
+}
+
+TEST_CASE("conv2d gradcheck with stride 2 and padding 2") {
+    CHECK_GRAD(gradcheck_conv({2, 2, 5, 7}, {3, 2, 3, 3}, 2, 2, true));
+}
+
+TEST_CASE("conv2d gradcheck without bias") {
+    CHECK_GRAD(gradcheck_conv({2, 3, 5, 7}, {4, 3, 3, 3}, 1, 0, false));
+    CHECK_GRAD(gradcheck_conv({2, 2, 5, 7}, {3, 2, 3, 3}, 2, 2, false));
+}
+
+TEST_CASE("conv2d gradcheck with a stride larger than the kernel leaves skipped inputs at zero") {
+    CHECK_GRAD(gradcheck_conv({2, 2, 7, 8}, {2, 2, 2, 2}, 3, 0, true));
+}
+
+TEST_CASE("conv2d gradcheck with a kernel that covers the whole padded input") {
+    CHECK_GRAD(gradcheck_conv({2, 2, 3, 4}, {2, 2, 5, 6}, 1, 1, true));
+}
+
+TEST_CASE("conv2d gradients accumulate when the same tensors are used twice") {
+    // y = conv(x, w, b) + conv(x, w, b) = 2 conv(x, w, b): every gradient is doubled.
+    const std::vector<Array> inputs{random_array({2, 2, 5, 6}, -1.0f, 1.0f, 21),
+                                    random_array({3, 2, 3, 3}, -1.0f, 1.0f, 22),
+                                    random_array({3}, -1.0f, 1.0f, 23)};
+    CHECK_GRAD(gradcheck(
+        [](const std::vector<Tensor>& t) {
+            return conv2d(t[0], t[1], t[2], 1, 1) + conv2d(t[0], t[1], t[2], 1, 1);
+        },
+        inputs, linear_step()));
+}
+
+TEST_CASE("conv2d computes only the gradients that are required") {
+    const Array xv = random_array({2, 1, 6, 6}, -1.0f, 1.0f, 31);
+    const Array wv = random_array({3, 1, 3, 3}, -1.0f, 1.0f, 32);
+    const Array bv = random_array({3}, -1.0f, 1.0f, 33);
+    const Array dy = random_array({2, 3, 6, 6}, -1.0f, 1.0f, 34);
+    Array dx, dw, db;
+    naive_conv_backward(xv, wv, dy, 1, 1, dx, dw, db);
+
+    SUBCASE("an input image needs no gradient as in a first layer") {
+        Tensor x(xv), w(wv, true), b(bv, true);
+        conv2d(x, w, b, 1, 1).backward(dy);
+        CHECK_FALSE(x.has_grad());
+        check_close(w.grad(), dw, 1e-4);
+        check_close(b.grad(), db, 1e-4);
+    }
+    SUBCASE("frozen weight and bias") {
+        Tensor x(xv, true), w(wv), b(bv);
+        conv2d(x, w, b, 1, 1).backward(dy);
+        CHECK_FALSE(w.has_grad());
+        CHECK_FALSE(b.has_grad());
+        check_close(x.grad(), dx, 1e-4);
+    }
+}
+
+TEST_CASE("conv2d records nothing when no input requires a gradient") {
+    Tape::current().clear();
+    Tensor y = conv2d(Tensor(xt::ones<float>({1, 1, 4, 4})), Tensor(xt::ones<float>({2, 1, 3, 3})),
+                      Tensor(xt::ones<float>({2})));
+    CHECK_FALSE(y.requires_grad());
+    CHECK(Tape::current().size() == 0);
+}
+
+TEST_CASE("conv2d rejects an x that is not 4-D") {
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(xt::zeros<float>({3, 28, 28})),
+                                Tensor(xt::zeros<float>({20, 3, 5, 5})), Tensor()),
+                         doctest::Contains("conv2d: x must be 4-D [N, C, H, W], but its shape is "
+                                           "[3, 28, 28]"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("conv2d rejects a weight that is not 4-D") {
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(xt::zeros<float>({1, 1, 28, 28})),
+                                Tensor(xt::zeros<float>({20, 25})), Tensor()),
+                         doctest::Contains("conv2d: weight must be 4-D"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(xt::zeros<float>({1, 1, 28, 28})),
+                                Tensor(xt::zeros<float>({20, 25})), Tensor()),
+                         doctest::Contains("[20, 25]"), std::invalid_argument);
+}
+
+TEST_CASE("conv2d rejects a channel count that differs from the weight") {
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(xt::zeros<float>({100, 3, 28, 28})),
+                                Tensor(xt::zeros<float>({20, 1, 5, 5})), Tensor()),
+                         doctest::Contains("conv2d: x has 3 channels but weight [20, 1, 5, 5] "
+                                           "expects 1 (x is [100, 3, 28, 28])"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("conv2d rejects a bias that is not one value per output channel") {
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(xt::zeros<float>({1, 1, 28, 28})),
+                                Tensor(xt::zeros<float>({20, 1, 5, 5})),
+                                Tensor(xt::zeros<float>({10}))),
+                         doctest::Contains("conv2d: bias must have shape [20]"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(xt::zeros<float>({1, 1, 28, 28})),
+                                Tensor(xt::zeros<float>({20, 1, 5, 5})),
+                                Tensor(xt::zeros<float>({1, 20}))),
+                         doctest::Contains("but it is [1, 20]"), std::invalid_argument);
+}
+
+TEST_CASE("conv2d rejects a stride of 0") {
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(xt::zeros<float>({1, 1, 28, 28})),
+                                Tensor(xt::zeros<float>({20, 1, 5, 5})), Tensor(), 0),
+                         doctest::Contains("conv2d: stride must be at least 1"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("conv2d rejects a kernel larger than the padded input") {
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(xt::zeros<float>({1, 1, 3, 3})),
+                                Tensor(xt::zeros<float>({20, 1, 5, 5})), Tensor()),
+                         doctest::Contains("conv2d: the 5x5 kernel of weight [20, 1, 5, 5] is "
+                                           "larger than the padded input: x is [1, 1, 3, 3] with "
+                                           "padding 0, so 3x3"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(xt::zeros<float>({1, 1, 8, 2})),
+                                Tensor(xt::zeros<float>({2, 1, 3, 5})), Tensor(), 1, 1),
+                         doctest::Contains("with padding 1, so 10x4"), std::invalid_argument);
+}
+
+TEST_CASE("conv2d rejects an empty kernel") {
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(xt::zeros<float>({1, 1, 4, 4})),
+                                Tensor(xt::zeros<float>({2, 1, 0, 3})), Tensor()),
+                         doctest::Contains("conv2d: weight [2, 1, 0, 3] has an empty kernel"),
+                         std::invalid_argument);
+}
