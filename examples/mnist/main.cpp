@@ -152,10 +152,10 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
 int predict(const Options& o) {
     if (o.load.empty())
         throw std::invalid_argument("--predict needs a trained model: add --load MODEL.npz");
+    const PgmImage image = read_pgm(o.predict, 28, 28);
     auto model = mnist::make_model(o.model, 10);
     nn::load(*model, o.load);
     model->eval();
-    const PgmImage image = read_pgm(o.predict, 28, 28);
     Array x = image.pixels;
     if (mnist::takes_images(o.model)) x.reshape({1, 1, 28, 28});
     else x.reshape({1, 784});
@@ -260,6 +260,11 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
     Options o;
+    const CLI::Validator positive(
+        [](std::string& s) {
+            return std::strtod(s.c_str(), nullptr) > 0 ? "" : "must be above 0, got " + s;
+        },
+        "> 0");
     CLI::App app{"Train a digit classifier on MNIST with tapegrad"};
     app.add_option("--model", o.model, "cnn, mlp (784-10-10-10 sigmoid) or relu_mlp (784-256-256-10)")
         ->check(CLI::IsMember(mnist::model_names()));
@@ -269,8 +274,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 1000))->capture_default_str();
     app.add_option("--batch-size", o.batch_size, "images per step")
         ->check(CLI::Range(1, 60000))->capture_default_str();
-    app.add_option("--lr", o.lr, "learning rate")
-        ->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--lr", o.lr, "learning rate")->check(positive)->capture_default_str();
     app.add_option("--momentum", o.momentum, "SGD momentum")
         ->check(CLI::Range(0.0, 0.999999))->capture_default_str();
     app.add_option("--optimizer", o.optimizer, "sgd or adam")
