@@ -15,7 +15,11 @@
 #include "ops/reduce.hpp"
 #include "ops/shape.hpp"
 
+#include "nn/init.hpp"
+#include "nn/layers.hpp"
 #include "nn/loss_registry.hpp"
+#include "nn/module.hpp"
+#include "nn/serialize.hpp"
 
 #include "optim/adam.hpp"
 #include "optim/optimizer.hpp"

@@ -1,0 +1,262 @@
+#include "helpers.hpp"
+
+#include <cmath>
+
+using namespace tapegrad;
+
+namespace {
+
+bool same_values(const nn::Module& a, const nn::Module& b) {
+    const auto pa = a.parameters(), pb = b.parameters();
+    if (pa.size() != pb.size()) return false;
+    for (std::size_t i = 0; i < pa.size(); ++i)
+        if (pa[i].value() != pb[i].value()) return false;
+    return true;
+}
+
+float max_abs(const Array& a) { return xt::amax(xt::abs(a))(); }
+
+}  // namespace
+
+// ---- initialisation -------------------------------------------------------------------------
+
+TEST_CASE("the generator is mt19937_64 with the 24-bit float mapping") {
+    CHECK(nn::init::unit_float(0) == 0.0f);
+    CHECK(nn::init::unit_float(~std::uint64_t{0}) == 1.0f - 1.0f / 16777216.0f);
+    // The C++ standard fixes the 10000th output of mt19937_64 seeded with 5489:
+    // 9981545732273789042, whose top 24 bits are 9078162.
+    manual_seed(5489);
+    const Array u = nn::init::uniform({10000}, 0.0f, 1.0f);
+    CHECK(u(9999) == 9078162.0f / 16777216.0f);
+    CHECK(nn::init::unit_float(9981545732273789042ULL) == 9078162.0f / 16777216.0f);
+    manual_seed(5489);
+    const Array v = nn::init::uniform({10000}, -1.0f, 1.0f);
+    CHECK(v(9999) == 2.0f * (9078162.0f / 16777216.0f) - 1.0f);
+}
+
+TEST_CASE("the same seed gives identical weights and a different seed different ones") {
+    auto build = [] {
+        return std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(5, 4),
+                                                std::make_shared<nn::ReLU>(),
+                                                std::make_shared<nn::Conv2D>(2, 3, 3));
+    };
+    manual_seed(42);
+    auto a = build();
+    manual_seed(42);
+    auto b = build();
+    auto c = build();  // continues the sequence: not a repeat
+    manual_seed(43);
+    auto d = build();
+    CHECK(same_values(*a, *b));
+    CHECK_FALSE(same_values(*a, *c));
+    CHECK_FALSE(same_values(*a, *d));
+    CHECK(a->parameters()[0].value() != d->parameters()[0].value());
+}
+
+TEST_CASE("Linear init lies within 1/sqrt(fan_in) and spreads uniformly") {
+    manual_seed(1);
+    nn::Linear fc(100, 300);  // fan_in = 100, bound 0.1
+    const float bound = 1.0f / std::sqrt(100.0f);
+    CHECK(nn::init::kaiming_uniform_bound(std::sqrt(5.0), 100) == doctest::Approx(bound));
+    CHECK(max_abs(fc.weight.value()) <= bound * (1.0f + 1e-6f));
+    CHECK(max_abs(fc.bias.value()) <= bound * (1.0f + 1e-6f));
+    // U(-b, b): mean 0, standard deviation b / sqrt(3), extremes near +-b. 30000 draws.
+    const Array& w = fc.weight.value();
+    CHECK(std::abs(xt::mean(w)()) < 0.002f);  // 6 standard errors
+    CHECK(std::sqrt(xt::variance(w)()) == doctest::Approx(bound / std::sqrt(3.0f)).epsilon(0.02));
+    CHECK(xt::amax(w)() > 0.99f * bound);
+    CHECK(xt::amin(w)() < -0.99f * bound);
+    // A tenth of the draws fall in each tenth of the range, roughly.
+    const auto in_first_tenth = xt::sum(xt::cast<int>(w < -0.8f * bound))();
+    CHECK(in_first_tenth > 2700);
+    CHECK(in_first_tenth < 3300);
+    CHECK(max_abs(fc.bias.value()) > 0.8f * bound);  // 300 biases cover the range too
+}
+
+TEST_CASE("Conv2D init uses fan_in = in_channels times kernel squared") {
+    manual_seed(2);
+    nn::Conv2D conv(3, 16, 5);  // fan_in = 75
+    CHECK(nn::init::fan_in(conv.weight.shape()) == 75);
+    const float bound = 1.0f / std::sqrt(75.0f);
+    CHECK(max_abs(conv.weight.value()) <= bound * (1.0f + 1e-6f));
+    CHECK(max_abs(conv.weight.value()) > 0.95f * bound);
+    CHECK(max_abs(conv.bias.value()) <= bound * (1.0f + 1e-6f));
+    CHECK(conv.weight.shape() == Shape{16, 3, 5, 5});
+    CHECK(conv.bias.shape() == Shape{16});
+}
+
+// ---- Linear ---------------------------------------------------------------------------------
+
+TEST_CASE("Linear forward equals x times W transposed plus b by hand") {
+    nn::Linear fc(3, 2);
+    CHECK(fc.weight.shape() == Shape{2, 3});
+    CHECK(fc.in_features() == 3);
+    CHECK(fc.out_features() == 2);
+    fc.weight.mutable_value() = Array{{1.0f, 2.0f, 3.0f}, {4.0f, 5.0f, 6.0f}};
+    fc.bias.mutable_value() = Array{0.5f, -1.0f};
+    // [1, 0, -1] -> [1 - 3 + 0.5, 4 - 6 - 1];  [2, 1, 0] -> [2 + 2 + 0.5, 8 + 5 - 1]
+    const Tensor y = fc(Tensor(Array{{1.0f, 0.0f, -1.0f}, {2.0f, 1.0f, 0.0f}}));
+    CHECK(y.value() == Array{{-1.5f, -3.0f}, {4.5f, 12.0f}});
+}
+
+TEST_CASE("Linear without bias has no bias parameter") {
+    nn::Linear fc(2, 2, false);
+    CHECK_FALSE(fc.bias.defined());
+    CHECK(fc.named_parameters().size() == 1);
+    fc.weight.mutable_value() = Array{{1.0f, 2.0f}, {3.0f, 4.0f}};
+    CHECK(fc(Tensor(Array{{1.0f, 1.0f}})).value() == Array{{3.0f, 7.0f}});
+}
+
+TEST_CASE("Linear parameter gradients by hand: dW = dy transposed times x and db = column sums") {
+    nn::Linear fc(2, 2);
+    const Tensor x(Array{{1.0f, 2.0f}, {3.0f, -1.0f}});
+    sum(fc(x)).backward();  // dy = ones [2, 2]
+    CHECK(fc.weight.grad() == Array{{4.0f, 1.0f}, {4.0f, 1.0f}});
+    CHECK(fc.bias.grad() == Array{2.0f, 2.0f});
+}
+
+TEST_CASE("gradcheck of Linear Tanh Linear with respect to its input") {
+    manual_seed(3);
+    nn::Sequential model{std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::Tanh>(),
+                         std::make_shared<nn::Linear>(4, 2)};
+    CHECK_GRAD(gradcheck([&](const std::vector<Tensor>& in) { return model(in[0]); },
+                         {test::random_array({5, 3})}));
+}
+
+TEST_CASE("a wrong input shape gives the op error prefixed by the layer") {
+    nn::Sequential model{std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::Tanh>(),
+                         std::make_shared<nn::Linear>(5, 2)};
+    CHECK_THROWS_WITH_AS(model(Tensor(xt::zeros<float>({2, 3}))),
+                         "Sequential: layer 2 (Linear): linear: x has 4 features per row but "
+                         "weight [2, 5] expects 5 (x is [2, 4])",
+                         std::invalid_argument);
+    nn::Linear fc(3, 4);
+    CHECK_THROWS_WITH_AS(fc(Tensor(xt::zeros<float>({3}))),
+                         doctest::Contains("linear: x must be 2-D"), std::invalid_argument);
+    CHECK_THROWS_AS(nn::Linear(0, 4), std::invalid_argument);
+}
+
+// ---- activations and shapes -------------------------------------------------------------------
+
+TEST_CASE("activation layers compute their functions") {
+    const Tensor x(Array{{-1.0f, 0.5f}, {2.0f, -3.0f}});
+    CHECK(nn::ReLU()(x).value() == Array{{0.0f, 0.5f}, {2.0f, 0.0f}});
+    const Array s = nn::Sigmoid()(x).value();
+    CHECK(s(0, 0) == doctest::Approx(1.0 / (1.0 + std::exp(1.0))));
+    CHECK(s(1, 0) == doctest::Approx(1.0 / (1.0 + std::exp(-2.0))));
+    const Array t = nn::Tanh()(x).value();
+    CHECK(t(0, 1) == doctest::Approx(std::tanh(0.5)));
+    CHECK(t(1, 1) == doctest::Approx(std::tanh(-3.0)));
+}
+
+TEST_CASE("Softmax normalises along its axis") {
+    const Tensor x(Array{{0.0f, std::log(3.0f)}, {1.0f, 1.0f}});
+    const Array rows = nn::Softmax()(x).value();
+    CHECK(rows(0, 0) == doctest::Approx(0.25));
+    CHECK(rows(0, 1) == doctest::Approx(0.75));
+    CHECK(rows(1, 0) == doctest::Approx(0.5));
+    const Array cols = nn::Softmax(0)(x).value();
+    CHECK(cols(0, 0) == doctest::Approx(1.0 / (1.0 + std::exp(1.0))));
+    CHECK(cols(0, 1) + cols(1, 1) == doctest::Approx(1.0));
+}
+
+TEST_CASE("Flatten keeps dim 0") {
+    Array x = Array::from_shape({2, 3, 2, 2});
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(i);
+    const Tensor y = nn::Flatten()(Tensor(x));
+    CHECK(y.shape() == Shape{2, 12});
+    CHECK(y.value()(1, 0) == 12.0f);
+    CHECK(y.value()(1, 11) == 23.0f);
+}
+
+// ---- Sequential ----------------------------------------------------------------------------
+
+TEST_CASE("Sequential indexing size and push_back") {
+    nn::Sequential model{std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::ReLU>()};
+    CHECK(model.size() == 2);
+    CHECK(model[1]->type_name() == "ReLU");
+    model.push_back(std::make_shared<nn::Linear>(4, 1));
+    CHECK(model.size() == 3);
+    CHECK(model.named_children()[2].first == "2");
+    CHECK(model.at<nn::Linear>(2)->out_features() == 1);
+    CHECK_THROWS_AS(model.at<nn::Linear>(1), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(model[3], "Sequential: index 3 is out of range; it has 3 layers",
+                         std::out_of_range);
+    CHECK(model(Tensor(xt::ones<float>({6, 3}))).shape() == Shape{6, 1});
+}
+
+TEST_CASE("Sequential applies its layers in order") {
+    auto fc = std::make_shared<nn::Linear>(1, 1);
+    fc->weight.mutable_value().fill(-2.0f);
+    fc->bias.mutable_value() = Array{1.0f};
+    auto model = std::make_shared<nn::Sequential>(fc, std::make_shared<nn::ReLU>());
+    // relu(-2x + 1): x = 1 -> 0, x = -1 -> 3
+    Array x{1.0f, -1.0f}, expected{0.0f, 3.0f};
+    x.reshape({2, 1});
+    expected.reshape({2, 1});
+    CHECK((*model)(Tensor(x)).value() == expected);
+    nn::Sequential empty;
+    const Tensor same(Array{1.0f, 2.0f});
+    CHECK(empty(same).value() == same.value());
+}
+
+// ---- Conv2D and MaxPool2D -------------------------------------------------------------------
+
+TEST_CASE("Conv2D forward equals conv2d with its weight bias stride and padding") {
+    manual_seed(4);
+    nn::Conv2D conv(2, 3, 3, 2, 1);
+    const Tensor x(test::random_array({2, 2, 5, 5}));
+    const Tensor y = conv(x);
+    CHECK(y.shape() == Shape{2, 3, 3, 3});  // (5 + 2 - 3) / 2 + 1
+    CHECK(y.value() == conv2d(x, conv.weight, conv.bias, 2, 1).value());
+    std::ostringstream out;
+    out << conv;
+    CHECK(out.str() == "Conv2D(in=2, out=3, kernel=3, stride=2, padding=1, bias=true)");
+}
+
+TEST_CASE("Conv2D with a one by one kernel mixes channels by hand") {
+    nn::Conv2D conv(2, 1, 1);
+    Array w{2.0f, -1.0f};
+    w.reshape({1, 2, 1, 1});
+    conv.weight.mutable_value() = w;
+    conv.bias.mutable_value() = Array{0.5f};
+    Array x = Array::from_shape({1, 2, 1, 2});
+    x(0, 0, 0, 0) = 1.0f;
+    x(0, 0, 0, 1) = 3.0f;
+    x(0, 1, 0, 0) = 4.0f;
+    x(0, 1, 0, 1) = 1.0f;
+    const Array y = conv(Tensor(x)).value();
+    CHECK(y(0, 0, 0, 0) == 2.0f - 4.0f + 0.5f);
+    CHECK(y(0, 0, 0, 1) == 6.0f - 1.0f + 0.5f);
+    CHECK_THROWS_WITH_AS(conv(Tensor(xt::zeros<float>({2, 2}))),
+                         doctest::Contains("conv2d: x must be 4-D"), std::invalid_argument);
+}
+
+TEST_CASE("MaxPool2D takes the maximum of each window") {
+    Array x = Array::from_shape({1, 1, 4, 4});
+    for (std::size_t i = 0; i < 16; ++i) x.data()[i] = static_cast<float>((i * 7) % 16);
+    // rows: [0 7 14 5] [12 3 10 1] [8 15 6 13] [4 11 2 9]
+    const Array y = nn::MaxPool2D(2)(Tensor(x)).value();
+    CHECK(y.shape()[2] == 2);
+    CHECK(y(0, 0, 0, 0) == 12.0f);
+    CHECK(y(0, 0, 0, 1) == 14.0f);
+    CHECK(y(0, 0, 1, 0) == 15.0f);
+    CHECK(y(0, 0, 1, 1) == 13.0f);
+    CHECK(nn::MaxPool2D(3, 1)(Tensor(x)).shape() == Shape{1, 1, 2, 2});
+}
+
+TEST_CASE("summary of a small convolutional net shows each shape") {
+    nn::Sequential net{std::make_shared<nn::Conv2D>(1, 4, 3, 1, 1), std::make_shared<nn::ReLU>(),
+                       std::make_shared<nn::MaxPool2D>(2), std::make_shared<nn::Flatten>(),
+                       std::make_shared<nn::Linear>(64, 10)};
+    const std::string s = net.summary({2, 1, 8, 8});
+    INFO(s);
+    CHECK(s.find("0 (Conv2D)") != std::string::npos);
+    CHECK(s.find("[2, 4, 8, 8]") != std::string::npos);
+    CHECK(s.find("2 (MaxPool2D)") != std::string::npos);
+    CHECK(s.find("[2, 4, 4, 4]") != std::string::npos);
+    CHECK(s.find("[2, 64]") != std::string::npos);
+    CHECK(s.find("[2, 10]") != std::string::npos);
+    CHECK(s.find("Total params: " + std::to_string(4 * 9 + 4 + 64 * 10 + 10) + "\n") !=
+          std::string::npos);
+}

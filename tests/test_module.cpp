@@ -1,0 +1,200 @@
+#include "helpers.hpp"
+
+#include <sstream>
+
+using namespace tapegrad;
+
+namespace {
+
+std::vector<std::string> names_of(const nn::Module& m) {
+    std::vector<std::string> names;
+    for (const auto& [name, p] : m.named_parameters()) names.push_back(name);
+    return names;
+}
+
+// A module written the way users write theirs: parameters and children registered by name.
+struct TwoLayer : nn::Module {
+    Tensor scale = register_parameter("scale", Array{2.0f});
+    std::shared_ptr<nn::Linear> fc1 = register_module("fc1", std::make_shared<nn::Linear>(3, 4));
+    std::shared_ptr<nn::Linear> fc2 = register_module("fc2", std::make_shared<nn::Linear>(4, 2));
+    Tensor forward(const Tensor& x) override { return (*fc2)(relu((*fc1)(x))) * scale; }
+    std::string type_name() const override { return "TwoLayer"; }
+};
+
+}  // namespace
+
+TEST_CASE("register_parameter returns a handle sharing the registered value") {
+    TwoLayer net;
+    REQUIRE(net.own_parameters().size() == 1);
+    CHECK(net.own_parameters()[0].first == "scale");
+    CHECK(net.scale.requires_grad());
+    net.scale.mutable_value()(0) = 5.0f;
+    CHECK(net.named_parameters()[0].second.value()(0) == 5.0f);
+}
+
+TEST_CASE("named_parameters of a custom module: own parameters first then children by name") {
+    TwoLayer net;
+    CHECK(names_of(net) == std::vector<std::string>{"scale", "fc1.weight", "fc1.bias",
+                                                    "fc2.weight", "fc2.bias"});
+    CHECK(net.named_parameters()[1].second.node() == net.fc1->weight.node());
+    CHECK(net.parameters().size() == 5);
+    CHECK(net.parameter_count() == 1 + (3 * 4 + 4) + (4 * 2 + 2));
+}
+
+TEST_CASE("named_parameters of a nested Sequential use dotted paths in registration order") {
+    auto inner = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(4, 2),
+                                                  std::make_shared<nn::Tanh>());
+    nn::Sequential model{std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::ReLU>(),
+                         inner, std::make_shared<nn::Linear>(2, 1, false)};
+    CHECK(names_of(model) ==
+          std::vector<std::string>{"0.weight", "0.bias", "2.0.weight", "2.0.bias", "3.weight"});
+    const auto params = model.named_parameters();
+    CHECK(params[2].second.shape() == Shape{2, 4});
+    CHECK(params[4].second.shape() == Shape{1, 2});
+}
+
+TEST_CASE("parameter counts: Linear 784 to 10 has 7850") {
+    CHECK(nn::Linear(784, 10).parameter_count() == 7850);
+    CHECK(nn::Linear(784, 10, false).parameter_count() == 7840);
+    CHECK(nn::Conv2D(1, 8, 3).parameter_count() == 8 * 1 * 3 * 3 + 8);
+    CHECK(nn::ReLU().parameter_count() == 0);
+    nn::Sequential mlp{std::make_shared<nn::Linear>(784, 100), std::make_shared<nn::ReLU>(),
+                       std::make_shared<nn::Linear>(100, 10)};
+    CHECK(mlp.parameter_count() == 78500 + 1010);
+}
+
+TEST_CASE("names must be non-empty without dots and unique") {
+    TwoLayer net;
+    CHECK_THROWS_WITH_AS(net.register_parameter("scale", Array{1.0f}),
+                         doctest::Contains("already has a parameter or module named 'scale'"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(net.register_module("fc1", std::make_shared<nn::ReLU>()),
+                         doctest::Contains("'fc1'"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(net.register_parameter("a.b", Array{1.0f}),
+                         doctest::Contains("contain no '.'"), std::invalid_argument);
+    CHECK_THROWS_AS(net.register_parameter("", Array{1.0f}), std::invalid_argument);
+    CHECK(net.own_parameters().size() == 1);
+}
+
+TEST_CASE("a module cannot become its own descendant") {
+    auto outer = std::make_shared<nn::Sequential>();
+    auto inner = std::make_shared<nn::Sequential>();
+    outer->push_back(inner);
+    CHECK_THROWS_WITH_AS(inner->push_back(outer), doctest::Contains("cycles"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("a parameter shared by two modules is listed once") {
+    auto a = std::make_shared<nn::Linear>(2, 2);
+    nn::Sequential model{a, std::make_shared<nn::Tanh>(), a};
+    CHECK(names_of(model) == std::vector<std::string>{"0.weight", "0.bias"});
+    CHECK(model.parameter_count() == 6);
+}
+
+TEST_CASE("train and eval reach every descendant") {
+    auto inner = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(2, 2));
+    nn::Sequential model{std::make_shared<nn::ReLU>(), inner};
+    CHECK(model.is_training());
+    CHECK(inner->is_training());
+    model.eval();
+    CHECK_FALSE(model.is_training());
+    CHECK_FALSE(inner->is_training());
+    CHECK_FALSE((*inner)[0]->is_training());
+    CHECK_FALSE(model[0]->is_training());
+    model.train();
+    CHECK((*inner)[0]->is_training());
+    inner->train(false);
+    CHECK(model.is_training());
+    CHECK_FALSE((*inner)[0]->is_training());
+}
+
+TEST_CASE("zero_grad zeroes every parameter gradient") {
+    nn::Sequential model{std::make_shared<nn::Linear>(3, 2), std::make_shared<nn::Tanh>(),
+                         std::make_shared<nn::Linear>(2, 1)};
+    sum(model(Tensor(xt::ones<float>({4, 3})))).backward();
+    for (const Tensor& p : model.parameters()) {
+        REQUIRE(p.has_grad());
+        CHECK(xt::any(xt::not_equal(p.grad(), 0.0f)));
+    }
+    model.zero_grad();
+    for (const Tensor& p : model.parameters()) {
+        CHECK(p.grad().shape() == p.value().shape());
+        CHECK(xt::all(xt::equal(p.grad(), 0.0f)));
+    }
+}
+
+TEST_CASE("operator<< prints the structure like PyTorch's repr") {
+    auto inner = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(100, 10),
+                                                  std::make_shared<nn::Softmax>());
+    nn::Sequential model{std::make_shared<nn::Linear>(784, 100, false),
+                         std::make_shared<nn::ReLU>(), inner};
+    std::ostringstream out;
+    out << model;
+    CHECK(out.str() ==
+          "Sequential(\n"
+          "  (0): Linear(in=784, out=100, bias=false)\n"
+          "  (1): ReLU()\n"
+          "  (2): Sequential(\n"
+          "    (0): Linear(in=100, out=10, bias=true)\n"
+          "    (1): Softmax(axis=-1)\n"
+          "  )\n"
+          ")");
+}
+
+TEST_CASE("summary of a Sequential lists each layer with output shape and parameter count") {
+    nn::Sequential mlp{std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(784, 100),
+                       std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(100, 10)};
+    const std::string s = mlp.summary({32, 1, 28, 28});
+    INFO(s);
+    CHECK(s.find("input") != std::string::npos);
+    CHECK(s.find("[32, 1, 28, 28]") != std::string::npos);
+    CHECK(s.find("0 (Flatten)") != std::string::npos);
+    CHECK(s.find("[32, 784]") != std::string::npos);
+    CHECK(s.find("1 (Linear)") != std::string::npos);
+    CHECK(s.find("[32, 100]") != std::string::npos);
+    CHECK(s.find("78500") != std::string::npos);
+    CHECK(s.find("3 (Linear)") != std::string::npos);
+    CHECK(s.find("[32, 10]") != std::string::npos);
+    CHECK(s.find("1010") != std::string::npos);
+    CHECK(s.find("Total params: 79510\n") != std::string::npos);
+    CHECK(s.find("Trainable params: 79510\n") != std::string::npos);
+    // One line per layer, in order: header, rule, input, 4 layers, rule, 2 totals.
+    CHECK(std::count(s.begin(), s.end(), '\n') == 10);
+    CHECK(s.find("0 (Flatten)") < s.find("1 (Linear)"));
+    CHECK(s.find("1 (Linear)") < s.find("2 (ReLU)"));
+    CHECK(s.find("2 (ReLU)") < s.find("3 (Linear)"));
+}
+
+TEST_CASE("summary sees the layers inside a custom module and records nothing on the tape") {
+    Tape::current().clear();
+    TwoLayer net;
+    std::ostringstream out;
+    nn::summary(out, net, {5, 3});
+    const std::string s = out.str();
+    INFO(s);
+    CHECK(s.find("(TwoLayer)") != std::string::npos);  // it owns `scale`
+    CHECK(s.find("fc1 (Linear)") != std::string::npos);
+    CHECK(s.find("[5, 4]") != std::string::npos);
+    CHECK(s.find("fc2 (Linear)") != std::string::npos);
+    CHECK(s.find("[5, 2]") != std::string::npos);
+    CHECK(s.find("Total params: 27\n") != std::string::npos);
+    CHECK(Tape::current().size() == 0);
+}
+
+TEST_CASE("summary with a wrong input shape throws the op error naming the layer") {
+    nn::Sequential mlp{std::make_shared<nn::Linear>(4, 3), std::make_shared<nn::ReLU>()};
+    CHECK_THROWS_WITH_AS(mlp.summary({2, 5}),
+                         doctest::Contains("Sequential: layer 0 (Linear): linear: x has 5 "
+                                           "features per row but weight [3, 4] expects 4"),
+                         std::invalid_argument);
+    // A failed summary leaves no tracing behind: the next one is complete.
+    CHECK(mlp.summary({2, 4}).find("Total params: 15\n") != std::string::npos);
+}
+
+TEST_CASE("a frozen parameter counts in total but not in trainable") {
+    nn::Linear fc(3, 2);
+    fc.bias.set_requires_grad(false);
+    const std::string s = fc.summary({1, 3});
+    CHECK(s.find("Total params: 8\n") != std::string::npos);
+    CHECK(s.find("Trainable params: 6\n") != std::string::npos);
+}
