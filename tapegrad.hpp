@@ -2,6 +2,8 @@
 // Start reading at core/tape.hpp: its opening comment explains how backward() works.
 #pragma once
 
+#include "core/blas.hpp"
+#include "core/parallel.hpp"
 #include "core/gradcheck.hpp"
 #include "core/tape.hpp"
 #include "core/tensor.hpp"

@@ -1,14 +1,17 @@
 #include "conv.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <cblas.h>
 
 #include "../core/blas.hpp"
+#include "../core/parallel.hpp"
 #include "../core/tape.hpp"
 
 namespace tapegrad {
@@ -17,22 +20,34 @@ namespace {
 
 // The sizes of one convolution, checked once, shared by the forward pass and the closure.
 //
-// Layout of the im2col buffer: cols [K, P] with K = C*kh*kw rows (c, u, v) and P = N*Hout*Wout
-// columns (n, i, j). We chose it over the transposed [P, K] because
-//  - im2col then writes, for each (c, u, v) and image n, whole rows of Wout outputs that read one
-//    input row: a contiguous copy for stride 1, otherwise a strided one;
-//  - the product W · cols is [O, N*Hout*Wout], so turning it into y [N, O, Hout, Wout] moves N*O
-//    contiguous blocks of Hout*Wout floats (with the bias added on the way), where [P, K] would
-//    give [N*Hout*Wout, O] and need an element-by-element transpose.
+// The work goes image group by image group: a group of g images has an im2col buffer
+// cols [K, g*Hout*Wout] with K = C*kh*kw rows (c, u, v), and W [O, K] · cols gives the group's
+// outputs as [O, g*Hout*Wout]. Groups are sized so that cols stays in the core's L2 cache (one
+// image for the tutorial's second conv, whose cols is 500 x 196 floats): a single GEMM over the
+// whole batch streams a 39 MB cols through memory instead, and measured 1.6 times slower. The
+// threads split the batch into contiguous ranges of images (core/parallel.hpp), each with its own
+// scratch buffers and, in backward, its own partial dW, added up in thread order.
+//
+// Why cols [K, P] rather than [P, K]: im2col then writes, for each (c, u, v) and image, whole rows
+// of Wout outputs that read one input row (a contiguous copy for stride 1), and the product
+// [O, g*Hout*Wout] holds each image's output as O contiguous planes, already y's layout for g = 1.
 struct Conv {
     std::size_t n, c, h, w;  // x
     std::size_t o, kh, kw;   // weight
     std::size_t stride, pad;
     std::size_t ho, wo;  // y
+    std::vector<std::uint32_t> keep;  // column masks of the same-width fast path (see im2col)
     std::size_t k() const { return c * kh * kw; }
     std::size_t plane() const { return ho * wo; }
-    std::size_t p() const { return n * ho * wo; }
+    // Images per group: cols [K, group * plane] within about 512 KB.
+    std::size_t group() const {
+        const std::size_t per_image = k() * plane();
+        return std::max<std::size_t>(1, std::min(n, (std::size_t{128} << 10) / std::max<std::size_t>(per_image, 1)));
+    }
 };
+
+bool same_width(const Conv& g);
+std::vector<std::uint32_t> column_masks(const Conv& g);
 
 Conv check(const Tensor& x, const Tensor& weight, const Tensor& bias, std::size_t stride,
            std::size_t pad) {
@@ -64,8 +79,10 @@ Conv check(const Tensor& x, const Tensor& weight, const Tensor& bias, std::size_
             " kernel of weight " + shape_str(sw) + " is larger than the padded input: x is " +
             shape_str(sx) + " with padding " + std::to_string(pad) + ", so " + std::to_string(hp) +
             "x" + std::to_string(wp) + "; use a smaller kernel or more padding");
-    return Conv{sx[0], sx[1], sx[2], sx[3], sw[0], sw[2], sw[3], stride, pad,
-                (hp - sw[2]) / stride + 1, (wp - sw[3]) / stride + 1};
+    Conv g{sx[0], sx[1], sx[2], sx[3], sw[0], sw[2], sw[3], stride, pad,
+           (hp - sw[2]) / stride + 1, (wp - sw[3]) / stride + 1, {}};
+    if (same_width(g)) g.keep = column_masks(g);
+    return g;
 }
 
 // The outputs j in [lo, hi) of one row whose input index j*s + k - pad lies inside [0, size);
@@ -82,19 +99,64 @@ Span inside(std::size_t size, std::size_t out, std::size_t s, std::size_t k, std
     return {lo, hi};
 }
 
-// cols [K, P] from x [N, C, H, W]. Image by image and channel by channel, so the input plane being
-// read stays in cache while its kh*kw rows of cols are written. Rows are short (Wout floats), so
-// plain loops the compiler vectorises beat a memcpy call per row.
-void im2col(const Conv& g, const float* x, float* cols) {
-    const std::size_t P = g.p(), s = g.stride, wo = g.wo;
-    for (std::size_t n = 0; n < g.n; ++n)
+// cols [K, count * plane] from images first .. first + count - 1 of x [N, C, H, W]. Image by
+// image and channel by channel, so the input plane being read stays in cache while its kh*kw rows
+// of cols are written. Rows are short (Wout floats), so plain loops the compiler vectorises beat
+// a memcpy call per row.
+//
+// Fast path: with stride 1 and an output as wide as the input (a "same" convolution, such as the
+// tutorial's 5x5 with padding 2), input and output rows have the same stride, so the valid part of
+// one (c, u, v) block is a single contiguous run of x shifted by v - pad. One long copy, then zeros
+// on the few columns that read the padding, replaces a short copy per row.
+bool same_width(const Conv& g) { return g.stride == 1 && g.wo == g.w; }
+
+// In such a run, the entries that wrapped around from one row's end to the next row's start read
+// the padding and must be 0. keep[v][k] is all ones where column k % wo of the run for kernel
+// column v reads the row itself and 0 elsewhere; a bitwise and applies it in the same vectorised
+// pass as the copy (a fill per row costs more than the copy for rows this short).
+std::vector<std::uint32_t> column_masks(const Conv& g) {
+    std::vector<std::uint32_t> keep(g.kw * g.plane());
+    for (std::size_t v = 0; v < g.kw; ++v) {
+        const Span cs = inside(g.w, g.wo, g.stride, v, g.pad);
+        for (std::size_t k = 0; k < g.plane(); ++k) {
+            const std::size_t j = k % g.wo;
+            keep[v * g.plane() + k] = j >= cs.lo && j < cs.hi ? 0xFFFFFFFFu : 0u;
+        }
+    }
+    return keep;
+}
+
+inline float masked(float value, std::uint32_t mask) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    bits &= mask;
+    std::memcpy(&value, &bits, sizeof bits);
+    return value;
+}
+
+void im2col(const Conv& g, const float* x, std::size_t first, std::size_t count, float* cols) {
+    const std::size_t P = count * g.plane(), s = g.stride, wo = g.wo;
+    for (std::size_t n = 0; n < count; ++n)
         for (std::size_t c = 0; c < g.c; ++c) {
-            const float* plane = x + (n * g.c + c) * g.h * g.w;
+            const float* plane = x + ((first + n) * g.c + c) * g.h * g.w;
             for (std::size_t u = 0; u < g.kh; ++u) {
                 const Span rows = inside(g.h, g.ho, s, u, g.pad);
                 for (std::size_t v = 0; v < g.kw; ++v) {
                     const Span cs = inside(g.w, wo, s, v, g.pad);
                     float* out = cols + ((c * g.kh + u) * g.kw + v) * P + n * g.plane();
+                    if (same_width(g) && rows.lo < rows.hi) {
+                        // out[i, j] = plane[(i + u - pad) * w + j + v - pad] for the whole run
+                        const std::size_t begin = rows.lo * wo + cs.lo;
+                        const std::size_t end = (rows.hi - 1) * wo + cs.hi;
+                        const float* __restrict from =
+                            plane + ((rows.lo + u - g.pad) * g.w + cs.lo + v - g.pad);
+                        const std::uint32_t* __restrict mask = g.keep.data() + v * g.plane();
+                        std::fill(out, out + begin, 0.0f);
+                        for (std::size_t k = begin; k < end; ++k)
+                            out[k] = masked(from[k - begin], mask[k]);
+                        std::fill(out + end, out + g.plane(), 0.0f);
+                        continue;
+                    }
                     for (std::size_t i = 0; i < g.ho; ++i) {
                         float* __restrict row = out + i * wo;
                         if (i < rows.lo || i >= rows.hi) {
@@ -119,18 +181,30 @@ void im2col(const Conv& g, const float* x, float* cols) {
         }
 }
 
-// The adjoint of im2col: adds every entry of cols [K, P] onto the x position it was copied from
-// (the padding positions are dropped). dx [N, C, H, W] must start at zero.
-void col2im(const Conv& g, const float* cols, float* dx) {
-    const std::size_t P = g.p(), s = g.stride;
-    for (std::size_t n = 0; n < g.n; ++n)
+// The adjoint of im2col: adds every entry of cols [K, count * plane] onto the position of image
+// first + n it was copied from (the padding positions are dropped). dx must start at zero.
+// With same_width, the valid part is again one contiguous run, with the wrapped entries (which
+// belong to padding positions) masked out.
+void col2im(const Conv& g, const float* cols, std::size_t first, std::size_t count, float* dx) {
+    const std::size_t P = count * g.plane(), s = g.stride;
+    for (std::size_t n = 0; n < count; ++n)
         for (std::size_t c = 0; c < g.c; ++c) {
-            float* plane = dx + (n * g.c + c) * g.h * g.w;
+            float* plane = dx + ((first + n) * g.c + c) * g.h * g.w;
             for (std::size_t u = 0; u < g.kh; ++u) {
                 const Span rows = inside(g.h, g.ho, s, u, g.pad);
                 for (std::size_t v = 0; v < g.kw; ++v) {
                     const Span cs = inside(g.w, g.wo, s, v, g.pad);
                     const float* in = cols + ((c * g.kh + u) * g.kw + v) * P + n * g.plane();
+                    if (same_width(g) && rows.lo < rows.hi) {
+                        const std::size_t begin = rows.lo * g.wo + cs.lo;
+                        const std::size_t end = (rows.hi - 1) * g.wo + cs.hi;
+                        const std::uint32_t* __restrict mask = g.keep.data() + v * g.plane();
+                        float* __restrict to =
+                            plane + ((rows.lo + u - g.pad) * g.w + cs.lo + v - g.pad);
+                        for (std::size_t k = begin; k < end; ++k)
+                            to[k - begin] += masked(in[k], mask[k]);
+                        continue;
+                    }
                     const std::size_t len = cs.hi - cs.lo;
                     for (std::size_t i = rows.lo; i < rows.hi; ++i) {
                         const float* __restrict row = in + i * g.wo + cs.lo;
@@ -148,11 +222,10 @@ void col2im(const Conv& g, const float* cols, float* dx) {
 }
 
 // Scratch memory for the matrices that live only during one call, reused across calls on this
-// thread. They are large (for the tutorial's second conv, cols is 500 x 19,600 floats, 39 MB), and
-// a fresh allocation of that size comes straight from mmap: the first touch of every 4 KB page
-// then costs a page fault and a kernel-side clear, which we measured to cost more than the im2col
-// pass itself. Each buffer grows to the largest size needed and lives as long as the thread.
-enum Slot { cols_slot, dcols_slot, product_slot, slot_count };
+// thread (each worker thread has its own). A fresh allocation of a large buffer comes straight
+// from mmap, and the first touch of every 4 KB page then costs a page fault and a kernel-side
+// clear. Each buffer grows to the largest size needed and lives as long as the thread.
+enum Slot { cols_slot, product_slot, slot_count };
 
 float* scratch(Slot slot, std::size_t size) {
     struct Buffer {
@@ -182,20 +255,20 @@ double row_sum(const float* row, std::size_t n) {
     return total;
 }
 
-// c [m, n] = op(a) · op(b) on row-major raw buffers; op(a) is [m, k], op(b) is [k, n].
+// c [m, n] = op(a) · op(b) + beta c on row-major raw buffers; op(a) is [m, k], op(b) is [k, n].
 void sgemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
-           const float* a, const float* b, float* c) {
+           const float* a, const float* b, float* c, float beta = 0.0f) {
     if (m == 0 || n == 0) return;
     init_blas();  // the kernels this CPU supports, as for every GEMM in tapegrad (core/blas.hpp)
     if (k == 0) {  // BLAS rejects a leading dimension of 0; the empty sum is 0
-        std::fill(c, c + m * n, 0.0f);
+        if (beta == 0.0f) std::fill(c, c + m * n, 0.0f);
         return;
     }
     cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
                 transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
                 static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, a,
                 static_cast<blasint>(transpose_a ? m : k), b,
-                static_cast<blasint>(transpose_b ? k : n), 0.0f, c, static_cast<blasint>(n));
+                static_cast<blasint>(transpose_b ? k : n), beta, c, static_cast<blasint>(n));
 }
 
 }  // namespace
@@ -203,35 +276,39 @@ void sgemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::size_t stride,
               std::size_t padding) {
     const Conv g = check(x, weight, bias, stride, padding);
-    const std::size_t K = g.k(), P = g.p(), plane = g.plane();
+    const std::size_t K = g.k(), plane = g.plane(), group = g.group();
 
-    // Y [O, P] = W [O, K] · cols [K, P]
-    float* cols = scratch(cols_slot, K * P);
-    im2col(g, x.value().data(), cols);
-    float* yc = scratch(product_slot, g.o * P);
-    sgemm(false, false, g.o, P, K, weight.value().data(), cols, yc);
-
-    // y [N, O, Hout, Wout]: block (n, o) is columns n*plane .. (n+1)*plane of row o of Y, + b[o]
+    // For each group: Y [O, group*plane] = W [O, K] · cols [K, group*plane], then + b.
     Array y = Array::from_shape({g.n, g.o, g.ho, g.wo});
     const float* b = bias.defined() ? bias.value().data() : nullptr;
-    for (std::size_t n = 0; n < g.n; ++n)
-        for (std::size_t o = 0; o < g.o; ++o) {
-            const float* __restrict in = yc + o * P + n * plane;
-            float* __restrict out = y.data() + (n * g.o + o) * plane;
-            const float add = b ? b[o] : 0.0f;
-            for (std::size_t k = 0; k < plane; ++k) out[k] = in[k] + add;
+    parallel_for(g.n, [&](std::size_t begin, std::size_t end, int) {
+        float* cols = scratch(cols_slot, K * group * plane);
+        float* product = scratch(product_slot, g.o * group * plane);
+        for (std::size_t n0 = begin; n0 < end; n0 += group) {
+            const std::size_t count = std::min(group, end - n0);
+            const std::size_t P = count * plane;
+            im2col(g, x.value().data(), n0, count, cols);
+            float* first = y.data() + n0 * g.o * plane;
+            // One image's [O, plane] product is already its block of y.
+            float* out = count == 1 ? first : product;
+            sgemm(false, false, g.o, P, K, weight.value().data(), cols, out);
+            for (std::size_t n = 0; n < count; ++n)
+                for (std::size_t o = 0; o < g.o; ++o) {
+                    const float* __restrict in = out + o * P + n * plane;
+                    float* __restrict to = first + (n * g.o + o) * plane;
+                    const float add = b ? b[o] : 0.0f;
+                    for (std::size_t k = 0; k < plane; ++k) to[k] = in[k] + add;
+                }
         }
+    });
 
-    // The closure keeps x (a handle, no copy) and rebuilds cols for dW rather than keeping it.
-    // Keeping it would hold K*P floats per conv (about kh*kw/stride^2 times the input: 39 MB for
-    // the tutorial's second conv) from forward to backward, in memory freshly allocated every
-    // step; the page faults of that allocation cost more than a second im2col pass into the
-    // reused scratch buffer (we measured the tutorial's two convs forward and backward ~10%
-    // slower when keeping it), and recomputing also lowers the peak memory of a training step.
+    // The closure keeps x (a handle, no copy) and rebuilds cols group by group for dW rather
+    // than keeping it: kept, it would hold kh*kw/stride^2 times the input (39 MB for the
+    // tutorial's second conv) from forward to backward, out of cache by then anyway.
     return record(
         "conv2d", {x, weight, bias}, std::move(y),
         [x, weight, bias, g](const Array& dy, const Array&) {
-            const std::size_t K = g.k(), P = g.p(), plane = g.plane();
+            const std::size_t K = g.k(), plane = g.plane(), group = g.group();
             if (bias.defined() && bias.requires_grad()) {  // db[o] = sum of dy[n, o, :, :]
                 Array db = Array::from_shape({g.o});
                 for (std::size_t o = 0; o < g.o; ++o) {
@@ -245,26 +322,44 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::si
             const bool need_dw = weight.requires_grad(), need_dx = x.requires_grad();
             if (!need_dw && !need_dx) return;
 
-            // dY [O, P]: dy [N, O, Hout, Wout] with the N and O axes swapped, as Y was.
-            float* dyc = scratch(product_slot, g.o * P);
-            for (std::size_t n = 0; n < g.n; ++n)
-                for (std::size_t o = 0; o < g.o; ++o)
-                    std::memcpy(dyc + o * P + n * plane, dy.data() + (n * g.o + o) * plane,
-                                plane * sizeof(float));
-            if (need_dw) {  // dW [O, K] = dY [O, P] · colsT [P, K]
-                float* cols = scratch(cols_slot, K * P);
-                im2col(g, x.value().data(), cols);
-                Array dw = Array::from_shape(weight.shape());
-                sgemm(false, true, g.o, K, P, dyc, cols, dw.data());
-                weight.accumulate_grad(std::move(dw));
+            // Each thread adds its images' dW into its own partial sum: dW = sum over threads.
+            const int parts = parallel_parts(g.n);
+            std::vector<Array> dw_parts(need_dw ? static_cast<std::size_t>(parts) : 0);
+            Array dx = need_dx ? Array(xt::zeros<float>(x.shape())) : Array();
+            parallel_for(g.n, [&](std::size_t begin, std::size_t end, int t) {
+                float* cols = scratch(cols_slot, K * group * plane);
+                float* dyc = scratch(product_slot, g.o * group * plane);
+                Array* dw = need_dw ? &dw_parts[static_cast<std::size_t>(t)] : nullptr;
+                if (dw) *dw = xt::zeros<float>(weight.shape());
+                for (std::size_t n0 = begin; n0 < end; n0 += group) {
+                    const std::size_t count = std::min(group, end - n0);
+                    const std::size_t P = count * plane;
+                    // dY [O, P]: the group's dy with the image and channel axes swapped, as Y
+                    // was; for one image it is dy's own block.
+                    const float* dy_group = dy.data() + n0 * g.o * plane;
+                    if (count > 1) {
+                        for (std::size_t n = 0; n < count; ++n)
+                            for (std::size_t o = 0; o < g.o; ++o)
+                                std::memcpy(dyc + o * P + n * plane,
+                                            dy_group + (n * g.o + o) * plane,
+                                            plane * sizeof(float));
+                        dy_group = dyc;
+                    }
+                    if (dw) {  // dW [O, K] += dY [O, P] · colsT [P, K]
+                        im2col(g, x.value().data(), n0, count, cols);
+                        sgemm(false, true, g.o, K, P, dy_group, cols, dw->data(), 1.0f);
+                    }
+                    if (need_dx) {  // dcols [K, P] = WT [K, O] · dY [O, P], onto x's positions
+                        sgemm(true, false, K, P, g.o, weight.value().data(), dy_group, cols);
+                        col2im(g, cols, n0, count, dx.data());
+                    }
+                }
+            });
+            if (need_dw) {
+                for (std::size_t t = 1; t < dw_parts.size(); ++t) dw_parts[0] += dw_parts[t];
+                weight.accumulate_grad(std::move(dw_parts[0]));
             }
-            if (need_dx) {  // dcols [K, P] = WT [K, O] · dY [O, P], then back onto x's positions
-                float* dcols = scratch(dcols_slot, K * P);
-                sgemm(true, false, K, P, g.o, weight.value().data(), dyc, dcols);
-                Array dx = xt::zeros<float>(x.shape());
-                col2im(g, dcols, dx.data());
-                x.accumulate_grad(std::move(dx));
-            }
+            if (need_dx) x.accumulate_grad(std::move(dx));
         });
 }
 

@@ -50,7 +50,7 @@ void Progress::update(std::size_t done, float loss) {
     if (terminal_)
         std::cout << "\r\033[K" << line.str() << std::flush;
     else
-        std::cout << line.str() << "\n";
+        std::cout << line.str() << std::endl;  // a log someone may be tailing
 }
 
 void Progress::finish() {
