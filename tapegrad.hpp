@@ -24,6 +24,7 @@
 #include "nn/serialize.hpp"
 
 #include "optim/adam.hpp"
+#include "optim/checkpoint.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/sgd.hpp"
 

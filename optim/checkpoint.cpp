@@ -1,0 +1,55 @@
+#include "checkpoint.hpp"
+
+#include <stdexcept>
+
+#include "../nn/serialize.hpp"
+
+namespace tapegrad::optim {
+
+namespace {
+
+const std::string model_prefix = "model.", optimizer_prefix = "optimizer.", extra_prefix = "extra.";
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+    return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer& optimizer,
+                     const NamedArrays& extra) {
+    NamedArrays arrays;
+    for (auto& [name, value] : nn::parameter_arrays(model)) arrays.emplace_back(model_prefix + name, value);
+    for (auto& [name, value] : optimizer.state()) arrays.emplace_back(optimizer_prefix + name, value);
+    for (const auto& [name, value] : extra) arrays.emplace_back(extra_prefix + name, value);
+    nn::save_arrays(path, arrays);
+}
+
+NamedArrays load_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer) {
+    NamedArrays model_part, optimizer_part, extra;
+    for (auto& [name, value] : nn::load_arrays(path)) {
+        if (starts_with(name, model_prefix))
+            model_part.emplace_back(name.substr(model_prefix.size()), std::move(value));
+        else if (starts_with(name, optimizer_prefix))
+            optimizer_part.emplace_back(name.substr(optimizer_prefix.size()), std::move(value));
+        else if (starts_with(name, extra_prefix))
+            extra.emplace_back(name.substr(extra_prefix.size()), std::move(value));
+        else
+            throw std::runtime_error("load_checkpoint: '" + path + "' has an entry '" + name +
+                                     "' that is not model.*, optimizer.* or extra.*: is it a "
+                                     "checkpoint (nn::save writes models only; use nn::load)?");
+    }
+    // The model changes only if the optimizer state fits too: keep its values to put back.
+    const NamedArrays before = nn::parameter_arrays(model);
+    nn::assign_parameters(model, model_part, "'" + path + "'");
+    try {
+        optimizer.load_state(optimizer_part);
+    } catch (const std::exception& e) {
+        nn::assign_parameters(model, before);
+        throw std::runtime_error("load_checkpoint: '" + path + "': the optimizer state does not fit: " +
+                                 e.what());
+    }
+    return extra;
+}
+
+}  // namespace tapegrad::optim

@@ -1,0 +1,25 @@
+// Checkpoints: a model's parameters, its optimizer's state and a few numbers of your own (the
+// epoch, say) in one NumPy .npz file, so that training stops and resumes exactly.
+//
+//   optim::save_checkpoint("run.npz", *model, sgd, {{"epoch", Array{3.0f}}});
+//   NamedArrays extra = optim::load_checkpoint("run.npz", *model, sgd);   // extra: the epoch
+//
+// Entries are named model.<parameter>, optimizer.<state entry> and extra.<name>; numpy.load reads
+// them all. The write is atomic (nn/npz.hpp). Loading checks everything first: if the file does
+// not fit the model or the optimizer, the error says what differs and neither is changed.
+#pragma once
+
+#include <string>
+
+#include "../nn/module.hpp"
+#include "optimizer.hpp"
+
+namespace tapegrad::optim {
+
+void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer& optimizer,
+                     const NamedArrays& extra = {});
+
+// Returns the extra arrays, without their prefix.
+NamedArrays load_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer);
+
+}  // namespace tapegrad::optim

@@ -1,0 +1,92 @@
+#include <cstdio>
+#include <filesystem>
+
+#include "helpers.hpp"
+
+using namespace tapegrad;
+
+namespace {
+
+std::shared_ptr<nn::Sequential> small_model() {
+    return std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(3, 4),
+                                            std::make_shared<nn::Tanh>(),
+                                            std::make_shared<nn::Linear>(4, 2));
+}
+
+void train_steps(nn::Module& model, optim::Optimizer& opt, int steps) {
+    const Array x = test::random_array({5, 3}, -1, 1, 11);
+    const Array y{0.0f, 1.0f, 1.0f, 0.0f, 1.0f};
+    for (int i = 0; i < steps; ++i) {
+        Tensor loss = cross_entropy(model(Tensor(x)), Tensor(y));
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
+    }
+}
+
+std::string temp_path(const char* name) {
+    return (std::filesystem::temp_directory_path() / name).string();
+}
+
+}  // namespace
+
+TEST_CASE("a resumed run continues bit for bit like an uninterrupted one") {
+    for (const bool adam : {false, true}) {
+        CAPTURE(adam);
+        manual_seed(3);
+        auto straight = small_model();
+        std::unique_ptr<optim::Optimizer> opt_a =
+            adam ? std::unique_ptr<optim::Optimizer>(new optim::Adam(straight->parameters(), 0.01f))
+                 : std::unique_ptr<optim::Optimizer>(new optim::SGD(straight->parameters(), 0.1f, 0.9f, true));
+        train_steps(*straight, *opt_a, 3);
+        const std::string path = temp_path("tapegrad_test_checkpoint.npz");
+        optim::save_checkpoint(path, *straight, *opt_a, {{"epoch", Array{3.0f}}});
+        train_steps(*straight, *opt_a, 3);
+
+        manual_seed(99);  // different weights: the checkpoint must overwrite them
+        auto resumed = small_model();
+        std::unique_ptr<optim::Optimizer> opt_b =
+            adam ? std::unique_ptr<optim::Optimizer>(new optim::Adam(resumed->parameters(), 0.5f))
+                 : std::unique_ptr<optim::Optimizer>(new optim::SGD(resumed->parameters(), 0.5f, 0.9f, true));
+        const optim::NamedArrays extra = optim::load_checkpoint(path, *resumed, *opt_b);
+        REQUIRE(extra.size() == 1);
+        CHECK(extra[0].first == "epoch");
+        CHECK(extra[0].second(0) == 3.0f);
+        train_steps(*resumed, *opt_b, 3);
+        const auto a = straight->named_parameters(), b = resumed->named_parameters();
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            CAPTURE(a[i].first);
+            CHECK(a[i].second.value() == b[i].second.value());
+        }
+        std::remove(path.c_str());
+    }
+}
+
+TEST_CASE("a checkpoint that does not fit the optimizer leaves the model unchanged") {
+    manual_seed(1);
+    auto model = small_model();
+    optim::SGD sgd(model->parameters(), 0.1f, 0.9f);
+    train_steps(*model, sgd, 1);
+    const std::string path = temp_path("tapegrad_test_checkpoint_sgd.npz");
+    optim::save_checkpoint(path, *model, sgd);
+
+    manual_seed(2);
+    auto other = small_model();
+    const Array before = other->named_parameters()[0].second.value();
+    optim::Adam adam(other->parameters());
+    CHECK_THROWS_WITH_AS(optim::load_checkpoint(path, *other, adam),
+                         doctest::Contains("the optimizer state does not fit"), std::runtime_error);
+    CHECK(other->named_parameters()[0].second.value() == before);
+    std::remove(path.c_str());
+}
+
+TEST_CASE("a plain model file is not a checkpoint and says so") {
+    manual_seed(1);
+    auto model = small_model();
+    optim::SGD sgd(model->parameters(), 0.1f);
+    const std::string path = temp_path("tapegrad_test_model_only.npz");
+    nn::save(*model, path);
+    CHECK_THROWS_WITH_AS(optim::load_checkpoint(path, *model, sgd),
+                         doctest::Contains("not model.*, optimizer.* or extra.*"), std::runtime_error);
+    std::remove(path.c_str());
+}
