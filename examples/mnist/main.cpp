@@ -37,6 +37,7 @@ struct Options {
     float lr = 0.05f;
     float momentum = 0.9f;
     std::string optimizer = "sgd";
+    std::string schedule = "cosine";
     std::uint64_t seed = 1;
     int threads = 0;
     std::string data = "datasets/mnist";
@@ -103,6 +104,9 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
 
     std::vector<EpochMetrics> history;
     for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
+        if (o.schedule == "cosine")  // from lr down towards 0 over the run, set per epoch
+            optimizer->set_lr(static_cast<float>(
+                0.5 * o.lr * (1 + std::cos(M_PI * static_cast<double>(epoch - 1) / o.epochs))));
         examples::Progress progress(tag + "epoch " + std::to_string(epoch) + "/" +
                                         std::to_string(o.epochs),
                                     loader.num_batches(), o.batch_size);
@@ -279,6 +283,9 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0, 0.999999))->capture_default_str();
     app.add_option("--optimizer", o.optimizer, "sgd or adam")
         ->check(CLI::IsMember({"sgd", "adam"}))->capture_default_str();
+    app.add_option("--schedule", o.schedule, "learning rate per epoch: constant, or cosine (lr "
+                   "decaying towards 0 over the epochs)")
+        ->check(CLI::IsMember({"constant", "cosine"}))->capture_default_str();
     app.add_option("--seed", o.seed, "seeds the weights and the shuffling")->capture_default_str();
     app.add_option("--threads", o.threads, "BLAS threads (default: all cores)")
         ->check(CLI::Range(1, 256));
