@@ -1,0 +1,213 @@
+#!/usr/bin/python3
+"""The PyTorch side of the comparison: the same subcommands, options and JSON as tapegrad_bench.
+
+    torch_bench.py info                              torch version, BLAS, threads
+    torch_bench.py train --model cnn|relu_mlp|mlp    one epoch of MNIST, images/s
+    torch_bench.py infer --model cnn|mlp             the 10,000 test images under no_grad
+    torch_bench.py tape [--ops 100000] [--reps 5]    ns per op of a scalar chain
+
+Same data (the raw IDX files, read with struct + numpy), same models as
+examples/mnist/models.cpp, batch size 100, SGD(lr 0.01, momentum 0.9),
+F.cross_entropy. Nothing fancy: eager mode, no torch.compile, no channels_last. Run it with
+Debian's /usr/bin/python3 (python3-torch). Each run prints one JSON object on stdout.
+"""
+import argparse
+import ctypes
+import json
+import math
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def peak_rss_mb():
+    """VmHWM of this process in MB (10^6 bytes), as tapegrad_bench reports it."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    return -1.0
+
+
+def read_idx(path):
+    """An unsigned-byte IDX file (MNIST's format) as a numpy array of its shape."""
+    with open(path, "rb") as f:
+        data = f.read()
+    zero, kind, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or kind != 0x08:
+        sys.exit(f"torch_bench: {path}: not an unsigned-byte IDX file")
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load_mnist(folder, split, limit):
+    prefix = "train" if split == "train" else "t10k"
+    images = read_idx(os.path.join(folder, f"{prefix}-images-idx3-ubyte"))
+    labels = read_idx(os.path.join(folder, f"{prefix}-labels-idx1-ubyte"))
+    n = len(labels) if limit == 0 else min(limit, len(labels))
+    return (torch.from_numpy(images[:n].copy()),                      # uint8 [n, 28, 28]
+            torch.from_numpy(labels[:n].astype(np.int64)))            # int64 [n]
+
+
+def make_model(name):
+    """The networks of examples/mnist/models.cpp."""
+    if name == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 20, 5, stride=1, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.Conv2d(20, 20, 5, stride=1, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.Flatten(), nn.Linear(980, 10))
+    if name == "mlp":
+        return nn.Sequential(nn.Linear(784, 10), nn.Sigmoid(), nn.Linear(10, 10), nn.Sigmoid(),
+                             nn.Linear(10, 10))
+    if name == "relu_mlp":
+        return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                             nn.Linear(256, 10))
+    sys.exit(f"torch_bench: --model {name}: unknown model; choose cnn, mlp or relu_mlp")
+
+
+def to_input(model, pixels):
+    """uint8 [B, 28, 28] -> floats in [0, 1], [B, 1, 28, 28] for the CNN, [B, 784] otherwise."""
+    x = pixels.float().div_(255.0)
+    return x.unsqueeze(1) if model == "cnn" else x.reshape(len(pixels), -1)
+
+
+def emit(**fields):
+    print(json.dumps({"side": "pytorch", **fields}), flush=True)
+
+
+def openblas():
+    """The OpenBLAS library torch's BLAS calls go to (Debian's libblas.so.3 forwards to it)."""
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        lib.openblas_get_config.restype = ctypes.c_char_p
+        return lib
+    except OSError:
+        return None
+
+
+def set_threads(n):
+    torch.set_num_threads(n)
+    lib = openblas()
+    if lib is not None:  # torch.set_num_threads does not reach OpenBLAS's own thread pool
+        lib.openblas_set_num_threads(n)
+
+
+def run_info(o):
+    lib = openblas()
+    emit(workload="info", torch_version=torch.__version__, numpy_version=np.__version__,
+         python=sys.version.split()[0], torch_threads=torch.get_num_threads(),
+         torch_interop_threads=torch.get_num_interop_threads(),
+         mkldnn=torch.backends.mkldnn.is_available(),
+         blas_version=lib.openblas_get_config().decode() if lib else "not OpenBLAS",
+         blas_core=lib.openblas_get_corename().decode() if lib else "",
+         blas_threads=lib.openblas_get_num_threads() if lib else 0,
+         config=torch.__config__.show(), parallel=torch.__config__.parallel_info())
+
+
+def run_train(o):
+    images, labels = load_mnist(o.data, "train", o.limit)
+    torch.manual_seed(1)
+    model = make_model(o.model)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    generator = torch.Generator().manual_seed(1)
+    losses = []
+    start = time.perf_counter()
+    order = torch.randperm(len(labels), generator=generator)
+    for b in range(0, len(labels), o.batch):
+        idx = order[b:b + o.batch]
+        loss = F.cross_entropy(model(to_input(o.model, images[idx])), labels[idx])
+        sgd.zero_grad()
+        loss.backward()
+        sgd.step()
+        losses.append(loss.item())
+    seconds = time.perf_counter() - start
+    n, w = len(losses), min(50, len(losses))
+    ok = all(math.isfinite(v) for v in losses) and all(
+        bool(torch.isfinite(p).all()) for p in model.parameters())
+    emit(workload=f"train_{o.model}", threads=o.threads, batch=o.batch, images=len(labels),
+         seconds=seconds, value=len(labels) / seconds, unit="images/s",
+         loss_first=sum(losses[:w]) / w, loss_last=sum(losses[n - w:]) / w,
+         loss_mean=sum(losses) / n, ok=ok, peak_rss_mb=peak_rss_mb())
+
+
+def run_infer(o):
+    images, labels = load_mnist(o.data, "test", o.limit)
+    torch.manual_seed(1)
+    model = make_model(o.model).eval()
+    inputs = [to_input(o.model, images[b:b + o.batch]) for b in range(0, len(labels), o.batch)]
+    checksum, count, passes = 0.0, 0, 0
+    with torch.no_grad():
+        for x in inputs[:5]:
+            model(x)
+        start = time.perf_counter()
+        while True:
+            for x in inputs:
+                checksum += model(x)[0, 0].item()
+                count += len(x)
+            passes += 1
+            seconds = time.perf_counter() - start
+            if seconds >= 1.0:
+                break
+    emit(workload=f"infer_{o.model}", threads=o.threads, batch=o.batch, images=count,
+         passes=passes, seconds=seconds, value=count / seconds, unit="images/s",
+         ok=math.isfinite(checksum), peak_rss_mb=peak_rss_mb())
+
+
+def run_tape(o):
+    x = torch.ones(1, requires_grad=True)
+    forward, backward, release = [], [], []
+    grad = float("nan")
+    for rep in range(o.reps + 1):  # rep 0 warms up and is not counted
+        x.grad = None
+        t0 = time.perf_counter()
+        y = x
+        for i in range(o.ops):
+            y = y * 1.0001 if i % 2 == 0 else y + 0.0001
+        t1 = time.perf_counter()
+        y.backward()
+        t2 = time.perf_counter()
+        del y
+        t3 = time.perf_counter()
+        grad = x.grad.item()
+        if rep:
+            forward.append(t1 - t0)
+            backward.append(t2 - t1)
+            release.append(t3 - t2)
+    expected = 1.0001 ** ((o.ops + 1) // 2)
+    med = lambda v: sorted(v)[len(v) // 2] if len(v) % 2 else sum(sorted(v)[len(v) // 2 - 1:len(v) // 2 + 1]) / 2
+    per_op = 1e9 / o.ops
+    emit(workload="tape", threads=o.threads, ops=o.ops, reps=o.reps,
+         value=(med(forward) + med(backward)) * per_op, unit="ns/op",
+         forward_ns_per_op=med(forward) * per_op, backward_ns_per_op=med(backward) * per_op,
+         release_ns_per_op=med(release) * per_op, grad=grad, grad_expected=expected,
+         ok=math.isfinite(grad) and abs(grad - expected) <= 1e-2 * expected,
+         peak_rss_mb=peak_rss_mb())
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", choices=["info", "train", "infer", "tape"])
+    p.add_argument("--model", default="cnn")
+    p.add_argument("--data", default="datasets/mnist")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--ops", type=int, default=100000)
+    p.add_argument("--reps", type=int, default=5)
+    o = p.parse_args()
+    if o.threads < 1 or o.batch < 1:
+        sys.exit("torch_bench: --threads and --batch must be at least 1")
+    set_threads(o.threads)
+    {"info": run_info, "train": run_train, "infer": run_infer, "tape": run_tape}[o.command](o)
+
+
+if __name__ == "__main__":
+    main()
