@@ -47,11 +47,13 @@ Tensor Tape::push(const char* op, std::initializer_list<Tensor> inputs, Array va
     output->requires_grad = true;
     output->creator = next_seq_;
 
-    Record r{op, next_seq_++, {}, output, std::move(backward)};
-    r.inputs.reserve(inputs.size());
+    Record& r = records_.emplace_back();
+    r.op = op;
+    r.seq = next_seq_++;
     for (const Tensor& t : inputs)
         if (t.defined()) r.inputs.push_back(t.node());
-    records_.push_back(std::move(r));
+    r.output = output;
+    r.backward = std::move(backward);
     return Tensor(std::move(output));
 }
 
@@ -74,8 +76,8 @@ void Tape::backward_from(const Node& output) {
     for (std::size_t i = end + 1; i-- > 0;) {
         Record& r = records_[i];
         if (r.output->has_grad) {
-            for (const auto& input : r.inputs)
-                if (input->creator == released && input->requires_grad)
+            for (std::size_t k = 0; k < r.inputs.size(); ++k)
+                if (r.inputs[k]->creator == released && r.inputs[k]->requires_grad)
                     throw std::logic_error(
                         std::string("backward: ") + r.op +
                         " uses a value whose graph was already released by an earlier "
@@ -89,6 +91,7 @@ void Tape::backward_from(const Node& output) {
         r.backward = nullptr;
     }
     records_.erase(records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(end + 1));
+    prune_at_ = std::max<std::size_t>(4096, 2 * records_.size());
 }
 
 void Tape::prune() {
@@ -110,6 +113,7 @@ void Tape::prune() {
 void Tape::clear() {
     for (Record& r : records_) r.output->creator = released;
     records_.clear();
+    prune_at_ = 4096;
 }
 
 void Tape::print(std::ostream& out) const {

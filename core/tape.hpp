@@ -33,6 +33,7 @@
 // leak. NoGrad switches recording off, for evaluation and parameter updates.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -49,10 +50,35 @@ namespace tapegrad {
 // such as sigmoid can reuse it without keeping a copy) and adds dx to each input that needs one.
 using BackwardFn = std::function<void(const Array& dy, const Array& y)>;
 
+// A record's inputs, kept for printing and for checks. Most ops have one to three inputs, so the
+// first four live inside the record: a heap allocation per op would cost more than a scalar op.
+class Inputs {
+  public:
+    void push_back(std::shared_ptr<Node> node) {
+        if (size_ < inline_.size()) inline_[size_] = std::move(node);
+        else more_.push_back(std::move(node));
+        ++size_;
+    }
+    std::size_t size() const { return size_; }
+    const std::shared_ptr<Node>& operator[](std::size_t i) const {
+        return i < inline_.size() ? inline_[i] : more_[i - inline_.size()];
+    }
+    void clear() {
+        for (auto& node : inline_) node.reset();
+        more_.clear();
+        size_ = 0;
+    }
+
+  private:
+    std::array<std::shared_ptr<Node>, 4> inline_;
+    std::vector<std::shared_ptr<Node>> more_;
+    std::size_t size_ = 0;
+};
+
 struct Record {
-    const char* op;                              // "matmul", "sigmoid", ...
-    std::uint64_t seq;                           // position in the thread's history
-    std::vector<std::shared_ptr<Node>> inputs;   // for printing and for checks
+    const char* op;          // "matmul", "sigmoid", ...
+    std::uint64_t seq;       // position in the thread's history
+    Inputs inputs;
     std::shared_ptr<Node> output;
     BackwardFn backward;
 };
