@@ -22,6 +22,12 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
 
 namespace {
 
+// Adds dy to x's gradient, summed back to x's shape first if x was broadcast (unbroadcast).
+void accumulate_unbroadcast(const Tensor& x, Array dy) {
+    if (dy.shape() != x.value().shape()) dy = unbroadcast(dy, x.shape());
+    x.accumulate_grad(std::move(dy));
+}
+
 // The shape check every binary op makes before xtensor sees the arrays.
 void check_broadcast(const char* op, const Tensor& a, const Tensor& b) {
     if (a.value().shape() != b.value().shape()) broadcast_shapes(op, a.shape(), b.shape());
@@ -32,33 +38,33 @@ void check_broadcast(const char* op, const Tensor& a, const Tensor& b) {
 Tensor operator+(const Tensor& a, const Tensor& b) {
     check_broadcast("add", a, b);
     return record("add", {a, b}, a.value() + b.value(), [a, b](const Array& dy, const Array&) {
-        if (a.requires_grad()) a.accumulate_grad(unbroadcast(dy, a.shape()));
-        if (b.requires_grad()) b.accumulate_grad(unbroadcast(dy, b.shape()));
+        if (a.requires_grad()) accumulate_unbroadcast(a, dy);
+        if (b.requires_grad()) accumulate_unbroadcast(b, dy);
     });
 }
 
 Tensor operator-(const Tensor& a, const Tensor& b) {
     check_broadcast("sub", a, b);
     return record("sub", {a, b}, a.value() - b.value(), [a, b](const Array& dy, const Array&) {
-        if (a.requires_grad()) a.accumulate_grad(unbroadcast(dy, a.shape()));
-        if (b.requires_grad()) b.accumulate_grad(unbroadcast(-dy, b.shape()));
+        if (a.requires_grad()) accumulate_unbroadcast(a, dy);
+        if (b.requires_grad()) accumulate_unbroadcast(b, -dy);
     });
 }
 
 Tensor operator*(const Tensor& a, const Tensor& b) {
     check_broadcast("mul", a, b);
     return record("mul", {a, b}, a.value() * b.value(), [a, b](const Array& dy, const Array&) {
-        if (a.requires_grad()) a.accumulate_grad(unbroadcast(dy * b.value(), a.shape()));
-        if (b.requires_grad()) b.accumulate_grad(unbroadcast(dy * a.value(), b.shape()));
+        if (a.requires_grad()) accumulate_unbroadcast(a, dy * b.value());
+        if (b.requires_grad()) accumulate_unbroadcast(b, dy * a.value());
     });
 }
 
 Tensor operator/(const Tensor& a, const Tensor& b) {
     check_broadcast("div", a, b);
     return record("div", {a, b}, a.value() / b.value(), [a, b](const Array& dy, const Array& y) {
-        if (a.requires_grad()) a.accumulate_grad(unbroadcast(dy / b.value(), a.shape()));
+        if (a.requires_grad()) accumulate_unbroadcast(a, dy / b.value());
         // -dy * a / b^2 = -dy * y / b
-        if (b.requires_grad()) b.accumulate_grad(unbroadcast(-dy * y / b.value(), b.shape()));
+        if (b.requires_grad()) accumulate_unbroadcast(b, -dy * y / b.value());
     });
 }
 
