@@ -34,8 +34,8 @@
 #pragma once
 
 #include <array>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <type_traits>
 #include <initializer_list>
