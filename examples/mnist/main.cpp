@@ -242,8 +242,9 @@ int compare_losses(const Options& o, const Dataset& train_set, const Dataset& te
 }
 
 int run(const Options& o) {
-    if (o.threads > 0) set_blas_threads(o.threads);
-    if (o.verbose) std::cout << "BLAS: " << to_string(blas_info()) << "\n";
+    if (o.threads > 0) set_num_threads(o.threads);
+    if (o.verbose)
+        std::cout << "threads: " << num_threads() << "; BLAS: " << to_string(blas_info()) << "\n";
     if (!o.predict.empty()) return predict(o);
 
     const MnistLayout layout = mnist::takes_images(o.model) ? MnistLayout::image : MnistLayout::flat;
@@ -271,7 +272,7 @@ int main(int argc, char** argv) {
         "> 0");
     CLI::App app{"Train a digit classifier on MNIST with tapegrad"};
     app.add_option("--model", o.model, "cnn, mlp (784-10-10-10 sigmoid) or relu_mlp (784-256-256-10)")
-        ->check(CLI::IsMember(mnist::model_names()));
+        ->check(CLI::IsMember(mnist::model_names()))->capture_default_str();
     app.add_option("--loss", o.loss, "a LossRegistry loss that fits a 10-class output")
         ->capture_default_str();
     app.add_option("--epochs", o.epochs, "passes over the training set")
@@ -287,7 +288,7 @@ int main(int argc, char** argv) {
                    "decaying towards 0 over the epochs)")
         ->check(CLI::IsMember({"constant", "cosine"}))->capture_default_str();
     app.add_option("--seed", o.seed, "seeds the weights and the shuffling")->capture_default_str();
-    app.add_option("--threads", o.threads, "BLAS threads (default: all cores)")
+    app.add_option("--threads", o.threads, "threads for tapegrad and OpenBLAS (default: all cores)")
         ->check(CLI::Range(1, 256));
     app.add_option("--data", o.data, "folder with the MNIST IDX files (scripts/fetch_data.sh)")
         ->capture_default_str();
@@ -299,7 +300,7 @@ int main(int argc, char** argv) {
                  "train with squared error (two ways) and cross-entropy, and compare");
     app.add_option("--plot", o.plot, "with --compare-losses: draw the curves to a PNG (gnuplot)");
     app.add_option("--limit", o.limit, "use only the first N training and test images");
-    app.add_flag("--verbose", o.verbose, "print the BLAS set-up");
+    app.add_flag("--verbose", o.verbose, "print the thread count and the BLAS set-up");
     CLI11_PARSE(app, argc, argv);
     try {
         return run(o);
