@@ -33,6 +33,9 @@ TARGETS = {"cnn": ("ratio", 1.5), "relu_mlp": ("ratio", 1.5), "mlp": ("ratio", 3
            "infer_cnn": ("ratio", 1.5), "infer_mlp": ("ratio", 1.5), "tape": ("max", 300.0),
            "memory": ("max", 250.0), "roofline": ("min", 0.80)}
 ALL = list(WORKLOADS) + ["roofline", "memory"]
+# After the first repetition a thread setting this many times slower than the side's best is
+# dropped: it cannot win, and PyTorch at 2 threads on 2 busy cores can take minutes per epoch.
+PRUNE = 1.5
 
 
 def log(msg):
@@ -106,6 +109,8 @@ class Bench:
         env = dict(os.environ)
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(threads)
+        if self.o.omp_wait_policy:
+            env.setdefault("OMP_WAIT_POLICY", self.o.omp_wait_policy)
         if side == "pytorch" and self.torch_coretype:
             env.setdefault("OPENBLAS_CORETYPE", self.torch_coretype)  # same kernels as tapegrad
         return env
@@ -126,13 +131,28 @@ class Bench:
 
     def measure(self, side, key, args, threads, rep):
         result = run(self.command(side, args, threads), self.env(side, threads), self.o.timeout)
-        result.update(side=side, key=key, rep=rep, threads=threads)
+        result.update(side=side, key=key, rep=rep, threads=threads,
+                      load_average=os.getloadavg()[0])
         self.runs.append(result)
         self.results.setdefault((side, key, threads), []).append(result)
         self.done += 1
         what = result.get("error") or \
             f"{fmt(result.get('value'), result.get('unit', ''))} ({result['wall_seconds']} s)"
         log(f"[{self.done}/{self.total}] {side} {key} threads={threads} rep {rep + 1}: {what}")
+
+    def far_behind(self, side, key, threads):
+        """Whether this thread setting's first run was more than PRUNE times slower than the
+        side's best first run: then it is not repeated (it cannot be the best)."""
+        higher = WORKLOADS[key][3]
+        first = {}
+        for t in self.o.threads:
+            runs = self.results.get((side, key, t), [])
+            if runs and "error" not in runs[0] and runs[0].get("value"):
+                first[t] = runs[0]["value"]
+        if threads not in first or len(first) < 2:
+            return False
+        best = max(first.values()) if higher else min(first.values())
+        return (best / first[threads] if higher else first[threads] / best) > PRUNE
 
     def best(self, side, key, higher=True, value=lambda r: r.get("value")):
         """(best threads, median at those threads, the runs there) or (None, None, [])."""
@@ -177,6 +197,9 @@ def main():
     p.add_argument("--only", default="", help="comma-separated subset of: " + ", ".join(ALL))
     p.add_argument("--quick", action="store_true", help="fewer images, 1 repetition: a smoke test")
     p.add_argument("--timeout", type=int, default=1800, help="seconds allowed per run")
+    p.add_argument("--omp-wait-policy", default="PASSIVE",
+                   help="OMP_WAIT_POLICY for both sides unless already set (default PASSIVE: "
+                        "idle threads sleep, as tapegrad's pool does; '' leaves it unset)")
     o = p.parse_args()
     o.threads = [int(t) for t in o.threads.split(",") if t]
     keys = [k.strip() for k in o.only.split(",") if k.strip()] or ALL
@@ -206,12 +229,19 @@ def main():
 
     # the CNN runs also give the memory figure
     run_keys = [k for k in WORKLOADS if k in keys or (k == "cnn" and "memory" in keys)]
-    b.total = len(run_keys) * len(o.threads) * o.reps * len(sides)
+    b.total = sum(1 if k == "tape" else len(o.threads) for k in run_keys) * o.reps * len(sides)
     b.total += len(o.threads) if "roofline" in keys else 0
     for key in run_keys:
+        # The tape chain holds one element: thread settings cannot matter, so it runs at the first.
+        thread_settings = o.threads[:1] if key == "tape" else o.threads
         for rep in range(o.reps):
-            for threads in o.threads:
+            for threads in thread_settings:
                 for side in sides:  # alternating: tapegrad, PyTorch, tapegrad, PyTorch, ...
+                    if rep > 0 and b.far_behind(side, key, threads):
+                        b.total -= 1
+                        log(f"[{b.done}/{b.total}] {side} {key} threads={threads} rep {rep + 1}: "
+                            f"skipped, more than {PRUNE}x slower than {side}'s best setting")
+                        continue
                     b.measure(side, key, WORKLOADS[key][1], threads, rep)
     if "roofline" in keys:  # tapegrad alone; it alternates GEMM and layer timings inside
         for threads in o.threads:
@@ -311,8 +341,14 @@ def main():
     else:
         print("PyTorch: not installed; its columns are empty (apt-get install python3-torch)")
     print(f"machine: {machine['cpu_model']}, {machine['usable_cpus']} usable CPUs; "
-          f"thread settings tried: {o.threads}; repetitions: {o.reps}"
+          f"thread settings tried: {o.threads}; repetitions: {o.reps}; OMP_WAIT_POLICY="
+          f"{os.environ.get('OMP_WAIT_POLICY', o.omp_wait_policy) or 'unset'}"
           + ("; QUICK MODE (fewer images, not comparable)" if o.quick else ""))
+    loads = [r["load_average"] for r in b.runs if "load_average" in r]
+    if loads:
+        print(f"load average (1 min) after each run: {min(loads):.1f} to {max(loads):.1f} on "
+              f"{machine['usable_cpus']} CPUs" + ("; other work competed for the cores, so the "
+              "figures are noisy" if max(loads) > machine["usable_cpus"] else ""))
     for msg in problems:
         print(f"PROBLEM: {msg}")
 
@@ -321,11 +357,14 @@ def main():
         "machine": machine, "tapegrad": tg_info,
         "pytorch": torch_info if b.torch_ok else {"installed": False, "why": torch_info["error"]},
         "settings": {"reps": o.reps, "threads": o.threads, "quick": o.quick,
+                     "drop_setting_after_first_rep_if_slower_by": PRUNE,
                      "train_limit": o.train_limit, "infer_limit": o.infer_limit,
                      "tape_ops": o.tape_ops, "batch": 100, "optimizer": "SGD lr 0.01 momentum 0.9",
                      "env_per_run": "OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = "
-                                    "threads; PyTorch also gets OPENBLAS_CORETYPE="
-                                    f"{b.torch_coretype} unless set"},
+                                    "threads; OMP_WAIT_POLICY="
+                                    f"{os.environ.get('OMP_WAIT_POLICY', o.omp_wait_policy)}; "
+                                    "PyTorch also gets OPENBLAS_CORETYPE="
+                                    f"{os.environ.get('OPENBLAS_CORETYPE', b.torch_coretype)}"},
         "results": rows, "problems": problems, "runs": b.runs,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
         "duration_seconds": round(time.time() - started, 1),
