@@ -9,6 +9,8 @@
 
 #include <xtensor/xreducer.hpp>
 
+#include "trace.hpp"
+
 namespace tapegrad {
 
 namespace {
@@ -82,7 +84,10 @@ void Tape::backward_from(const Node& output) {
                         std::string("backward: ") + r.op +
                         " uses a value whose graph was already released by an earlier "
                         "backward(); run the forward pass again");
-            r.backward(r.output->grad, r.output->value);
+            if (recorder_) recorder_->run_backward(i, r);  // calls r.backward, noting what it did
+            else r.backward(r.output->grad, r.output->value);
+        } else if (recorder_) {
+            recorder_->skip(i, r);
         }
         // Released as soon as it is used: its closure may hold large saved arrays.
         r.output->creator = released;
@@ -90,6 +95,7 @@ void Tape::backward_from(const Node& output) {
         r.inputs.clear();
         r.backward = nullptr;
     }
+    if (recorder_) recorder_->end_sweep();  // reads the final gradients, lets go of the nodes
     records_.erase(records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(end + 1));
     prune_at_ = std::max<std::size_t>(4096, 2 * records_.size());
 }
@@ -116,20 +122,27 @@ void Tape::clear() {
     prune_at_ = 4096;
 }
 
-void Tape::print(std::ostream& out) const {
-    for (std::size_t i = 0; i < records_.size(); ++i) {
-        const Record& r = records_[i];
-        out << '#' << std::left << std::setw(5) << i << std::setw(14) << r.op;
-        for (std::size_t k = 0; k < r.inputs.size(); ++k)
-            out << (k ? " " : "") << shape_str(r.inputs[k]->value.shape());
-        out << " -> " << shape_str(r.output->value.shape());
-        if (r.output->has_grad)
-            out << "  |grad| = " << std::sqrt(xt::sum(r.output->grad * r.output->grad)());
-        out << '\n';
+void Tape::print(std::ostream& out) const { print_records(out, snapshot(*this)); }
+
+void print_tape() {
+    const Tape& tape = Tape::current();
+    const TapeRecorder* recorder = tape.recorder();
+    if (recorder && recorder->sweeps() > 0) {
+        const std::vector<TracedRecord> last = recorder->last_sweep();
+        std::cout << "backward() went through " << last.size()
+                  << (last.size() == 1 ? " record" : " records")
+                  << " (gradient norms after the sweep):\n";
+        print_records(std::cout, last);
+    }
+    if (tape.size() > 0) {
+        std::cout << "tape: " << tape.size() << (tape.size() == 1 ? " record" : " records")
+                  << " waiting for backward():\n";
+        tape.print(std::cout);
+    } else if (!recorder || recorder->sweeps() == 0) {
+        std::cout << "tape: empty (backward() releases the records it used; start a TapeRecorder "
+                     "before the forward pass to keep a summary of them)\n";
     }
 }
-
-void print_tape() { Tape::current().print(std::cout); }
 
 Array unbroadcast(const Array& dy, const Shape& shape) {
     if (std::equal(dy.shape().begin(), dy.shape().end(), shape.begin(), shape.end())) return dy;

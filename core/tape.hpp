@@ -31,6 +31,10 @@
 // into the next. Records nobody can reach any more (their output is no longer held by a user or
 // by a later record) are pruned as the tape grows, so forward passes without backward() do not
 // leak. NoGrad switches recording off, for evaluation and parameter updates.
+//
+// To look at a computation after backward() has released it, start a TapeRecorder
+// (core/trace.hpp) before the forward pass: backward() then copies a short summary of each record
+// into it, and print_tape() shows the gradients too. core/graph.hpp draws the records as a graph.
 #pragma once
 
 #include <array>
@@ -47,6 +51,8 @@
 #include "tensor.hpp"
 
 namespace tapegrad {
+
+class TapeRecorder;  // core/trace.hpp
 
 // A record's closure: receives dy (the gradient of the output) and y (the output's value, so an op
 // such as sigmoid can reuse it without keeping a copy) and adds dx to each input that needs one.
@@ -168,8 +174,8 @@ class Tape {
     std::size_t size() const { return records_.size(); }
     const Record& operator[](std::size_t i) const { return records_[i]; }
 
-    // One line per record: index, op, input shapes, output shape (and the gradient norm of the
-    // output, when backward has reached it).
+    // One line per record: index, op and inputs, input shapes, output shape, the value of a
+    // one-element output (and the gradient norms, when backward has reached it).
     void print(std::ostream& out) const;
 
     // Drops every record (the values users hold stay valid, their history is forgotten).
@@ -182,6 +188,11 @@ class Tape {
     // The reverse sweep from `output`, whose gradient has just been seeded.
     void backward_from(const Node& output);
 
+    // The recorder backward_from() reports each record to before releasing it; null (the
+    // default) means no tracing. Set by TapeRecorder's constructor and destructor.
+    TapeRecorder* recorder() const { return recorder_; }
+    void set_recorder(TapeRecorder* recorder) { recorder_ = recorder; }
+
   private:
     std::size_t index_of(std::uint64_t seq) const;
     void prune();
@@ -189,6 +200,7 @@ class Tape {
     std::vector<Record> records_;
     std::uint64_t next_seq_ = 1;
     std::size_t prune_at_ = 4096;
+    TapeRecorder* recorder_ = nullptr;
 };
 
 // Whether ops record at all on this thread (false inside a NoGrad scope).
@@ -219,7 +231,8 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value,
 // the shape of the input that was broadcast (over leading axes it lacked and axes where it had 1).
 Array unbroadcast(const Array& dy, const Shape& shape);
 
-// Prints the calling thread's tape to stdout.
+// Prints the calling thread's tape to stdout: the records waiting for backward() and, when a
+// TapeRecorder is active, those its most recent backward() went through, with their gradients.
 void print_tape();
 
 }  // namespace tapegrad

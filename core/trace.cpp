@@ -1,0 +1,240 @@
+#include "trace.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <utility>
+
+#include <xtensor/xbuilder.hpp>
+
+namespace tapegrad {
+
+namespace {
+
+double norm(const Array& a) {
+    double total = 0.0;
+    for (float v : a) total += static_cast<double>(v) * v;
+    return std::sqrt(total);
+}
+
+std::string number(double v) {
+    std::ostringstream s;
+    s << std::setprecision(4) << v;
+    return s.str();
+}
+
+// The summaries are built from nodes the caller holds, in forward order, so that leaves get the
+// same numbers before backward (snapshot) and after it (the recorder).
+std::vector<TracedRecord> build_trace(const std::vector<TapeRecorder::Pending>& pending,
+                                      const TraceOptions& options, const TapeRecorder* names,
+                                      std::size_t sweep) {
+    std::unordered_map<std::uint64_t, std::size_t> index_of_seq;
+    for (const auto& p : pending) index_of_seq[p.seq] = p.index;
+    std::unordered_map<const Node*, std::size_t> leaves;
+
+    auto describe = [&](const Node& node, std::uint64_t creator) {
+        TracedTensor t;
+        if (names) t.name = names->name_of(node);
+        t.creator = creator;
+        if (creator == 0) {
+            auto [it, added] = leaves.emplace(&node, leaves.size() + 1);
+            t.leaf = it->second;
+        }
+        if (!t.name.empty()) t.label = t.name;
+        else if (creator == 0) t.label = "leaf" + std::to_string(t.leaf);
+        else if (auto it = index_of_seq.find(creator); it != index_of_seq.end())
+            t.label = "#" + std::to_string(it->second);
+        else t.label = "(released)";
+        t.shape.assign(node.value.shape().begin(), node.value.shape().end());
+        t.requires_grad = node.requires_grad;
+        const bool small = node.value.size() <= options.max_elements;
+        if (small) t.value = node.value;
+        t.has_grad = node.has_grad;
+        if (node.has_grad) {
+            t.grad_norm = norm(node.grad);
+            if (small) t.grad = node.grad;
+        }
+        return t;
+    };
+
+    std::vector<TracedRecord> out;
+    out.reserve(pending.size());
+    for (const auto& p : pending) {
+        TracedRecord r;
+        r.index = p.index;
+        r.seq = p.seq;
+        r.op = p.op;
+        r.reached = p.reached;
+        r.sweep = sweep;
+        for (std::size_t k = 0; k < p.inputs.size(); ++k) {
+            r.inputs.push_back(describe(*p.inputs[k], p.creators[k]));
+            for (std::size_t j = 0; j < k; ++j)
+                if (p.inputs[j] == p.inputs[k]) {
+                    r.inputs.back().same_as = static_cast<int>(j);
+                    break;
+                }
+        }
+        r.output = describe(*p.output, p.seq);
+        r.output.label = r.output.name.empty() ? "#" + std::to_string(p.index) : r.output.name;
+        r.dx = p.dx;
+        r.dx.resize(p.inputs.size(), not_kept());
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+}  // namespace
+
+TapeRecorder::TapeRecorder(TraceOptions options)
+    : options_(options), tape_(&Tape::current()), previous_(tape_->recorder()) {
+    tape_->set_recorder(this);
+}
+
+TapeRecorder::~TapeRecorder() { tape_->set_recorder(previous_); }
+
+void TapeRecorder::name(const Tensor& t, std::string name) {
+    if (!t.defined()) return;
+    if (names_.size() >= 64 && names_.size() % 64 == 0)  // forget tensors that are gone
+        for (auto it = names_.begin(); it != names_.end();)
+            it = it->second.first.expired() ? names_.erase(it) : std::next(it);
+    names_[t.node().get()] = {t.node(), std::move(name)};
+}
+
+std::string TapeRecorder::name_of(const Node& node) const {
+    auto it = names_.find(&node);
+    if (it == names_.end() || it->second.first.lock().get() != &node) return "";
+    return it->second.second;
+}
+
+std::vector<TracedRecord> TapeRecorder::last_sweep() const {
+    std::vector<TracedRecord> last;
+    for (const TracedRecord& r : records_)
+        if (r.sweep == sweeps_) last.push_back(r);
+    return last;
+}
+
+void TapeRecorder::clear() {
+    records_.clear();
+    sweeps_ = 0;
+}
+
+TapeRecorder::Pending& TapeRecorder::begin(std::size_t index, const Record& r, bool reached) {
+    Pending& p = pending_.emplace_back();
+    p.index = index;
+    p.seq = r.seq;
+    p.op = r.op;
+    p.output = r.output;
+    for (std::size_t k = 0; k < r.inputs.size(); ++k) {
+        p.inputs.push_back(r.inputs[k]);
+        p.creators.push_back(r.inputs[k]->creator);  // before the sweep marks it released
+    }
+    p.dx.assign(r.inputs.size(), not_kept());
+    p.reached = reached;
+    return p;
+}
+
+void TapeRecorder::run_backward(std::size_t index, const Record& r) {
+    Pending& p = begin(index, r, true);
+    // What the closure adds to an input is its gradient afterwards minus before. Only for small
+    // inputs: the copy of a large gradient would cost more than the op.
+    std::vector<Array> before(p.inputs.size());
+    std::vector<bool> watched(p.inputs.size(), false);
+    for (std::size_t k = 0; k < p.inputs.size(); ++k) {
+        const Node& in = *p.inputs[k];
+        if (!in.requires_grad || in.value.size() > options_.max_elements) continue;
+        if (std::find(p.inputs.begin(), p.inputs.begin() + static_cast<std::ptrdiff_t>(k),
+                      p.inputs[k]) != p.inputs.begin() + static_cast<std::ptrdiff_t>(k))
+            continue;  // repeated: the first slot sees both contributions
+        watched[k] = true;
+        before[k] = in.has_grad ? in.grad : Array(xt::zeros<float>(in.value.shape()));
+    }
+    try {
+        r.backward(r.output->grad, r.output->value);
+    } catch (...) {
+        pending_.clear();
+        throw;
+    }
+    for (std::size_t k = 0; k < p.inputs.size(); ++k)
+        if (watched[k] && p.inputs[k]->has_grad) p.dx[k] = p.inputs[k]->grad - before[k];
+}
+
+void TapeRecorder::skip(std::size_t index, const Record& r) { begin(index, r, false); }
+
+void TapeRecorder::end_sweep() {
+    if (pending_.empty()) return;
+    std::reverse(pending_.begin(), pending_.end());  // the sweep ran from the end
+    ++sweeps_;
+    std::vector<TracedRecord> traced = build_trace(pending_, options_, this, sweeps_);
+    records_.insert(records_.end(), std::make_move_iterator(traced.begin()),
+                    std::make_move_iterator(traced.end()));
+    pending_.clear();  // lets go of the nodes
+}
+
+std::vector<TracedRecord> snapshot(const Tape& tape, const TraceOptions& options) {
+    std::vector<TapeRecorder::Pending> pending;
+    for (std::size_t i = 0; i < tape.size(); ++i) {
+        const Record& r = tape[i];
+        if (!r.output) continue;
+        TapeRecorder::Pending& p = pending.emplace_back();
+        p.index = i;
+        p.seq = r.seq;
+        p.op = r.op;
+        p.output = r.output;
+        for (std::size_t k = 0; k < r.inputs.size(); ++k) {
+            p.inputs.push_back(r.inputs[k]);
+            p.creators.push_back(r.inputs[k]->creator);
+        }
+        p.reached = r.output->has_grad;
+    }
+    return build_trace(pending, options, tape.recorder(), 0);
+}
+
+void print_records(std::ostream& out, const std::vector<TracedRecord>& records) {
+    struct Line {
+        std::string index, call, shapes, value, grads;
+    };
+    std::vector<Line> lines;
+    std::size_t w_index = 0, w_call = 0, w_shapes = 0, w_value = 0;
+    for (const TracedRecord& r : records) {
+        Line l;
+        l.index = "#" + std::to_string(r.index);
+        if (!r.output.name.empty()) l.call = r.output.name + " = ";
+        l.call += r.op + "(";
+        for (std::size_t k = 0; k < r.inputs.size(); ++k) {
+            l.call += (k ? ", " : "") + r.inputs[k].label;
+            l.shapes += (k ? " " : "") + shape_str(r.inputs[k].shape);
+        }
+        l.call += ")";
+        l.shapes += " -> " + shape_str(r.output.shape);
+        if (r.output.value.size() == 1) l.value = "= " + number(r.output.value.data()[0]);
+        if (r.output.has_grad) {
+            l.grads = "|grad| out " + number(r.output.grad_norm) + "  in";
+            for (const TracedTensor& in : r.inputs)
+                l.grads += " " + (!in.requires_grad ? std::string("-")
+                                  : in.has_grad     ? number(in.grad_norm)
+                                                    : std::string("none"));
+        } else if (r.sweep > 0) {
+            l.grads = "(no gradient reached it)";
+        }
+        w_index = std::max(w_index, l.index.size());
+        w_call = std::max(w_call, l.call.size());
+        w_shapes = std::max(w_shapes, l.shapes.size());
+        w_value = std::max(w_value, l.value.size());
+        lines.push_back(std::move(l));
+    }
+    for (const Line& l : lines) {
+        std::ostringstream s;
+        s << std::left << std::setw(static_cast<int>(w_index + 2)) << l.index
+          << std::setw(static_cast<int>(w_call + 2)) << l.call
+          << std::setw(static_cast<int>(w_shapes + 2)) << l.shapes
+          << std::setw(static_cast<int>(w_value + 2)) << l.value << l.grads;
+        std::string text = s.str();
+        text.erase(text.find_last_not_of(' ') + 1);
+        out << text << '\n';
+    }
+}
+
+}  // namespace tapegrad
