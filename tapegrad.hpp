@@ -7,6 +7,8 @@
 #include "core/gradcheck.hpp"
 #include "core/tape.hpp"
 #include "core/tensor.hpp"
+#include "core/graph.hpp"
+#include "core/trace.hpp"
 
 #include "ops/activation.hpp"
 #include "ops/conv.hpp"
