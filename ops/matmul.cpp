@@ -1,5 +1,6 @@
 #include "matmul.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -62,13 +63,14 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     if (bias.defined() && bias.shape() != Shape{sw[0]})
         throw std::invalid_argument("linear: bias must have shape " + shape_str(Shape{sw[0]}) +
                                     ", but it is " + shape_str(bias.shape()));
+    // y starts as the bias in every row, then the product is added to it (beta = 1).
     Array y = Array::from_shape({sx[0], sw[0]});
     if (bias.defined()) {
-        y = xt::broadcast(bias.value(), y.shape());
-        gemm(x.value(), false, weight.value(), true, y, 1.0f, 1.0f);
-    } else {
-        gemm(x.value(), false, weight.value(), true, y);
+        const float* b = bias.value().data();
+        for (std::size_t i = 0; i < sx[0]; ++i)
+            std::copy(b, b + sw[0], y.data() + i * sw[0]);
     }
+    gemm(x.value(), false, weight.value(), true, y, 1.0f, bias.defined() ? 1.0f : 0.0f);
     return record("linear", {x, weight, bias}, std::move(y),
                   [x, weight, bias](const Array& dy, const Array&) {
                       if (x.requires_grad()) {
@@ -81,8 +83,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                           gemm(dy, true, x.value(), false, dw);
                           weight.accumulate_grad(std::move(dw));
                       }
-                      if (bias.defined() && bias.requires_grad())
-                          bias.accumulate_grad(xt::sum(dy, {0}, xt::evaluation_strategy::immediate));
+                      if (bias.defined() && bias.requires_grad()) {  // db = sum of dy's rows
+                          const std::size_t rows = dy.shape()[0], cols = dy.shape()[1];
+                          Array db = xt::zeros<float>({cols});
+                          for (std::size_t i = 0; i < rows; ++i) {
+                              const float* __restrict row = dy.data() + i * cols;
+                              float* __restrict sum = db.data();
+                              for (std::size_t j = 0; j < cols; ++j) sum[j] += row[j];
+                          }
+                          bias.accumulate_grad(std::move(db));
+                      }
                   });
 }
 

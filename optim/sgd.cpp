@@ -26,6 +26,27 @@ void SGD::check_hyper_parameters(float momentum, bool nesterov, float weight_dec
                                     "; set a momentum such as 0.9 or turn nesterov off");
 }
 
+namespace {
+
+// One parameter's update, with the invariant choices taken outside the loop.
+void update(float* __restrict w, const float* __restrict grad, float* __restrict buf,
+            std::size_t n, float lr, float momentum, float weight_decay, bool nesterov,
+            bool first) {
+    // The same operations in the same order as torch (no decay term when weight_decay is 0).
+    for (std::size_t k = 0; k < n; ++k) {
+        float g = grad[k];
+        if (weight_decay != 0.0f) g += weight_decay * w[k];
+        if (!buf) {
+            w[k] -= lr * g;
+            continue;
+        }
+        buf[k] = first ? g : momentum * buf[k] + g;
+        w[k] -= lr * (nesterov ? g + momentum * buf[k] : buf[k]);
+    }
+}
+
+}  // namespace
+
 void SGD::step() {
     NoGrad no_grad;
     for (std::size_t i = 0; i < params_.size(); ++i) {
@@ -42,15 +63,11 @@ void SGD::step() {
             has_buffer_[i] = true;
         }
         float* buf = momentum_ != 0.0f ? buffers_[i].data() : nullptr;
-        for (std::size_t k = 0; k < n; ++k) {
-            float g = grad[k];
-            if (weight_decay_ != 0.0f) g = g + weight_decay_ * w[k];
-            if (buf) {
-                buf[k] = first ? g : momentum_ * buf[k] + g;
-                g = nesterov_ ? g + momentum_ * buf[k] : buf[k];
-            }
-            w[k] -= lr_ * g;
-        }
+        // Hyper-parameters in locals: stores through w could otherwise alias the members, and the
+        // compiler would reload them for every element instead of vectorising the loop.
+        const float lr = lr_, momentum = momentum_, weight_decay = weight_decay_;
+        const bool nesterov = nesterov_;
+        update(w, grad, buf, n, lr, momentum, weight_decay, nesterov, first);
     }
 }
 
