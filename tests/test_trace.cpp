@@ -235,3 +235,18 @@ TEST_CASE("print_tape prints the last sweep of the recorder and the waiting reco
           std::string::npos);
     Tape::current().clear();
 }
+
+TEST_CASE("the listing of docs/how_it_works.md: a = sigmoid(w * x + b)") {
+    Tape::current().clear();
+    Tensor w(Array{0.8f}, true), x(Array{1.5f}), b(Array{-0.2f}, true);
+    Tensor a = sigmoid(w * x + b);
+    std::ostringstream captured;
+    auto* old = std::cout.rdbuf(captured.rdbuf());
+    print_tape();
+    std::cout.rdbuf(old);
+    CHECK(captured.str() == "tape: 3 records waiting for backward():\n"
+                            "#0  mul(leaf1, leaf2)  [1] [1] -> [1]  = 1.2\n"
+                            "#1  add(#0, leaf3)     [1] [1] -> [1]  = 1\n"
+                            "#2  sigmoid(#1)        [1] -> [1]      = 0.7311\n");
+    Tape::current().clear();
+}

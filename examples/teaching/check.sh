@@ -19,7 +19,9 @@ close() {
     exit !(d <= t * m) }'
 }
 # Fails if the PNG file is missing or is not a PNG.
-png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$1 is not a PNG"; }
+png() {
+  [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$1 is not a PNG"
+}
 
 case $case_name in
 walkthrough_prints_every_number)
@@ -50,7 +52,8 @@ backprop_graph_writes_the_graph)
   [ -s "$dot_file" ] || fail "no $dot_file"
   head -1 "$dot_file" | grep -qx "digraph tape {" || fail "$dot_file does not start a digraph"
   tail -1 "$dot_file" | grep -qx "}" || fail "$dot_file is not closed"
-  for label in '<b>W1</b> [3, 2]' '<b>loss</b> []' 'label="#3 cross_entropy"' 'grad (0.456, -0.456)'; do
+  for label in '<b>W1</b> [3, 2]' '<b>loss</b> []' 'label="#3 cross_entropy"' \
+               'grad (0.456, -0.456)'; do
     grep -qF -- "$label" "$dot_file" || fail "no '$label' in $dot_file"
   done
   [ "$(grep -c -- ' -> ' "$dot_file")" -eq 12 ] || fail "expected 12 edges (3+1+1+1+3+1+1+1)"
@@ -93,12 +96,14 @@ teaching_sigmoid_gradients)
 teaching_landscape)
   out=$("$bin/teaching" landscape "$work") || fail "teaching landscape exited with $?"
   has "worst corner (-6, -6), every point misclassified:"
-  sq=$(sed -n 's/.*squared error: L = 1.0000, gradient norm |dL\/dw| = \([^ ]*\) .*/\1/p' <<<"$out")
-  ce=$(sed -n 's/.*cross-entropy: L = 15.0000, gradient norm |dL\/dw| = \([^ ]*\) .*/\1/p' <<<"$out")
+  # the number after "gradient norm |dL/dw| =" on the line of each loss
+  norm_of() { sed -n "s/.*$1: L = $2, gradient norm |dL\/dw| = \([^ ]*\) .*/\1/p" <<<"$out"; }
+  sq=$(norm_of "squared error" 1.0000)
+  ce=$(norm_of "cross-entropy" 15.0000)
   [ -n "$sq" ] && [ -n "$ce" ] || fail "no gradient norms at the worst corner in: $out"
   # Cross-entropy at the worst corner: dL/dw = mean((a - y) x) = -(1.5, 1), norm sqrt(3.25).
   close "$ce" 1.803 1e-3 || fail "cross-entropy's gradient norm $ce, expected 1.803"
-  awk -v g="$sq" 'BEGIN { exit !(g < 1e-4) }' || fail "squared error's gradient norm $sq is not flat"
+  awk -v g="$sq" 'BEGIN { exit !(g < 1e-4) }' || fail "squared error's gradient $sq is not flat"
   echo "ok: worst corner |dL/dw|: squared error $sq, cross-entropy $ce"
   [ "$(grep -c '^[-0-9]' "$work/landscape.dat")" -eq 2401 ] || fail "expected 49 x 49 grid points"
   if command -v gnuplot > /dev/null; then
