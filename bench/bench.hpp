@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,7 @@ struct Options {
     std::size_t limit = 0;           // use only the first `limit` images (0: all)
     std::size_t ops = 100000;        // tape: length of the chain
     std::size_t reps = 5;            // tape: chains timed (the median is reported)
+    std::uint64_t seed = 1;          // train: initialisation and shuffling
     bool quick = false;              // roofline: shorter timing
 };
 

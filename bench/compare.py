@@ -34,8 +34,9 @@ TARGETS = {"cnn": ("ratio", 1.5), "relu_mlp": ("ratio", 1.5), "mlp": ("ratio", 3
            "memory": ("max", 250.0), "roofline": ("min", 0.80)}
 ALL = list(WORKLOADS) + ["roofline", "memory"]
 # After the first repetition a thread setting this many times slower than the side's best is
-# dropped: it cannot win, and PyTorch at 2 threads on 2 busy cores can take minutes per epoch.
-PRUNE = 1.5
+# dropped: it cannot win (PyTorch with spinning OpenMP threads on 2 busy cores ran 2.5 to 17
+# times slower at 2 threads than at 1), and an epoch there can take minutes.
+PRUNE = 2.0
 
 
 def log(msg):

@@ -7,9 +7,10 @@
 //   tapegrad_bench tape [--ops 100000] [--reps 5]         ns per op of a scalar chain
 //   tapegrad_bench roofline [--quick]                     Linear/Conv2D vs OpenBLAS alone
 //
-// Common options: --threads N (tapegrad::set_num_threads: its pool and OpenBLAS; default 1), --data DIR (default datasets/mnist),
-// --batch B (default 100), --limit N (only the first N images). Each run prints one JSON object
-// on stdout; errors go to stderr with exit status 1.
+// Common options: --threads N (tapegrad::set_num_threads: its pool and OpenBLAS; default 1),
+// --data DIR (default datasets/mnist), --batch B (default 100), --limit N (only the first N
+// images), --seed S (train: initialisation and shuffling; default 1). Each run prints one JSON
+// object on stdout; errors go to stderr with exit status 1.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -135,10 +136,11 @@ Options parse(int argc, char** argv) {
         else if (flag == "--limit") o.limit = to_size(flag, value);
         else if (flag == "--ops") o.ops = to_size(flag, value);
         else if (flag == "--reps") o.reps = to_size(flag, value);
+        else if (flag == "--seed") o.seed = to_size(flag, value);
         else
             throw std::invalid_argument("unknown option " + flag +
                                         "; known: --model --data --threads --batch --limit "
-                                        "--ops --reps --quick");
+                                        "--ops --reps --seed --quick");
     }
     if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1");
     if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");

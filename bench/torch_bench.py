@@ -113,10 +113,10 @@ def run_info(o):
 
 def run_train(o):
     images, labels = load_mnist(o.data, "train", o.limit)
-    torch.manual_seed(1)
+    torch.manual_seed(o.seed)
     model = make_model(o.model)
     sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    generator = torch.Generator().manual_seed(1)
+    generator = torch.Generator().manual_seed(o.seed)
     losses = []
     start = time.perf_counter()
     order = torch.randperm(len(labels), generator=generator)
@@ -202,6 +202,7 @@ def main():
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--ops", type=int, default=100000)
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--seed", type=int, default=1, help="initialisation and shuffling")
     o = p.parse_args()
     if o.threads < 1 or o.batch < 1:
         sys.exit("torch_bench: --threads and --batch must be at least 1")

@@ -58,11 +58,11 @@ bool all_finite(const nn::Module& model) {
 int run_train(const Options& o) {
     const MNIST train_set(o.data, MnistSplit::train, layout_for(o.model));
     const Prefix data(train_set, o.limit);
-    manual_seed(1);
+    manual_seed(o.seed);
     auto model = mnist::make_model(o.model, 10);
     optim::SGD sgd(model->parameters(), 0.01f, 0.9f);
     const nn::LossFn loss_fn = nn::LossRegistry::instance().get("cross_entropy");
-    const DataLoader loader(data, o.batch, /*shuffle=*/true, /*seed=*/1);
+    const DataLoader loader(data, o.batch, /*shuffle=*/true, o.seed);
 
     std::vector<double> losses;
     losses.reserve(loader.num_batches());
