@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite (library tests and example programs) built with AddressSanitizer,
+# UndefinedBehaviorSanitizer and LeakSanitizer: any memory error, undefined behaviour or leak
+# fails the test that caused it. A compiler warning in the project's own code fails the build.
+#   bash scripts/sanitize.sh          (build folder: build-asan, or BUILD_DIR)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+build=${BUILD_DIR:-build-asan}
+jobs=${JOBS:-$(nproc)}
+# -O2 for speed, -g1 (line tables only: faster to build, enough for the reports' stack traces),
+# and without -DNDEBUG, so that assert()s are checked too.
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1" \
+      -DTAPEGRAD_SANITIZE=ON -DTAPEGRAD_BUILD_BENCH=OFF
+cmake --build "$build" -j"$jobs" 2>&1 | tee "$build/build.log"
+# Headers of xtensor, doctest and CLI11 are system headers (no warnings from them): a warning
+# here is ours.
+if grep -q "warning:" "$build/build.log"; then
+  grep -A3 "warning:" "$build/build.log" >&2
+  echo "sanitize: the build has compiler warnings (above)" >&2
+  exit 1
+fi
+# How the sanitizers report: the first report ends the program with a non-zero status, so the
+# test fails; LeakSanitizer runs at exit, and a leak is a report too.
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}
+cd "$build" && ctest --output-on-failure -j"$jobs"
