@@ -100,6 +100,11 @@ PgmImage read_pgm(const std::string& path) {
     if (img.width == 0 || img.height == 0)
         throw DataError(path + ": image is " + std::to_string(img.width) + "x" +
                         std::to_string(img.height) + ": it holds no pixels");
+    // Before width x height is computed: a corrupt header must not overflow the product.
+    if (img.width > std::numeric_limits<std::uint32_t>::max() / img.height)
+        throw DataError(path + ": image is " + std::to_string(img.width) + "x" +
+                        std::to_string(img.height) +
+                        ": too many pixels (more than 2^32; is the header corrupt?)");
     if (maxval == 0 || maxval > 255)
         throw DataError(path + ": maxval " + std::to_string(maxval) +
                         " is not supported; it must be 1 to 255 (one byte per pixel)");

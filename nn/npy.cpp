@@ -162,7 +162,10 @@ std::string to_npy(const Array& array) {
 
     const std::size_t at = out.size();
     out.resize(at + 4 * array.size());
-    // Array is row-major and contiguous, so its storage is already in C order.
+    // Array is row-major and contiguous, so its storage is already in C order. An empty array
+    // may have no storage at all (data() is null), and memcpy from null is undefined even for
+    // 0 bytes.
+    if (array.size() == 0) return out;
     if (host_little_endian()) {
         std::memcpy(out.data() + at, array.data(), 4 * array.size());
     } else {
