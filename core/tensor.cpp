@@ -3,9 +3,13 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "memory.hpp"
 #include "tape.hpp"
 
 namespace tapegrad {
+
+// Every program that makes a Tensor links this file: the place to tune malloc before main.
+static const bool malloc_tuned = tune_malloc();
 
 std::string shape_str(const Shape& shape) {
     std::ostringstream out;
