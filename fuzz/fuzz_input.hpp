@@ -20,17 +20,24 @@
 
 namespace fuzz {
 
-inline std::string input_path(const char* extension) {
-    static const std::string path = [extension] {
+// The file is removed when the fuzzer exits normally (it stays after a crash, beside the input
+// libFuzzer saves).
+struct InputFile {
+    std::string path;
+    ~InputFile() { std::remove(path.c_str()); }
+};
+
+inline const std::string& input_path(const char* extension) {
+    static const InputFile file{[extension] {
         const char* dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
         return std::string(dir) + "/tapegrad-fuzz-" + std::to_string(getpid()) + extension;
-    }();
-    return path;
+    }()};
+    return file.path;
 }
 
 // Writes the input to this process's file and returns its path.
 inline std::string write_input(const std::uint8_t* data, std::size_t size, const char* extension) {
-    const std::string path = input_path(extension);
+    const std::string& path = input_path(extension);
     std::FILE* f = std::fopen(path.c_str(), "wb");
     if (!f) {
         std::perror(path.c_str());
