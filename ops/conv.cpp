@@ -20,17 +20,18 @@ namespace {
 
 // The sizes of one convolution, checked once, shared by the forward pass and the closure.
 //
-// The work goes image group by image group: a group of g images has an im2col buffer
-// cols [K, g*Hout*Wout] with K = C*kh*kw rows (c, u, v), and W [O, K] · cols gives the group's
-// outputs as [O, g*Hout*Wout]. Groups are sized so that cols stays in the core's L2 cache (one
-// image for the tutorial's second conv, whose cols is 500 x 196 floats): a single GEMM over the
-// whole batch streams a 39 MB cols through memory instead, and measured 1.6 times slower. The
-// threads split the batch into contiguous ranges of images (core/parallel.hpp), each with its own
-// scratch buffers and, in backward, its own partial dW, added up in thread order.
+// The work goes image by image: cols [K, Hout*Wout] with K = C*kh*kw rows (c, u, v) holds one
+// image's patches, and W [O, K] · cols is that image's output [O, Hout*Wout], already in y's
+// layout. One image's cols stays in the core's L2 cache (500 x 196 floats for the tutorial's
+// second conv); a single GEMM over the whole batch streams a 39 MB cols through memory instead,
+// and measured 1.6 times slower. (Groups of several small images measured no faster than one at
+// a time, and needed a scatter of the product and a gather of dy.) The threads split the batch
+// into contiguous ranges of images (core/parallel.hpp), each with its own scratch buffer and, in
+// backward, its own partial dW, added up in thread order.
 //
-// Why cols [K, P] rather than [P, K]: im2col then writes, for each (c, u, v) and image, whole rows
-// of Wout outputs that read one input row (a contiguous copy for stride 1), and the product
-// [O, g*Hout*Wout] holds each image's output as O contiguous planes, already y's layout for g = 1.
+// Why cols [K, P] rather than [P, K]: im2col then writes, for each (c, u, v), whole rows of Wout
+// outputs that read one input row (a contiguous run for stride 1), and the product comes out as
+// O contiguous planes.
 struct Conv {
     std::size_t n, c, h, w;  // x
     std::size_t o, kh, kw;   // weight
@@ -39,11 +40,6 @@ struct Conv {
     std::vector<std::uint32_t> keep;  // column masks of the same-width fast path (see im2col)
     std::size_t k() const { return c * kh * kw; }
     std::size_t plane() const { return ho * wo; }
-    // Images per group: cols [K, group * plane] within about 512 KB.
-    std::size_t group() const {
-        const std::size_t per_image = k() * plane();
-        return std::max<std::size_t>(1, std::min(n, (std::size_t{128} << 10) / std::max<std::size_t>(per_image, 1)));
-    }
 };
 
 bool same_width(const Conv& g);
@@ -225,7 +221,7 @@ void col2im(const Conv& g, const float* cols, std::size_t first, std::size_t cou
 // thread (each worker thread has its own). A fresh allocation of a large buffer comes straight
 // from mmap, and the first touch of every 4 KB page then costs a page fault and a kernel-side
 // clear. Each buffer grows to the largest size needed and lives as long as the thread.
-enum Slot { cols_slot, product_slot, slot_count };
+enum Slot { cols_slot, slot_count };
 
 float* scratch(Slot slot, std::size_t size) {
     struct Buffer {
@@ -276,39 +272,32 @@ void sgemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::size_t stride,
               std::size_t padding) {
     const Conv g = check(x, weight, bias, stride, padding);
-    const std::size_t K = g.k(), plane = g.plane(), group = g.group();
+    const std::size_t K = g.k(), plane = g.plane();
 
-    // For each group: Y [O, group*plane] = W [O, K] · cols [K, group*plane], then + b.
+    // For each image n: y[n] [O, plane] = W [O, K] · cols [K, plane], then + b.
     Array y = Array::from_shape({g.n, g.o, g.ho, g.wo});
     const float* b = bias.defined() ? bias.value().data() : nullptr;
     parallel_for(g.n, [&](std::size_t begin, std::size_t end, int) {
-        float* cols = scratch(cols_slot, K * group * plane);
-        float* product = scratch(product_slot, g.o * group * plane);
-        for (std::size_t n0 = begin; n0 < end; n0 += group) {
-            const std::size_t count = std::min(group, end - n0);
-            const std::size_t P = count * plane;
-            im2col(g, x.value().data(), n0, count, cols);
-            float* first = y.data() + n0 * g.o * plane;
-            // One image's [O, plane] product is already its block of y.
-            float* out = count == 1 ? first : product;
-            sgemm(false, false, g.o, P, K, weight.value().data(), cols, out);
-            for (std::size_t n = 0; n < count; ++n)
-                for (std::size_t o = 0; o < g.o; ++o) {
-                    const float* __restrict in = out + o * P + n * plane;
-                    float* __restrict to = first + (n * g.o + o) * plane;
-                    const float add = b ? b[o] : 0.0f;
-                    for (std::size_t k = 0; k < plane; ++k) to[k] = in[k] + add;
-                }
+        float* cols = scratch(cols_slot, K * plane);
+        for (std::size_t n = begin; n < end; ++n) {
+            im2col(g, x.value().data(), n, 1, cols);
+            float* out = y.data() + n * g.o * plane;
+            sgemm(false, false, g.o, plane, K, weight.value().data(), cols, out);
+            if (!b) continue;
+            for (std::size_t o = 0; o < g.o; ++o) {
+                float* __restrict channel = out + o * plane;
+                for (std::size_t k = 0; k < plane; ++k) channel[k] += b[o];
+            }
         }
     });
 
-    // The closure keeps x (a handle, no copy) and rebuilds cols group by group for dW rather
-    // than keeping it: kept, it would hold kh*kw/stride^2 times the input (39 MB for the
+    // The closure keeps x (a handle, no copy) and rebuilds each image's cols for dW rather than
+    // keeping them: kept, they would hold kh*kw/stride^2 times the input (39 MB for the
     // tutorial's second conv) from forward to backward, out of cache by then anyway.
     return record(
         "conv2d", {x, weight, bias}, std::move(y),
         [x, weight, bias, g](const Array& dy, const Array&) {
-            const std::size_t K = g.k(), plane = g.plane(), group = g.group();
+            const std::size_t K = g.k(), plane = g.plane();
             if (bias.defined() && bias.requires_grad()) {  // db[o] = sum of dy[n, o, :, :]
                 Array db = Array::from_shape({g.o});
                 for (std::size_t o = 0; o < g.o; ++o) {
@@ -327,31 +316,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::si
             std::vector<Array> dw_parts(need_dw ? static_cast<std::size_t>(parts) : 0);
             Array dx = need_dx ? Array(xt::zeros<float>(x.shape())) : Array();
             parallel_for(g.n, [&](std::size_t begin, std::size_t end, int t) {
-                float* cols = scratch(cols_slot, K * group * plane);
-                float* dyc = scratch(product_slot, g.o * group * plane);
+                float* cols = scratch(cols_slot, K * plane);
                 Array* dw = need_dw ? &dw_parts[static_cast<std::size_t>(t)] : nullptr;
                 if (dw) *dw = xt::zeros<float>(weight.shape());
-                for (std::size_t n0 = begin; n0 < end; n0 += group) {
-                    const std::size_t count = std::min(group, end - n0);
-                    const std::size_t P = count * plane;
-                    // dY [O, P]: the group's dy with the image and channel axes swapped, as Y
-                    // was; for one image it is dy's own block.
-                    const float* dy_group = dy.data() + n0 * g.o * plane;
-                    if (count > 1) {
-                        for (std::size_t n = 0; n < count; ++n)
-                            for (std::size_t o = 0; o < g.o; ++o)
-                                std::memcpy(dyc + o * P + n * plane,
-                                            dy_group + (n * g.o + o) * plane,
-                                            plane * sizeof(float));
-                        dy_group = dyc;
+                for (std::size_t n = begin; n < end; ++n) {
+                    const float* dy_n = dy.data() + n * g.o * plane;  // dY [O, plane]
+                    if (dw) {  // dW [O, K] += dY [O, plane] · colsT [plane, K]
+                        im2col(g, x.value().data(), n, 1, cols);
+                        sgemm(false, true, g.o, K, plane, dy_n, cols, dw->data(), 1.0f);
                     }
-                    if (dw) {  // dW [O, K] += dY [O, P] · colsT [P, K]
-                        im2col(g, x.value().data(), n0, count, cols);
-                        sgemm(false, true, g.o, K, P, dy_group, cols, dw->data(), 1.0f);
-                    }
-                    if (need_dx) {  // dcols [K, P] = WT [K, O] · dY [O, P], onto x's positions
-                        sgemm(true, false, K, P, g.o, weight.value().data(), dy_group, cols);
-                        col2im(g, cols, n0, count, dx.data());
+                    if (need_dx) {  // dcols [K, plane] = WT [K, O] · dY, onto x's positions
+                        sgemm(true, false, K, plane, g.o, weight.value().data(), dy_n, cols);
+                        col2im(g, cols, n, 1, dx.data());
                     }
                 }
             });
