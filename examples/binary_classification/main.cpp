@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <sstream>
 
 #include <tapegrad/tapegrad.hpp>
 
@@ -40,6 +41,7 @@ struct Options {
     std::string metrics;
     bool compare_losses = false;
     bool quiet = false;
+    bool keep_going_on_nan = false;
 };
 
 const std::vector<std::string> binary_losses{"log",   "squared",     "absolute",
@@ -142,6 +144,11 @@ std::pair<double, double> evaluate(nn::Module& model, const nn::LossFn& loss_fn,
     return {value, binary_accuracy(z, Tensor(y), 0.0f)};  // z > 0 means a > 0.5
 }
 
+std::string format_number(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+}
 
 Run train(const Options& o, const std::string& loss, const Split& s) {
     manual_seed(o.seed);
@@ -156,14 +163,28 @@ Run train(const Options& o, const std::string& loss, const Split& s) {
         examples::Progress progress("epoch " + std::to_string(epoch), loader.num_batches(),
                                     o.batch_size);
         double loss_sum = 0, dz_sum = 0;
-        std::size_t seen = 0;
+        std::size_t seen = 0, b = 0, non_finite = 0;
         for (const Batch& batch : loader.epoch(epoch)) {
+            ++b;
             const std::size_t n = batch.targets.shape()[0];
             const Tensor z = (*model)(Tensor(batch.inputs));
             const Tensor prediction = on_probability(loss) ? sigmoid(z) : z;
             const Array target = plus_minus_one(loss) ? Array(2.0f * batch.targets - 1.0f)
                                                       : batch.targets;
             const Tensor value = loss_fn(prediction, Tensor(target));
+            if (!std::isfinite(value.item())) {
+                std::ostringstream what;
+                what << "the " << loss << " loss is " << value.item() << " at epoch " << epoch
+                     << ", batch " << b << "/" << loader.num_batches();
+                if (!o.keep_going_on_nan)
+                    throw std::runtime_error(
+                        "training diverged: " + what.str() + "; the learning rate (--lr " +
+                        format_number(o.lr) + ") is likely too high: lower it, or pass "
+                        "--keep-going-on-nan to train on regardless");
+                if (non_finite++ == 0 && !o.quiet)
+                    std::cout << "warning: " << what.str()
+                              << "; training goes on (--keep-going-on-nan)\n";
+            }
             optimizer.zero_grad();
             value.backward();
             optimizer.step();
@@ -247,6 +268,8 @@ int main(int argc, char** argv) {
     app.add_option("--seed", o.seed)->capture_default_str();
     app.add_option("--metrics", o.metrics, "write per-epoch metrics to a CSV file");
     app.add_flag("--compare-losses", o.compare_losses, "train with every loss and compare");
+    app.add_flag("--keep-going-on-nan", o.keep_going_on_nan,
+                 "train on when the loss is NaN or infinite (default: stop with an error)");
     CLI11_PARSE(app, argc, argv);
     try {
         const Split s = load(o);
