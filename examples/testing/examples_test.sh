@@ -8,13 +8,26 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 fail() { echo "FAILED: $*"; exit 1; }
-# expect_error "message part" command...: must exit non-zero and print the message part.
+# expect_error "message part" command...: must exit non-zero, but not by a crash (a signal or a
+# sanitizer report), and print the message part.
 expect_error() {
   local want=$1; shift
-  local out
-  out=$("$@" 2>&1) && fail "'$*' succeeded; expected an error containing: $want"
+  local out code=0
+  out=$("$@" 2>&1) || code=$?
+  [ $code -ne 0 ] || fail "'$*' succeeded; expected an error containing: $want"
+  [ $code -lt 126 ] || fail "'$*' crashed (exit status $code): $out"
+  grep -qE "Sanitizer|runtime error:" <<<"$out" && fail "'$*' has a sanitizer report: $out"
   grep -qF -- "$want" <<<"$out" || fail "'$*' printed: $out -- expected: $want"
-  echo "ok: $* -> $(grep -F -- "$want" <<<"$out" | head -1)"
+  echo "ok: ${*#"$bin/"} -> exit $code: $(grep -F -- "$want" <<<"$out" | head -1)"
+}
+# metrics_losses FILE: epoch, train_loss, test_loss and test_accuracy of a metrics CSV (the
+# seconds and images/s columns differ from run to run).
+metrics_losses() { cut -d, -f1-4 "$1"; }
+# same_run A.csv B.csv A.npz B.npz: identical loss columns and identical model bytes.
+same_run() {
+  diff <(metrics_losses "$1") <(metrics_losses "$2") || fail "$1 and $2 differ (above)"
+  cmp "$3" "$4" || fail "$3 and $4 differ"
+  echo "identical: $(metrics_losses "$2" | tail -n +2 | tr '\n' ' ')"
 }
 # last_accuracy FILE: the test_accuracy of the last row of a metrics CSV.
 last_accuracy() { tail -n 1 "$1" | cut -d, -f4; }
@@ -64,6 +77,200 @@ mnist_rejects_bad_input)
   expect_error "train-images-idx3-ubyte: truncated" "$bin/mnist" --data "$work"
   printf 'P5\n32 32\n255\n' > "$work/big.pgm"; head -c 1024 /dev/zero >> "$work/big.pgm"
   expect_error "expected 28x28" "$bin/mnist" --load "$work/none.npz" --predict "$work/big.pgm"
+
+  # Each of the following spoils one file of a fresh copy of the generated data.
+  mkdir "$work/good" "$work/other"
+  "$bin/make_digits" "$work/good" 100 20 || fail "make_digits"
+  fresh() { rm -rf "$work/d"; cp -r "$work/good" "$work/d"; }
+  fresh; printf 'PK\003\004' | dd of="$work/d/train-labels-idx1-ubyte" conv=notrunc status=none
+  expect_error "train-labels-idx1-ubyte: bad magic number 0x50 0x4B 0x03 0x04" \
+    "$bin/mnist" --data "$work/d"
+  fresh; "$bin/make_digits" "$work/other" 90 20; cp "$work/other/train-labels-idx1-ubyte" "$work/d/"
+  expect_error "has 100 images but $work/d/train-labels-idx1-ubyte has 90 labels" \
+    "$bin/mnist" --data "$work/d"
+  fresh; printf '\014' | dd of="$work/d/train-labels-idx1-ubyte" bs=1 seek=13 conv=notrunc status=none
+  expect_error "train-labels-idx1-ubyte: label 5 is 12; digit labels are 0 to 9" \
+    "$bin/mnist" --data "$work/d"
+  fresh; f="$work/d/t10k-images-idx3-ubyte.gz"; head -c $(($(stat -c %s "$f") / 2)) "$f" > "$f.cut"
+  mv "$f.cut" "$f"
+  expect_error "t10k-images-idx3-ubyte.gz: gzip stream cut short" "$bin/mnist" --data "$work/d"
+  fresh; : > "$work/d/train-images-idx3-ubyte"
+  expect_error "train-images-idx3-ubyte: empty file" "$bin/mnist" --data "$work/d"
+  fresh; rm "$work/d/t10k-labels-idx1-ubyte.gz"
+  expect_error "no test labels in $work/d: looked for t10k-labels-idx1-ubyte and t10k-labels-idx1-ubyte.gz" \
+    "$bin/mnist" --data "$work/d"
+  expect_error "(the folder does not exist)" "$bin/mnist" --data "$work/nowhere"
+
+  # Checkpoints and saved models that do not fit, or are damaged.
+  fresh
+  run=("$bin/mnist" --data "$work/d" --model relu_mlp --epochs 2 --batch-size 10)
+  "${run[@]}" --checkpoint "$work/ck.npz" --save "$work/model.npz" > "$work/log" 2>&1 ||
+    { cat "$work/log"; fail "training for the checkpoint"; }
+  expect_error "does not match the model (" \
+    "$bin/mnist" --data "$work/d" --model mlp --epochs 2 --batch-size 10 --resume "$work/ck.npz"
+  expect_error "was written by a run with other settings; resume with the same ones" \
+    "${run[@]}" --lr 0.2 --resume "$work/ck.npz"
+  expect_error "is not model.*, optimizer.* or extra.*: is it a checkpoint" \
+    "${run[@]}" --resume "$work/model.npz"
+  expect_error "cannot open '$work/missing.npz': No such file or directory" \
+    "${run[@]}" --resume "$work/missing.npz"
+  head -c $(($(stat -c %s "$work/ck.npz") / 2)) "$work/ck.npz" > "$work/cut.npz"
+  expect_error "is not a valid .npz file: no ZIP end record at its end (the file is truncated" \
+    "${run[@]}" --resume "$work/cut.npz"
+  cp "$work/ck.npz" "$work/flipped.npz"
+  printf '\377' | dd of="$work/flipped.npz" bs=1 seek=5000 conv=notrunc status=none
+  expect_error "is corrupted: its CRC-32 is" "${run[@]}" --resume "$work/flipped.npz"
+  expect_error "does not match the model" "$bin/mnist" --data "$work/d" --model cnn --load "$work/model.npz"
+  expect_error "--resume continues a run, model included: it takes no --load" \
+    "${run[@]}" --resume "$work/ck.npz" --load "$work/model.npz"
+
+  # Command-line values out of range.
+  expect_error "--epochs: Value 0 not in range 1 to 1000" "$bin/mnist" --data "$work/d" --epochs 0
+  expect_error "--threads: Value 0 not in range 1 to 256" "$bin/mnist" --data "$work/d" --threads 0
+  expect_error "--momentum: Value 1.5 not in range" "$bin/mnist" --data "$work/d" --momentum 1.5
+  expect_error "--optimizer: rmsprop not in {sgd,adam}" "$bin/mnist" --data "$work/d" --optimizer rmsprop
+  expect_error "--lr: must be above 0, got 0" "$bin/mnist" --data "$work/d" --lr 0
+  expect_error "--batch-size: Value ten not in range 1 to 60000" "$bin/mnist" --data "$work/d" --batch-size ten
+  printf 'P2\n28 28\n255\n1 2 3\n' > "$work/short.pgm"
+  expect_error "short.pgm: truncated" "$bin/mnist" --load "$work/model.npz" --model relu_mlp \
+    --predict "$work/short.pgm"
+  ;;
+binary_classification_rejects_bad_input)
+  csv=$work/data.csv
+  printf 'f1,f2,label\n1,2,0\n2,1,1\n3,0,0\n0,3,1\n1,1,0\n2,2,1\n3,3,0\n0,0,1\n' > "$csv"
+  bad() { sed "$1" "$csv" > "$work/bad.csv"; }
+  bad '3s/.*/2,1/'
+  expect_error "bad.csv: line 3 has 2 cells, expected 3 (as the header on line 1)" \
+    "$bin/binary_classification" --csv "$work/bad.csv"
+  bad '4s/^3/abc/'
+  expect_error 'bad.csv: line 4, column 1: "abc" is not a number' \
+    "$bin/binary_classification" --csv "$work/bad.csv"
+  bad '5s/^0/nan/'
+  expect_error 'bad.csv: line 5, column 1: "nan" is NaN; cells must be finite' \
+    "$bin/binary_classification" --csv "$work/bad.csv"
+  bad '6s/^1/-inf/'
+  expect_error 'bad.csv: line 6, column 1: "-inf" is infinite; cells must be finite' \
+    "$bin/binary_classification" --csv "$work/bad.csv"
+  bad '7s/^2/1e39/'
+  expect_error 'bad.csv: line 7, column 1: "1e39" is out of range for a float' \
+    "$bin/binary_classification" --csv "$work/bad.csv"
+  bad '2s/,0$/,/'
+  expect_error "bad.csv: line 2, column 3: empty cell" "$bin/binary_classification" --csv "$work/bad.csv"
+  bad '2s/,0$/,2/'
+  expect_error "bad.csv: row 1, label column 2 is 2.000000; labels must be 0/1 or -1/+1" \
+    "$bin/binary_classification" --csv "$work/bad.csv"
+  : > "$work/empty.csv"
+  expect_error "empty.csv: empty file" "$bin/binary_classification" --csv "$work/empty.csv"
+  head -1 "$csv" > "$work/header.csv"
+  expect_error "header.csv: no data rows after the header on line 1" \
+    "$bin/binary_classification" --csv "$work/header.csv"
+  expect_error "missing.csv: cannot open: No such file or directory" \
+    "$bin/binary_classification" --csv "$work/missing.csv"
+  expect_error "$work: is a folder, not a file" "$bin/binary_classification" --csv "$work"
+  expect_error "--label-column 5: $csv has 3 columns" \
+    "$bin/binary_classification" --csv "$csv" --label-column 5
+  expect_error "--batch-size: Value 0 not in range" "$bin/binary_classification" --csv "$csv" --batch-size 0
+  expect_error "--lr: must be above 0, got -1" "$bin/binary_classification" --csv "$csv" --lr -1
+  expect_error "--loss: cross_entropy not in {log,squared,absolute,hinge,exponential,log_with_logits}" \
+    "$bin/binary_classification" --csv "$csv" --loss cross_entropy
+  expect_error "--test-fraction: Value 1 not in range" \
+    "$bin/binary_classification" --csv "$csv" --test-fraction 1
+  ;;
+mnist_stops_when_the_loss_is_nan)
+  "$bin/make_digits" "$work" 200 20 || fail "make_digits"
+  run=("$bin/mnist" --data "$work" --model relu_mlp --epochs 2 --batch-size 20 --lr 1e30)
+  expect_error "training diverged: the loss is" "${run[@]}"
+  expect_error "at epoch 1, batch 2/10; the learning rate (--lr 1e+30) is likely too high: lower it, or pass --keep-going-on-nan" \
+    "${run[@]}"
+  out=$("${run[@]}" --keep-going-on-nan --metrics "$work/m.csv" 2>&1) || { echo "$out"; fail "--keep-going-on-nan"; }
+  grep -F "warning: the loss is" <<<"$out" | head -2
+  grep -qF "training goes on (--keep-going-on-nan)" <<<"$out" || fail "no warning in: $out"
+  grep -qF "batches of epoch 2 had a loss that is not finite" <<<"$out" || fail "no count in: $out"
+  [ "$(wc -l < "$work/m.csv")" -eq 3 ] || fail "--keep-going-on-nan should finish both epochs"
+  ;;
+binary_classification_stops_when_the_loss_is_nan)
+  awk 'BEGIN { srand(3); print "f1,f2,label";
+    for (i = 0; i < 100; i++) { y = i % 2; printf "%.3f,%.3f,%d\n", y*2 + rand(), rand(), y } }' > "$work/data.csv"
+  run=("$bin/binary_classification" --csv "$work/data.csv" --epochs 3 --loss exponential --lr 1e30)
+  expect_error "training diverged: the exponential loss is inf at epoch 2, batch 2/3; the learning rate (--lr 1e+30) is likely too high" \
+    "${run[@]}"
+  out=$("${run[@]}" --keep-going-on-nan 2>&1) || { echo "$out"; fail "--keep-going-on-nan"; }
+  grep -F "warning:" <<<"$out" | head -1
+  grep -qF "training goes on (--keep-going-on-nan)" <<<"$out" || fail "no warning in: $out"
+  ;;
+mnist_resume_continues_exactly)
+  "$bin/make_digits" "$work" 600 100 || fail "make_digits"
+  for opts in "--model cnn" "--model relu_mlp --optimizer adam --lr 0.001 --schedule constant"; do
+    # shellcheck disable=SC2206
+    run=("$bin/mnist" --data "$work" $opts --epochs 3 --batch-size 20 --threads 2)
+    echo "== ${opts}: 3 epochs at once, and 1 epoch + --resume for 2 more"
+    "${run[@]}" --metrics "$work/a.csv" --save "$work/a.npz" > "$work/log" 2>&1 ||
+      { cat "$work/log"; fail "uninterrupted run"; }
+    out=$("${run[@]}" --metrics "$work/b.csv" --checkpoint "$work/b_ck.npz" --stop-after 1 2>&1) ||
+      { echo "$out"; fail "--stop-after 1"; }
+    grep -F "stopped after epoch 1 of 3 (--stop-after); continue with --resume $work/b_ck.npz" <<<"$out" ||
+      fail "no stop message in: $out"
+    [ "$(wc -l < "$work/b.csv")" -eq 2 ] || fail "--stop-after 1 should write one epoch"
+    out=$("${run[@]}" --metrics "$work/b.csv" --checkpoint "$work/b_ck.npz" --resume "$work/b_ck.npz" \
+      --save "$work/b.npz" 2>&1) || { echo "$out"; fail "--resume"; }
+    grep -F "resumed from $work/b_ck.npz after 1 epochs and 0 batches" <<<"$out" || fail "no resume message"
+    same_run "$work/a.csv" "$work/b.csv" "$work/a.npz" "$work/b.npz"
+  done
+  ;;
+mnist_ctrl_c_writes_a_checkpoint_and_resumes)
+  "$bin/make_digits" "$work" 1000 100 || fail "make_digits"
+  run=("$bin/mnist" --data "$work" --model cnn --epochs 3 --batch-size 10 --threads 1)
+  "${run[@]}" --metrics "$work/a.csv" --save "$work/a.npz" > "$work/log" 2>&1 ||
+    { cat "$work/log"; fail "uninterrupted run"; }
+  "${run[@]}" --metrics "$work/b.csv" --save "$work/b.npz" --checkpoint "$work/ck.npz" \
+    > "$work/b.log" 2>&1 &
+  pid=$!
+  # Ctrl-C as soon as the first progress line (10 % of epoch 1) is out.
+  for _ in $(seq 600); do grep -q "epoch 1/3" "$work/b.log" && break; sleep 0.05; done
+  kill -INT $pid
+  code=0; wait $pid || code=$?
+  cat "$work/b.log" | tail -n 2
+  [ $code -eq 130 ] || fail "exit status $code after SIGINT, expected 130"
+  grep -qE "^mnist: stopped by Ctrl-C \(SIGINT\) (in epoch [0-9]+ after batch [0-9]+/100|after epoch [0-9]+): saved a checkpoint to $work/ck.npz; continue with --resume $work/ck.npz --checkpoint $work/ck.npz$" "$work/b.log" ||
+    fail "no stop message"
+  [ ! -e "$work/b.npz" ] || fail "an interrupted run must not --save a finished model"
+  out=$("${run[@]}" --metrics "$work/b.csv" --save "$work/b.npz" --checkpoint "$work/ck.npz" \
+    --resume "$work/ck.npz" 2>&1) || { echo "$out"; fail "--resume"; }
+  grep -F "resumed from" <<<"$out"
+  same_run "$work/a.csv" "$work/b.csv" "$work/a.npz" "$work/b.npz"
+  ;;
+mnist_same_seed_gives_the_same_bits)
+  "$bin/make_digits" "$work" 600 100 || fail "make_digits"
+  for threads in 2 2 1; do
+    n=$(ls "$work"/run*.csv 2>/dev/null | wc -l)
+    "$bin/mnist" --data "$work" --model cnn --epochs 2 --batch-size 20 --threads $threads \
+      --metrics "$work/run$n.csv" --save "$work/run$n.npz" > "$work/log" 2>&1 ||
+      { cat "$work/log"; fail "run $n"; }
+  done
+  echo "two runs with seed 1 and 2 threads:"
+  same_run "$work/run0.csv" "$work/run1.csv" "$work/run0.npz" "$work/run1.npz"
+  # Not a requirement (README, Reliability): whether 1 thread gives the same bits as 2.
+  if cmp -s "$work/run0.npz" "$work/run2.npz"; then echo "1 thread: the same bits as 2"
+  else echo "1 thread: other bits than 2 threads:"; paste -d' ' <(metrics_losses "$work/run0.csv") <(metrics_losses "$work/run2.csv"); fi
+  ;;
+checkpoint_survives_sigkill)
+  writer=$bin/checkpoint_writer
+  ck=$work/ck.npz
+  "$writer" write "$ck" 1 || fail "first write"
+  last=$("$writer" check "$ck") || fail "first check"
+  kills=20
+  for i in $(seq 1 $kills); do
+    "$writer" write "$ck" > "$work/out" & pid=$!
+    for _ in $(seq 1200); do grep -q writing "$work/out" && break; sleep 0.05; done
+    sleep "$(printf "0.%02d" $((RANDOM % 50 + 5)))"  # 0.05 to 0.54 s: a write cycle takes 0.1 to 0.4 s
+    kill -KILL $pid; wait $pid 2>/dev/null
+    k=$("$writer" check "$ck" 2>&1) || fail "after SIGKILL $i, $ck does not load: $k"
+    [ "$k" -ge "$last" ] || fail "after SIGKILL $i the checkpoint went back from version $last to $k"
+    last=$k
+  done
+  cut=$(ls "$work" | grep -c '^ck.npz.tmp-' || true)
+  echo "$kills writers killed with SIGKILL, $cut of them in the middle of a write (their temporary"
+  echo "files remain); the checkpoint always loaded whole, at version $last in the end"
   ;;
 binary_classification_trains_on_generated_csv)
   awk 'BEGIN { srand(3); print "f1,f2,f3,label";
