@@ -2,7 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -29,6 +32,30 @@ inline Array away_from_zero(const Shape& shape, float lo = 0.2f, float hi = 1.0f
     for (float& v : a) v = (gen() % 2 ? 1.0f : -1.0f) * pick(gen);
     return a;
 }
+
+// A fresh folder per test case, removed with everything in it at the end of the case (ctest runs
+// test cases as separate, possibly parallel, processes).
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "tapegrad_test_XXXXXX").string();
+        path = mkdtemp(pattern.data());
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string dir() const { return path.string(); }
+    std::string file(const std::string& name) const { return (path / name).string(); }
+    // Writes `text` to the file `name` and returns its path.
+    std::string write(const std::string& name, const std::string& text) const {
+        write_file(file(name), Bytes(text.begin(), text.end()));
+        return file(name);
+    }
+};
 
 }  // namespace tapegrad::test
 

@@ -10,23 +10,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "tapegrad_csv_XXXXXX").string();
-        path = mkdtemp(pattern.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    // Writes `text` to the file `name` and returns its path.
-    std::string write(const std::string& name, const std::string& text) const {
-        std::string file = (path / name).string();
-        write_file(file, Bytes(text.begin(), text.end()));
-        return file;
-    }
-};
+using test::TempDir;
 
 }  // namespace
 

@@ -10,19 +10,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh folder per test case (ctest runs test cases as separate, possibly parallel, processes).
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "tapegrad_idx_XXXXXX").string();
-        path = mkdtemp(pattern.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using test::TempDir;
 
 Bytes iota_bytes(std::size_t n) {
     Bytes b(n);

@@ -11,19 +11,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "tapegrad_mnist_XXXXXX").string();
-        path = mkdtemp(pattern.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string dir() const { return path.string(); }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using test::TempDir;
 
 // Three 28x28 images: image k has every pixel equal to 51 * k (0, 51, 102), except pixel
 // (0, 0), which is 255. Labels 3, 0, 9.

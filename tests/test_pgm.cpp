@@ -10,22 +10,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "tapegrad_pgm_XXXXXX").string();
-        path = mkdtemp(pattern.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-    std::string write(const std::string& name, const std::string& text) const {
-        write_file(file(name), Bytes(text.begin(), text.end()));
-        return file(name);
-    }
-};
+using test::TempDir;
 
 // [3, 4] with pixel (r, c) = (20 r + 5 c) / 255, exactly representable after a round trip.
 Array ramp() {

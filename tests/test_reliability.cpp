@@ -12,22 +12,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "tapegrad_reliability_XXXXXX").string();
-        path = mkdtemp(pattern.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string write(const std::string& name, const std::string& text) const {
-        const std::string file = (path / name).string();
-        write_file(file, Bytes(text.begin(), text.end()));
-        return file;
-    }
-};
+using test::TempDir;
 
 }  // namespace
 
