@@ -17,21 +17,6 @@ namespace {
 
 using namespace tapegrad;
 
-// The first `n` examples of a dataset (all of them when n is 0), for --limit.
-class Prefix : public Dataset {
-  public:
-    Prefix(const Dataset& base, std::size_t n)
-        : base_(base), n_(n == 0 ? base.size() : std::min(n, base.size())) {}
-    std::size_t size() const override { return n_; }
-    Batch get_batch(const std::vector<std::size_t>& indices) const override {
-        return base_.get_batch(indices);
-    }
-
-  private:
-    const Dataset& base_;
-    std::size_t n_;
-};
-
 MnistLayout layout_for(const std::string& model) {
     return mnist::takes_images(model) ? MnistLayout::image : MnistLayout::flat;
 }

@@ -15,6 +15,7 @@
 // no std::uniform_int_distribution, whose algorithm differs between standard libraries).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -51,6 +52,22 @@ class TensorDataset : public Dataset {
   private:
     Array inputs_;
     Array targets_;
+};
+
+// The first `n` examples of another dataset (all of them when n is 0 or too large), e.g. for a
+// quick run on part of MNIST. It refers to `base`, which must outlive it.
+class Prefix : public Dataset {
+  public:
+    Prefix(const Dataset& base, std::size_t n)
+        : base_(base), n_(n == 0 ? base.size() : std::min(n, base.size())) {}
+    std::size_t size() const override { return n_; }
+    Batch get_batch(const std::vector<std::size_t>& indices) const override {
+        return base_.get_batch(indices);
+    }
+
+  private:
+    const Dataset& base_;
+    std::size_t n_;
 };
 
 // Rows `indices` of `a` (shape [N, ...]) as an array [indices.size(), ...].

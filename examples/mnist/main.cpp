@@ -56,21 +56,6 @@ struct Options {
     bool keep_going_on_nan = false;
 };
 
-// The first `n` examples of a dataset (all of them when n is 0).
-class Prefix : public Dataset {
-  public:
-    Prefix(const Dataset& base, std::size_t n)
-        : base_(base), n_(n == 0 ? base.size() : std::min(n, base.size())) {}
-    std::size_t size() const override { return n_; }
-    Batch get_batch(const std::vector<std::size_t>& indices) const override {
-        return base_.get_batch(indices);
-    }
-
-  private:
-    const Dataset& base_;
-    std::size_t n_;
-};
-
 std::unique_ptr<optim::Optimizer> make_optimizer(const Options& o, const nn::Module& model) {
     if (o.optimizer == "sgd")
         return std::make_unique<optim::SGD>(model.parameters(), o.lr, o.momentum);
