@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -134,11 +135,17 @@ Array pack_text(const std::string& text) {
     return a;
 }
 
+// The shortest text that reads back as the same float: 0.05, not 0.0500000007.
+std::string shortest(float v) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
 // The settings that decide a run's numbers: resuming with other ones would not continue it.
 std::string run_settings(const Options& o) {
     std::ostringstream s;
-    s << std::setprecision(9) << "--model " << o.model << " --loss " << o.loss << " --optimizer "
-      << o.optimizer << " --lr " << o.lr << " --momentum " << o.momentum << " --schedule "
+    s << "--model " << o.model << " --loss " << o.loss << " --optimizer " << o.optimizer
+      << " --lr " << shortest(o.lr) << " --momentum " << shortest(o.momentum) << " --schedule "
       << o.schedule << " --epochs " << o.epochs << " --batch-size " << o.batch_size << " --seed "
       << o.seed << " --limit " << o.limit;
     return s.str();
