@@ -38,16 +38,13 @@ bool needs_record(std::initializer_list<Tensor> inputs) {
     return false;
 }
 
-Tensor Tape::push(const char* op, std::initializer_list<Tensor> inputs, Array value,
-                  BackwardFn backward) {
+Tensor Tape::push(const char* op, std::initializer_list<Tensor> inputs, Array&& value,
+                  BackwardFn&& backward) {
     if (records_.size() >= prune_at_) {
         prune();
         prune_at_ = std::max<std::size_t>(4096, 2 * records_.size());
     }
-    auto output = std::make_shared<Node>();
-    output->value = std::move(value);
-    output->requires_grad = true;
-    output->creator = next_seq_;
+    auto output = make_node(std::move(value), /*requires_grad=*/true, next_seq_);
 
     Record& r = records_.emplace_back();
     r.op = op;
@@ -77,7 +74,7 @@ void Tape::backward_from(const Node& output) {
 
     for (std::size_t i = end + 1; i-- > 0;) {
         Record& r = records_[i];
-        if (r.output->has_grad) {
+        if (r.output->grad) {
             for (std::size_t k = 0; k < r.inputs.size(); ++k)
                 if (r.inputs[k]->creator == released && r.inputs[k]->requires_grad)
                     throw std::logic_error(
@@ -85,7 +82,7 @@ void Tape::backward_from(const Node& output) {
                         " uses a value whose graph was already released by an earlier "
                         "backward(); run the forward pass again");
             if (recorder_) recorder_->run_backward(i, r);  // calls r.backward, noting what it did
-            else r.backward(r.output->grad, r.output->value);
+            else r.backward(*r.output->grad, r.output->value);
         } else if (recorder_) {
             recorder_->skip(i, r);
         }
@@ -96,8 +93,11 @@ void Tape::backward_from(const Node& output) {
         r.backward = nullptr;
     }
     if (recorder_) recorder_->end_sweep();  // reads the final gradients, lets go of the nodes
+    // The next prune waits until the tape is twice as long as this graph was: a program that
+    // builds graphs of this size and calls backward() on them never pays for a pruning pass.
+    const std::size_t swept = records_.size();
     records_.erase(records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(end + 1));
-    prune_at_ = std::max<std::size_t>(4096, 2 * records_.size());
+    prune_at_ = std::max<std::size_t>(4096, 2 * swept);
 }
 
 void Tape::prune() {

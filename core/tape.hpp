@@ -182,8 +182,8 @@ class Tape {
     void clear();
 
     // Appends a record; used by record() below.
-    Tensor push(const char* op, std::initializer_list<Tensor> inputs, Array value,
-                BackwardFn backward);
+    Tensor push(const char* op, std::initializer_list<Tensor> inputs, Array&& value,
+                BackwardFn&& backward);
 
     // The reverse sweep from `output`, whose gradient has just been seeded.
     void backward_from(const Node& output);

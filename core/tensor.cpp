@@ -21,10 +21,75 @@ std::string shape_str(const Shape& shape) {
 
 Tensor::Tensor() = default;
 
-Tensor::Tensor(Array value, bool requires_grad) : node_(std::make_shared<Node>()) {
-    node_->value = std::move(value);
-    node_->requires_grad = requires_grad;
+namespace {
+
+// Freed node blocks (the shared_ptr control block and the Node, one allocation) wait here, one
+// list per thread, for the next make_node() on that thread. A node freed on another thread than
+// the one that made it joins the freeing thread's list: blocks are all the same size. The cache
+// keeps at most max_cached blocks; it gives everything back to malloc when its thread ends.
+struct NodeCache {
+    struct Block {
+        Block* next;
+    };
+    static constexpr std::size_t max_cached = std::size_t{1} << 18;  // 128 MB of 512-byte nodes
+    Block* head = nullptr;
+    std::size_t count = 0;
+
+    ~NodeCache() {
+        while (head) {
+            Block* next = head->next;
+            ::operator delete(head);
+            head = next;
+        }
+        count = max_cached;  // from now on (thread exit), frees go straight to malloc
+    }
+};
+
+thread_local NodeCache node_cache;
+
+template <class T>
+struct NodeAllocator {
+    using value_type = T;
+    NodeAllocator() = default;
+    template <class U>
+    NodeAllocator(const NodeAllocator<U>&) {}  // NOLINT: rebinding, as std::allocator
+
+    T* allocate(std::size_t n) {
+        NodeCache& cache = node_cache;
+        if (n == 1 && cache.head) {
+            NodeCache::Block* block = cache.head;
+            cache.head = block->next;
+            --cache.count;
+            return reinterpret_cast<T*>(block);
+        }
+        return static_cast<T*>(::operator new(n * sizeof(T)));
+    }
+    void deallocate(T* p, std::size_t n) {
+        NodeCache& cache = node_cache;
+        if (n == 1 && cache.count < NodeCache::max_cached) {
+            auto* block = reinterpret_cast<NodeCache::Block*>(p);
+            block->next = cache.head;
+            cache.head = block;
+            ++cache.count;
+            return;
+        }
+        ::operator delete(p);
+    }
+    template <class U>
+    bool operator==(const NodeAllocator<U>&) const { return true; }
+    template <class U>
+    bool operator!=(const NodeAllocator<U>&) const { return false; }
+};
+
+}  // namespace
+
+std::shared_ptr<Node> make_node(Array&& value, bool requires_grad, std::uint64_t creator) {
+    return std::allocate_shared<Node>(NodeAllocator<Node>(), std::move(value), requires_grad,
+                                      creator);
 }
+
+Tensor::Tensor(Array value, bool requires_grad)
+    : node_(make_node(std::move(value), requires_grad)) {}
 
 Node& Tensor::checked() const {
     if (!node_) throw std::logic_error("tensor: this Tensor is empty (default-constructed); "
@@ -38,18 +103,15 @@ Array& Tensor::mutable_value() const { return checked().value; }
 const Array& Tensor::grad() const {
     static const Array none = Array::from_shape({0});
     const Node& node = checked();
-    return node.has_grad ? node.grad : none;
+    return node.grad ? *node.grad : none;
 }
 
-bool Tensor::has_grad() const { return checked().has_grad; }
+bool Tensor::has_grad() const { return checked().has_grad(); }
 
 Array& Tensor::mutable_grad() const {
     Node& node = checked();
-    if (!node.has_grad) {
-        node.grad = xt::zeros<float>(node.value.shape());
-        node.has_grad = true;
-    }
-    return node.grad;
+    if (!node.grad) node.grad.emplace(xt::zeros<float>(node.value.shape()));
+    return *node.grad;
 }
 
 bool Tensor::requires_grad() const { return checked().requires_grad; }
@@ -102,7 +164,7 @@ void Tensor::backward(const Array& dy) const {
 
 void Tensor::zero_grad() const {
     Node& node = checked();
-    if (node.has_grad) node.grad.fill(0.0f);
+    if (node.grad) node.grad->fill(0.0f);
 }
 
 void Tensor::accumulate_grad(Array dx) const {
@@ -112,12 +174,8 @@ void Tensor::accumulate_grad(Array dx) const {
         throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(dx.shape()) +
                                " for a tensor of shape " + shape_str(node.value.shape()) +
                                " (an op forgot to unbroadcast its gradient)");
-    if (node.has_grad) {
-        node.grad += dx;
-    } else {
-        node.grad = std::move(dx);
-        node.has_grad = true;
-    }
+    if (node.grad) *node.grad += dx;
+    else node.grad.emplace(std::move(dx));
 }
 
 }  // namespace tapegrad

@@ -8,7 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
@@ -28,12 +30,24 @@ std::string shape_str(const S& shape) {
 // The shared state behind a handle. `creator` is the sequence number of the tape record that
 // produced this value (0 for a leaf such as a parameter or an input).
 struct Node {
+    Node(Array&& value_, bool requires_grad_, std::uint64_t creator_ = 0)
+        : value(std::move(value_)), requires_grad(requires_grad_), creator(creator_) {}
+
+    bool has_grad() const { return grad.has_value(); }
+
     Array value;
-    Array grad;
-    bool has_grad = false;
+    // Empty until the first gradient arrives: most outputs of a forward pass without backward()
+    // never get one, and an xarray, even an empty one, costs hundreds of instructions to build.
+    std::optional<Array> grad;
     bool requires_grad = false;
     std::uint64_t creator = 0;
 };
+
+// Makes a Node. Nodes come from a per-thread cache of freed node blocks: a chain of scalar ops
+// makes and frees one node per op, and malloc's slow path for blocks of this size costs more than
+// the op itself (see core/tensor.cpp). The value goes by rvalue reference all the way from the op
+// into the node, because each move of an xarray costs a few hundred instructions.
+std::shared_ptr<Node> make_node(Array&& value, bool requires_grad, std::uint64_t creator = 0);
 
 class Tensor {
   public:

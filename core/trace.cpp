@@ -52,10 +52,10 @@ std::vector<TracedRecord> build_trace(const std::vector<TapeRecorder::Pending>& 
         t.requires_grad = node.requires_grad;
         const bool small = node.value.size() <= options.max_elements;
         if (small) t.value = node.value;
-        t.has_grad = node.has_grad;
-        if (node.has_grad) {
-            t.grad_norm = norm(node.grad);
-            if (small) t.grad = node.grad;
+        t.has_grad = node.has_grad();
+        if (node.grad) {
+            t.grad_norm = norm(*node.grad);
+            if (small) t.grad = *node.grad;
         }
         return t;
     };
@@ -149,16 +149,16 @@ void TapeRecorder::run_backward(std::size_t index, const Record& r) {
                       p.inputs[k]) != p.inputs.begin() + static_cast<std::ptrdiff_t>(k))
             continue;  // repeated: the first slot sees both contributions
         watched[k] = true;
-        before[k] = in.has_grad ? in.grad : Array(xt::zeros<float>(in.value.shape()));
+        before[k] = in.grad ? *in.grad : Array(xt::zeros<float>(in.value.shape()));
     }
     try {
-        r.backward(r.output->grad, r.output->value);
+        r.backward(*r.output->grad, r.output->value);
     } catch (...) {
         pending_.clear();
         throw;
     }
     for (std::size_t k = 0; k < p.inputs.size(); ++k)
-        if (watched[k] && p.inputs[k]->has_grad) p.dx[k] = p.inputs[k]->grad - before[k];
+        if (watched[k] && p.inputs[k]->grad) p.dx[k] = *p.inputs[k]->grad - before[k];
 }
 
 void TapeRecorder::skip(std::size_t index, const Record& r) { begin(index, r, false); }
@@ -187,7 +187,7 @@ std::vector<TracedRecord> snapshot(const Tape& tape, const TraceOptions& options
             p.inputs.push_back(r.inputs[k]);
             p.creators.push_back(r.inputs[k]->creator);
         }
-        p.reached = r.output->has_grad;
+        p.reached = r.output->has_grad();
     }
     return build_trace(pending, options, tape.recorder(), 0);
 }

@@ -22,6 +22,16 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
 
 namespace {
 
+// f of each element of x, in a new array of x's shape. The copy takes x's shape and strides as
+// they are; building the result from an xtensor expression works them out again, which costs
+// more than the arithmetic on the small arrays of scalar code (the tape benchmark's chain).
+template <class F>
+Array map(const Array& x, F f) {
+    Array out(x);
+    for (float& v : out.storage()) v = f(v);
+    return out;
+}
+
 // Adds dy to x's gradient, summed back to x's shape first if x was broadcast (unbroadcast).
 void accumulate_unbroadcast(const Tensor& x, Array dy) {
     if (dy.shape() != x.value().shape()) dy = unbroadcast(dy, x.shape());
@@ -69,7 +79,7 @@ Tensor operator/(const Tensor& a, const Tensor& b) {
 }
 
 Tensor operator+(const Tensor& a, float b) {
-    return record("add_scalar", {a}, a.value() + b,
+    return record("add_scalar", {a}, map(a.value(), [b](float v) { return v + b; }),
                   [a](const Array& dy, const Array&) { a.accumulate_grad(dy); });
 }
 Tensor operator+(float a, const Tensor& b) { return b + a; }
@@ -81,8 +91,10 @@ Tensor operator-(float a, const Tensor& b) {
 }
 
 Tensor operator*(const Tensor& a, float b) {
-    return record("mul_scalar", {a}, a.value() * b,
-                  [a, b](const Array& dy, const Array&) { a.accumulate_grad(dy * b); });
+    return record("mul_scalar", {a}, map(a.value(), [b](float v) { return v * b; }),
+                  [a, b](const Array& dy, const Array&) {
+                      a.accumulate_grad(map(dy, [b](float v) { return v * b; }));
+                  });
 }
 Tensor operator*(float a, const Tensor& b) { return b * a; }
 

@@ -1,3 +1,6 @@
+#include <thread>
+#include <vector>
+
 #include "helpers.hpp"
 
 using namespace tapegrad;
@@ -130,6 +133,44 @@ TEST_CASE("records nobody can reach are pruned so forward passes without backwar
     }
     CHECK(Tape::current().size() < 10000);
     Tape::current().clear();
+}
+
+TEST_CASE("after a large backward pruning waits for twice that graph and still bounds the tape") {
+    Tape::current().clear();
+    Tensor w(Array{1.0f}, true);
+    Tensor y = w;
+    for (int i = 0; i < 30000; ++i) y = y * 1.0f;
+    y.backward();
+    CHECK(w.grad()(0) == 1.0f);
+    for (int i = 0; i < 200000; ++i) {
+        Tensor unused = w * 2.0f;
+    }
+    CHECK(Tape::current().size() <= 60000);
+    Tape::current().clear();
+}
+
+TEST_CASE("tensors made on one thread can be used and freed on another") {
+    // Nodes come from a per-thread cache of freed blocks (core/tensor.cpp); a node may be freed
+    // by another thread than the one that made it, and threads that end give their cache back.
+    std::vector<Tensor> made(1000);
+    std::thread maker([&] {
+        for (std::size_t i = 0; i < made.size(); ++i)
+            made[i] = Tensor(Array{static_cast<float>(i)}, true);
+    });
+    maker.join();
+    float total = 0.0f;
+    std::thread user([&] {
+        for (Tensor& t : made) {
+            Tensor y = t * 2.0f;
+            y.backward();
+            total += t.grad()(0) + y.item();
+            t = Tensor();  // freed on this thread, into its cache
+        }
+    });
+    user.join();
+    CHECK(total == doctest::Approx(2000.0f + 999.0f * 1000.0f));
+    Tensor again(Array{3.0f}, true);  // this thread's cache still works
+    CHECK(again.item() == 3.0f);
 }
 
 TEST_CASE("an empty tensor says so") {
