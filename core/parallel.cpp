@@ -116,14 +116,17 @@ void set_num_threads(int threads) {
 
 int num_threads() { return thread_count; }
 
-int parallel_parts(std::size_t n) {
+int parallel_parts(std::size_t n, std::size_t min_per_part) {
     if (inside_parallel) return 1;
-    return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(thread_count), n));
+    const std::size_t most = n / std::max<std::size_t>(min_per_part, 1);
+    return static_cast<int>(
+        std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(thread_count), most)));
 }
 
 void parallel_for(std::size_t n,
-                  const std::function<void(std::size_t begin, std::size_t end, int t)>& body) {
-    const int parts = parallel_parts(n);
+                  const std::function<void(std::size_t begin, std::size_t end, int t)>& body,
+                  std::size_t min_per_part) {
+    const int parts = parallel_parts(n, min_per_part);
     if (parts <= 1) {
         if (n > 0) body(0, n, 0);
         return;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "../core/parallel.hpp"
 #include "../core/tape.hpp"
 #include "reduce.hpp"
 
@@ -10,20 +11,25 @@ namespace tapegrad {
 
 Tensor relu(const Tensor& x) {
     // Plain loops: the hottest elementwise op of a CNN, and xtensor's where() does not vectorise.
+    // Large arrays are split over the threads (core/parallel.hpp).
     const Array& v = x.value();
     Array y = Array::from_shape(v.shape());
     const float* __restrict in = v.data();
     float* __restrict out = y.data();
-    for (std::size_t i = 0; i < v.size(); ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+    parallel_for(v.size(), [&](std::size_t begin, std::size_t end, int) {
+        for (std::size_t i = begin; i < end; ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+    }, min_floats_per_thread);
     return record("relu", {x}, std::move(y), [x](const Array& dy, const Array&) {
         Array dx = Array::from_shape(dy.shape());
         const float* __restrict in = x.value().data();
         const float* __restrict g = dy.data();
         float* __restrict out = dx.data();
-        for (std::size_t i = 0; i < dy.size(); ++i) {
-            const float xi = in[i], gi = g[i];  // both loaded: a select the compiler vectorises
-            out[i] = xi > 0.0f ? gi : 0.0f;
-        }
+        parallel_for(dy.size(), [&](std::size_t begin, std::size_t end, int) {
+            for (std::size_t i = begin; i < end; ++i) {
+                const float xi = in[i], gi = g[i];  // both loaded: a select the compiler vectorises
+                out[i] = xi > 0.0f ? gi : 0.0f;
+            }
+        }, min_floats_per_thread);
         x.accumulate_grad(std::move(dx));
     });
 }

@@ -1,11 +1,13 @@
 #include "pool.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "../core/parallel.hpp"
 #include "../core/tape.hpp"
 
 namespace tapegrad {
@@ -41,40 +43,48 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
     // One output row at a time: each window position (u, v) is visited for the whole row, in the
     // same order (row by row) for every window, so the loop over j is a branch-free select.
     // Strictly greater keeps the first of equal maxima, and a NaN wins and stays, as in PyTorch.
+    // Planes are independent: the threads take contiguous ranges of them (core/parallel.hpp).
     const float* in = x.value().data();
-    for (std::size_t p = 0; p < planes; ++p) {
-        const float* plane = in + p * h * w;
-        for (std::size_t i = 0; i < ho; ++i) {
-            float* __restrict best = y.data() + (p * ho + i) * wo;
-            std::uint32_t* __restrict at = argmax.data() + (p * ho + i) * wo;
-            const std::size_t top = i * stride * w;
-            for (std::size_t j = 0; j < wo; ++j) {
-                best[j] = -std::numeric_limits<float>::infinity();
-                at[j] = static_cast<std::uint32_t>(top + j * stride);
-            }
-            for (std::size_t u = 0; u < kernel; ++u)
-                for (std::size_t v = 0; v < kernel; ++v) {
-                    const std::size_t first = top + u * w + v;
-                    const float* __restrict row = plane + first;
-                    for (std::size_t j = 0; j < wo; ++j) {
-                        const float value = row[j * stride];
-                        const bool take = value > best[j] || value != value;
-                        best[j] = take ? value : best[j];
-                        at[j] = take ? static_cast<std::uint32_t>(first + j * stride) : at[j];
-                    }
+    const std::size_t min_planes = std::max<std::size_t>(1, min_floats_per_thread / (h * w));
+    parallel_for(planes, [&](std::size_t plane_begin, std::size_t plane_end, int) {
+        for (std::size_t p = plane_begin; p < plane_end; ++p) {
+            const float* plane = in + p * h * w;
+            for (std::size_t i = 0; i < ho; ++i) {
+                float* __restrict best = y.data() + (p * ho + i) * wo;
+                std::uint32_t* __restrict at = argmax.data() + (p * ho + i) * wo;
+                const std::size_t top = i * stride * w;
+                for (std::size_t j = 0; j < wo; ++j) {
+                    best[j] = -std::numeric_limits<float>::infinity();
+                    at[j] = static_cast<std::uint32_t>(top + j * stride);
                 }
+                for (std::size_t u = 0; u < kernel; ++u)
+                    for (std::size_t v = 0; v < kernel; ++v) {
+                        const std::size_t first = top + u * w + v;
+                        const float* __restrict row = plane + first;
+                        for (std::size_t j = 0; j < wo; ++j) {
+                            const float value = row[j * stride];
+                            const bool take = value > best[j] || value != value;
+                            best[j] = take ? value : best[j];
+                            at[j] = take ? static_cast<std::uint32_t>(first + j * stride) : at[j];
+                        }
+                    }
+            }
         }
-    }
+    }, min_planes);
 
     return record("max_pool2d", {x}, std::move(y),
                   [x, argmax = std::move(argmax), planes, plane_in = h * w,
-                   plane_out = ho * wo](const Array& dy, const Array&) {
-                      Array dx = xt::zeros<float>(x.shape());
+                   plane_out = ho * wo, min_planes](const Array& dy, const Array&) {
+                      Array dx = Array::from_shape(x.shape());
                       const float* g = dy.data();
                       float* d = dx.data();
-                      for (std::size_t p = 0; p < planes; ++p)
-                          for (std::size_t k = 0; k < plane_out; ++k)
-                              d[p * plane_in + argmax[p * plane_out + k]] += g[p * plane_out + k];
+                      parallel_for(planes, [&](std::size_t begin, std::size_t end, int) {
+                          std::fill(d + begin * plane_in, d + end * plane_in, 0.0f);
+                          for (std::size_t p = begin; p < end; ++p)
+                              for (std::size_t k = 0; k < plane_out; ++k)
+                                  d[p * plane_in + argmax[p * plane_out + k]] +=
+                                      g[p * plane_out + k];
+                      }, min_planes);
                       x.accumulate_grad(std::move(dx));
                   });
 }

@@ -170,3 +170,23 @@ TEST_CASE("max_pool2d propagates a NaN as PyTorch does") {
     y.backward(Array(xt::ones<float>({1, 1, 1, 1})));
     CHECK(x.grad() == reshaped(Array{0, 1, 0, 0}, {1, 1, 2, 2}));
 }
+
+TEST_CASE("max_pool2d split over two threads gives the values and gradient of one thread") {
+    // 8 x 20 planes of 28x28: large enough that each thread takes a share (core/parallel.hpp).
+    const Array xv = distinct_values({8, 20, 28, 28}, 11);
+    const Array dy = test::random_array({8, 20, 14, 14}, -1.0f, 1.0f, 12);
+    auto run = [&](int threads) {
+        set_num_threads(threads);
+        Tensor x(xv, true);
+        Tensor y = max_pool2d(x, 2, 2);
+        y.backward(dy);
+        return std::make_pair(y.value(), x.grad());
+    };
+    const int before = num_threads();
+    const auto one = run(1), two = run(2);
+    set_num_threads(before);
+    CHECK(one.first == naive_max_pool(xv, 2, 2));
+    CHECK(two.first == one.first);
+    CHECK(two.second == one.second);
+    CHECK(xt::sum(one.second)() == doctest::Approx(xt::sum(dy)()).epsilon(1e-4));
+}
