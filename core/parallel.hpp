@@ -29,7 +29,8 @@ void parallel_for(std::size_t n,
 // costs more than the thread saves.
 constexpr std::size_t min_floats_per_thread = std::size_t{1} << 15;
 
-// The number of parts parallel_for(n, ..., min_per_part) will use.
+// The number of parts parallel_for(n, ..., min_per_part) splits [0, n) into: at least 1, even
+// for n = 0, when no part runs.
 int parallel_parts(std::size_t n, std::size_t min_per_part = 1);
 
 }  // namespace tapegrad

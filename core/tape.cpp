@@ -95,9 +95,8 @@ void Tape::backward_from(const Node& output) {
     if (recorder_) recorder_->end_sweep();  // reads the final gradients, lets go of the nodes
     // The next prune waits until the tape is twice as long as this graph was: a program that
     // builds graphs of this size and calls backward() on them never pays for a pruning pass.
-    const std::size_t swept = records_.size();
     records_.erase(records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(end + 1));
-    prune_at_ = std::max<std::size_t>(4096, 2 * swept);
+    prune_at_ = std::max<std::size_t>(4096, 2 * (end + 1));
 }
 
 void Tape::prune() {

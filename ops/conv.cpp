@@ -318,12 +318,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::si
 
             // Each thread adds its images' dW into its own partial sum: dW = sum over threads.
             const int parts = parallel_parts(g.n);
-            std::vector<Array> dw_parts(need_dw ? static_cast<std::size_t>(parts) : 0);
+            // (Made here, not in the parts: with an empty batch no part runs, and dW is zero.)
+            std::vector<Array> dw_parts(need_dw ? static_cast<std::size_t>(parts) : 0,
+                                        Array(xt::zeros<float>(weight.shape())));
             Array dx = need_dx ? Array(xt::zeros<float>(x.shape())) : Array();
             parallel_for(g.n, [&](std::size_t begin, std::size_t end, int t) {
                 float* cols = scratch(cols_slot, K * plane);
                 Array* dw = need_dw ? &dw_parts[static_cast<std::size_t>(t)] : nullptr;
-                if (dw) *dw = xt::zeros<float>(weight.shape());
                 for (std::size_t n = begin; n < end; ++n) {
                     const float* dy_n = dy.data() + n * g.o * plane;  // dY [O, plane]
                     if (dw) {  // dW [O, K] += dY [O, plane] · colsT [plane, K]

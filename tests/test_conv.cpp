@@ -365,3 +365,13 @@ TEST_CASE("conv2d rejects an empty kernel") {
                          doctest::Contains("conv2d: weight [2, 1, 0, 3] has an empty kernel"),
                          std::invalid_argument);
 }
+
+TEST_CASE("conv2d of an empty batch gives an empty output and zero gradients") {
+    Tensor x(Array::from_shape({0, 2, 5, 5}));
+    Tensor w(test::random_array({3, 2, 3, 3}), true), b(Array{0.1f, 0.2f, 0.3f}, true);
+    Tensor y = conv2d(x, w, b, 1, 1);
+    CHECK(y.shape() == Shape{0, 3, 5, 5});
+    sum(y).backward();
+    CHECK(w.grad() == xt::zeros<float>({3, 2, 3, 3}));
+    CHECK(b.grad() == xt::zeros<float>({3}));
+}
