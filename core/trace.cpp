@@ -121,18 +121,17 @@ void TapeRecorder::clear() {
     sweeps_ = 0;
 }
 
-TapeRecorder::Pending& TapeRecorder::begin(std::size_t index, const Record& r, bool reached) {
-    Pending& p = pending_.emplace_back();
-    p.index = index;
-    p.seq = r.seq;
-    p.op = r.op;
-    p.output = r.output;
+TapeRecorder::Pending::Pending(std::size_t index_, const Record& r, bool reached_)
+    : index(index_), seq(r.seq), op(r.op), output(r.output), reached(reached_) {
     for (std::size_t k = 0; k < r.inputs.size(); ++k) {
-        p.inputs.push_back(r.inputs[k]);
-        p.creators.push_back(r.inputs[k]->creator);  // before the sweep marks it released
+        inputs.push_back(r.inputs[k]);
+        creators.push_back(r.inputs[k]->creator);  // before the sweep marks it released
     }
+}
+
+TapeRecorder::Pending& TapeRecorder::begin(std::size_t index, const Record& r, bool reached) {
+    Pending& p = pending_.emplace_back(index, r, reached);
     p.dx.assign(r.inputs.size(), not_kept());
-    p.reached = reached;
     return p;
 }
 
@@ -178,16 +177,7 @@ std::vector<TracedRecord> snapshot(const Tape& tape, const TraceOptions& options
     for (std::size_t i = 0; i < tape.size(); ++i) {
         const Record& r = tape[i];
         if (!r.output) continue;
-        TapeRecorder::Pending& p = pending.emplace_back();
-        p.index = i;
-        p.seq = r.seq;
-        p.op = r.op;
-        p.output = r.output;
-        for (std::size_t k = 0; k < r.inputs.size(); ++k) {
-            p.inputs.push_back(r.inputs[k]);
-            p.creators.push_back(r.inputs[k]->creator);
-        }
-        p.reached = r.output->has_grad();
+        pending.emplace_back(i, r, r.output->has_grad());
     }
     return build_trace(pending, options, tape.recorder(), 0);
 }

@@ -122,6 +122,9 @@ class TapeRecorder {
         std::vector<std::uint64_t> creators;  // of the inputs, before the sweep released them
         std::vector<Array> dx;
         bool reached = false;
+
+        // Record r at position index of the tape, holding its nodes (dx left empty).
+        Pending(std::size_t index, const Record& r, bool reached);
     };
 
   private:
