@@ -2,13 +2,14 @@
 // Start reading at core/tape.hpp: its opening comment explains how backward() works.
 #pragma once
 
-#include "core/blas.hpp"
-#include "core/parallel.hpp"
-#include "core/gradcheck.hpp"
+#include "core/runtime/blas.hpp"
+#include "core/runtime/memory.hpp"
+#include "core/runtime/parallel.hpp"
+#include "core/inspect/gradcheck.hpp"
 #include "core/tape.hpp"
 #include "core/tensor.hpp"
-#include "core/graph.hpp"
-#include "core/trace.hpp"
+#include "core/inspect/graph.hpp"
+#include "core/inspect/trace.hpp"
 
 #include "ops/activation.hpp"
 #include "ops/conv.hpp"

@@ -22,8 +22,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include <tapegrad/core/blas.hpp>
-#include <tapegrad/core/parallel.hpp>
+#include <tapegrad/core/runtime/blas.hpp>
+#include <tapegrad/core/runtime/memory.hpp>
+#include <tapegrad/core/runtime/parallel.hpp>
 
 #include "bench.hpp"
 
@@ -151,10 +152,11 @@ Options parse(int argc, char** argv) {
 }  // namespace bench
 
 int main(int argc, char** argv) {
+    tapegrad::tune_malloc();  // large arrays reused, not page-faulted (core/runtime/memory.hpp)
     try {
         const bench::Options o = bench::parse(argc, argv);
-        tapegrad::init_blas();  // switch kernels first (core/blas.hpp), then set the threads
-        tapegrad::set_num_threads(o.threads);  // the pool's and OpenBLAS's (core/parallel.hpp)
+        tapegrad::init_blas();  // switch kernels first (core/runtime/blas.hpp), then set the threads
+        tapegrad::set_num_threads(o.threads);  // the pool's and OpenBLAS's (core/runtime/parallel.hpp)
         if (o.command == "info") return bench::run_info(o);
         if (o.command == "train") return bench::run_train(o);
         if (o.command == "infer") return bench::run_infer(o);

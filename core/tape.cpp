@@ -9,7 +9,7 @@
 
 #include <xtensor/xreducer.hpp>
 
-#include "trace.hpp"
+#include "inspect/trace.hpp"
 
 namespace tapegrad {
 
@@ -39,7 +39,7 @@ bool needs_record(std::initializer_list<Tensor> inputs) {
 }
 
 Tensor Tape::push(const char* op, std::initializer_list<Tensor> inputs, Array&& value,
-                  BackwardFn&& backward) {
+                  detail::BackwardFn&& backward) {
     if (records_.size() >= prune_at_) {
         prune();
         prune_at_ = std::max<std::size_t>(4096, 2 * records_.size());

@@ -33,137 +33,35 @@
 // leak. NoGrad switches recording off, for evaluation and parameter updates.
 //
 // To look at a computation after backward() has released it, start a TapeRecorder
-// (core/trace.hpp) before the forward pass: backward() then copies a short summary of each record
-// into it, and print_tape() shows the gradients too. core/graph.hpp draws the records as a graph.
+// (core/inspect/trace.hpp) before the forward pass: backward() then copies a short summary of each record
+// into it, and print_tape() shows the gradients too. core/inspect/graph.hpp draws the records as a graph.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <new>
-#include <type_traits>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
 #include <utility>
 #include <vector>
 
+#include "runtime/backward_fn.hpp"  // BackwardFn: the closure type, like std::function
+#include "runtime/node_list.hpp"    // NodeList: the inputs, a small vector
 #include "tensor.hpp"
 
 namespace tapegrad {
 
-class TapeRecorder;  // core/trace.hpp
+class TapeRecorder;  // core/inspect/trace.hpp
 
-// A record's closure: receives dy (the gradient of the output) and y (the output's value, so an op
-// such as sigmoid can reuse it without keeping a copy) and adds dx to each input that needs one.
-//
-// It works like std::function<void(const Array& dy, const Array& y)>, with one difference that
-// matters for speed: captures of up to 48 bytes (three Tensor handles) are stored inside it, where
-// std::function allocates for anything beyond 16 bytes. Larger closures go to the heap.
-class BackwardFn {
-  public:
-    BackwardFn() = default;
-    template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, BackwardFn>>>
-    BackwardFn(F&& f) {  // NOLINT: converting, as std::function
-        using Fn = std::decay_t<F>;
-        if constexpr (sizeof(Fn) <= sizeof(storage_) && alignof(Fn) <= alignof(Storage) &&
-                      std::is_nothrow_move_constructible_v<Fn>) {
-            new (&storage_) Fn(std::forward<F>(f));
-            ops_ = &inline_ops<Fn>;
-        } else {
-            *reinterpret_cast<Fn**>(&storage_) = new Fn(std::forward<F>(f));
-            ops_ = &heap_ops<Fn>;
-        }
-    }
-    BackwardFn(BackwardFn&& other) noexcept { take(other); }
-    BackwardFn& operator=(BackwardFn&& other) noexcept {
-        if (this != &other) {
-            reset();
-            take(other);
-        }
-        return *this;
-    }
-    BackwardFn& operator=(std::nullptr_t) noexcept {
-        reset();
-        return *this;
-    }
-    ~BackwardFn() { reset(); }
-
-    void operator()(const Array& dy, const Array& y) const { ops_->call(&storage_, dy, y); }
-    explicit operator bool() const { return ops_ != nullptr; }
-
-  private:
-    using Storage = std::aligned_storage_t<48, alignof(std::max_align_t)>;
-    struct Ops {
-        void (*call)(const void* self, const Array& dy, const Array& y);
-        void (*move)(void* from, void* to);  // and destroys `from`
-        void (*destroy)(void* self);
-    };
-    template <class Fn>
-    static constexpr Ops inline_ops{
-        [](const void* self, const Array& dy, const Array& y) {
-            (*static_cast<const Fn*>(self))(dy, y);
-        },
-        [](void* from, void* to) {
-            new (to) Fn(std::move(*static_cast<Fn*>(from)));
-            static_cast<Fn*>(from)->~Fn();
-        },
-        [](void* self) { static_cast<Fn*>(self)->~Fn(); }};
-    template <class Fn>
-    static constexpr Ops heap_ops{
-        [](const void* self, const Array& dy, const Array& y) {
-            (**static_cast<Fn* const*>(self))(dy, y);
-        },
-        [](void* from, void* to) { *static_cast<Fn**>(to) = *static_cast<Fn**>(from); },
-        [](void* self) { delete *static_cast<Fn**>(self); }};
-
-    void take(BackwardFn& other) noexcept {
-        if (other.ops_) {
-            other.ops_->move(&other.storage_, &storage_);
-            ops_ = other.ops_;
-            other.ops_ = nullptr;
-        }
-    }
-    void reset() noexcept {
-        if (ops_) ops_->destroy(&storage_);
-        ops_ = nullptr;
-    }
-
-    mutable Storage storage_;
-    const Ops* ops_ = nullptr;
-};
-
-// A record's inputs, kept for printing and for checks. Most ops have one to three inputs, so the
-// first four live inside the record: a heap allocation per op would cost more than a scalar op.
-class Inputs {
-  public:
-    void push_back(std::shared_ptr<Node> node) {
-        if (size_ < inline_.size()) inline_[size_] = std::move(node);
-        else more_.push_back(std::move(node));
-        ++size_;
-    }
-    std::size_t size() const { return size_; }
-    const std::shared_ptr<Node>& operator[](std::size_t i) const {
-        return i < inline_.size() ? inline_[i] : more_[i - inline_.size()];
-    }
-    void clear() {
-        for (auto& node : inline_) node.reset();
-        more_.clear();
-        size_ = 0;
-    }
-
-  private:
-    std::array<std::shared_ptr<Node>, 4> inline_;
-    std::vector<std::shared_ptr<Node>> more_;
-    std::size_t size_ = 0;
-};
-
+// One op on the tape. Its closure receives dy (the gradient of the output) and y (the output's
+// value, so an op such as sigmoid can reuse it without keeping a copy) and adds dx to each input
+// that needs one.
 struct Record {
-    const char* op;          // "matmul", "sigmoid", ...
-    std::uint64_t seq;       // position in the thread's history
-    Inputs inputs;
+    const char* op;             // "matmul", "sigmoid", ...
+    std::uint64_t seq;          // position in the thread's history
+    detail::NodeList inputs;
     std::shared_ptr<Node> output;
-    BackwardFn backward;
+    detail::BackwardFn backward;  // void(const Array& dy, const Array& y)
 };
 
 class Tape {
@@ -183,7 +81,7 @@ class Tape {
 
     // Appends a record; used by record() below.
     Tensor push(const char* op, std::initializer_list<Tensor> inputs, Array&& value,
-                BackwardFn&& backward);
+                detail::BackwardFn&& backward);
 
     // The reverse sweep from `output`, whose gradient has just been seeded.
     void backward_from(const Node& output);
@@ -224,7 +122,7 @@ template <class F>
 Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value, F&& backward) {
     if (!needs_record(inputs)) return Tensor(std::move(value));
     return Tape::current().push(op, inputs, std::move(value),
-                                BackwardFn(std::forward<F>(backward)));
+                                detail::BackwardFn(std::forward<F>(backward)));
 }
 
 // The one helper every broadcasting op uses: sums a gradient of the broadcast shape back to

@@ -43,10 +43,9 @@ struct Node {
     std::uint64_t creator = 0;
 };
 
-// Makes a Node. Nodes come from a per-thread cache of freed node blocks: a chain of scalar ops
-// makes and frees one node per op, and malloc's slow path for blocks of this size costs more than
-// the op itself (see core/tensor.cpp). The value goes by rvalue reference all the way from the op
-// into the node, because each move of an xarray costs a few hundred instructions.
+// Makes a Node, from a per-thread cache of freed node blocks (core/runtime/node_cache.hpp). The
+// value goes by rvalue reference all the way from the op into the node: each move of an xarray
+// costs a few hundred instructions.
 std::shared_ptr<Node> make_node(Array&& value, bool requires_grad, std::uint64_t creator = 0);
 
 class Tensor {

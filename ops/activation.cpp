@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "../core/parallel.hpp"
+#include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
 #include "reduce.hpp"
 
@@ -11,7 +11,7 @@ namespace tapegrad {
 
 Tensor relu(const Tensor& x) {
     // Plain loops: the hottest elementwise op of a CNN, and xtensor's where() does not vectorise.
-    // Large arrays are split over the threads (core/parallel.hpp).
+    // Large arrays are split over the threads (core/runtime/parallel.hpp).
     const Array& v = x.value();
     Array y = Array::from_shape(v.shape());
     const float* __restrict in = v.data();

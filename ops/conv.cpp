@@ -10,8 +10,8 @@
 
 #include <cblas.h>
 
-#include "../core/blas.hpp"
-#include "../core/parallel.hpp"
+#include "../core/runtime/blas.hpp"
+#include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
 
 namespace tapegrad {
@@ -37,16 +37,15 @@ Span inside(std::size_t size, std::size_t out, std::size_t s, std::size_t k, std
 // The work goes image by image: cols [K, Hout*Wout] with K = C*kh*kw rows (c, u, v) holds one
 // image's patches, and W [O, K] · cols is that image's output [O, Hout*Wout], already in y's
 // layout. One image's cols stays in the core's L2 cache (500 x 196 floats for the tutorial's
-// second conv); a single GEMM over the whole batch streams a 39 MB cols through memory instead,
-// and measured 1.6 times slower. (Groups of several small images measured no faster than one at
-// a time, and needed a scatter of the product and a gather of dy.) The threads split the batch
-// into contiguous ranges of images (core/parallel.hpp), each with its own scratch buffer and, in
+// second conv); a single GEMM over the whole batch would stream a 39 MB cols through memory
+// instead (the commit history has the measurements). The threads split the batch
+// into contiguous ranges of images (core/runtime/parallel.hpp), each with its own scratch buffer and, in
 // backward, its own partial dW, added up in thread order.
 //
 // Why cols [K, P] rather than [P, K]: im2col then writes, for each (c, u, v), whole rows of Wout
 // outputs that read one input row (a contiguous run for stride 1), and the product comes out as
 // O contiguous planes.
-struct Conv {
+struct ConvGeometry {
     std::size_t n, c, h, w;  // x
     std::size_t o, kh, kw;   // weight
     std::size_t stride, pad;
@@ -59,11 +58,12 @@ struct Conv {
     std::size_t plane() const { return ho * wo; }
 };
 
-bool same_width(const Conv& g);
-std::vector<std::uint32_t> column_masks(const Conv& g);
+bool same_width(const ConvGeometry& geo);
+std::vector<std::uint32_t> column_masks(const ConvGeometry& geo);
 
-Conv check(const Tensor& x, const Tensor& weight, const Tensor& bias, std::size_t stride,
-           std::size_t pad) {
+// Checks the arguments of conv2d and works out its sizes.
+ConvGeometry geometry_of(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                         std::size_t stride, std::size_t pad) {
     if (x.dim() != 4)
         throw std::invalid_argument("conv2d: x must be 4-D [N, C, H, W], but its shape is " +
                                     shape_str(x.shape()));
@@ -92,36 +92,35 @@ Conv check(const Tensor& x, const Tensor& weight, const Tensor& bias, std::size_
             " kernel of weight " + shape_str(sw) + " is larger than the padded input: x is " +
             shape_str(sx) + " with padding " + std::to_string(pad) + ", so " + std::to_string(hp) +
             "x" + std::to_string(wp) + "; use a smaller kernel or more padding");
-    Conv g{sx[0], sx[1], sx[2], sx[3], sw[0], sw[2], sw[3], stride, pad,
+    ConvGeometry geo{sx[0], sx[1], sx[2], sx[3], sw[0], sw[2], sw[3], stride, pad,
            (hp - sw[2]) / stride + 1, (wp - sw[3]) / stride + 1, {}, {}, {}};
-    for (std::size_t u = 0; u < g.kh; ++u) g.row_span.push_back(inside(g.h, g.ho, stride, u, pad));
-    for (std::size_t v = 0; v < g.kw; ++v) g.col_span.push_back(inside(g.w, g.wo, stride, v, pad));
-    if (same_width(g)) g.keep = column_masks(g);
-    return g;
+    for (std::size_t u = 0; u < geo.kh; ++u) geo.row_span.push_back(inside(geo.h, geo.ho, stride, u, pad));
+    for (std::size_t v = 0; v < geo.kw; ++v) geo.col_span.push_back(inside(geo.w, geo.wo, stride, v, pad));
+    if (same_width(geo)) geo.keep = column_masks(geo);
+    return geo;
 }
 
-// cols [K, count * plane] from images first .. first + count - 1 of x [N, C, H, W]. Image by
-// image and channel by channel, so the input plane being read stays in cache while its kh*kw rows
-// of cols are written. Rows are short (Wout floats), so plain loops the compiler vectorises beat
+// cols [K, plane] from image n of x [N, C, H, W]. Channel by channel, so the input plane being
+// read stays in cache while its kh*kw rows of cols are written. Rows are short (Wout floats), so plain loops the compiler vectorises beat
 // a memcpy call per row.
 //
 // Fast path: with stride 1 and an output as wide as the input (a "same" convolution, such as the
 // tutorial's 5x5 with padding 2), input and output rows have the same stride, so the valid part of
 // one (c, u, v) block is a single contiguous run of x shifted by v - pad. One long copy, then zeros
 // on the few columns that read the padding, replaces a short copy per row.
-bool same_width(const Conv& g) { return g.stride == 1 && g.wo == g.w; }
+bool same_width(const ConvGeometry& geo) { return geo.stride == 1 && geo.wo == geo.w; }
 
 // In such a run, the entries that wrapped around from one row's end to the next row's start read
 // the padding and must be 0. keep[v][k] is all ones where column k % wo of the run for kernel
 // column v reads the row itself and 0 elsewhere; a bitwise and applies it in the same vectorised
 // pass as the copy (a fill per row costs more than the copy for rows this short).
-std::vector<std::uint32_t> column_masks(const Conv& g) {
-    std::vector<std::uint32_t> keep(g.kw * g.plane());
-    for (std::size_t v = 0; v < g.kw; ++v) {
-        const Span cs = g.col_span[v];
-        for (std::size_t k = 0; k < g.plane(); ++k) {
-            const std::size_t j = k % g.wo;
-            keep[v * g.plane() + k] = j >= cs.lo && j < cs.hi ? 0xFFFFFFFFu : 0u;
+std::vector<std::uint32_t> column_masks(const ConvGeometry& geo) {
+    std::vector<std::uint32_t> keep(geo.kw * geo.plane());
+    for (std::size_t v = 0; v < geo.kw; ++v) {
+        const Span cs = geo.col_span[v];
+        for (std::size_t k = 0; k < geo.plane(); ++k) {
+            const std::size_t j = k % geo.wo;
+            keep[v * geo.plane() + k] = j >= cs.lo && j < cs.hi ? 0xFFFFFFFFu : 0u;
         }
     }
     return keep;
@@ -135,106 +134,101 @@ inline float masked(float value, std::uint32_t mask) {
     return value;
 }
 
-void im2col(const Conv& g, const float* x, std::size_t first, std::size_t count, float* cols) {
-    const std::size_t P = count * g.plane(), s = g.stride, wo = g.wo;
-    for (std::size_t n = 0; n < count; ++n)
-        for (std::size_t c = 0; c < g.c; ++c) {
-            const float* plane = x + ((first + n) * g.c + c) * g.h * g.w;
-            for (std::size_t u = 0; u < g.kh; ++u) {
-                const Span rows = g.row_span[u];
-                for (std::size_t v = 0; v < g.kw; ++v) {
-                    const Span cs = g.col_span[v];
-                    float* out = cols + ((c * g.kh + u) * g.kw + v) * P + n * g.plane();
-                    if (same_width(g) && rows.lo < rows.hi) {
-                        // out[i, j] = plane[(i + u - pad) * w + j + v - pad] for the whole run
-                        const std::size_t begin = rows.lo * wo + cs.lo;
-                        const std::size_t end = (rows.hi - 1) * wo + cs.hi;
-                        const float* __restrict from =
-                            plane + ((rows.lo + u - g.pad) * g.w + cs.lo + v - g.pad);
-                        const std::uint32_t* __restrict mask = g.keep.data() + v * g.plane();
-                        std::fill(out, out + begin, 0.0f);
-                        for (std::size_t k = begin; k < end; ++k)
-                            out[k] = masked(from[k - begin], mask[k]);
-                        std::fill(out + end, out + g.plane(), 0.0f);
+void im2col(const ConvGeometry& geo, const float* x, std::size_t n, float* cols) {
+    const std::size_t P = geo.plane(), s = geo.stride, wo = geo.wo;
+    for (std::size_t c = 0; c < geo.c; ++c) {
+        const float* plane = x + (n * geo.c + c) * geo.h * geo.w;
+        for (std::size_t u = 0; u < geo.kh; ++u) {
+            const Span rows = geo.row_span[u];
+            for (std::size_t v = 0; v < geo.kw; ++v) {
+                const Span cs = geo.col_span[v];
+                float* out = cols + ((c * geo.kh + u) * geo.kw + v) * P;
+                if (same_width(geo) && rows.lo < rows.hi) {
+                    // out[i, j] = plane[(i + u - pad) * w + j + v - pad] for the whole run
+                    const std::size_t begin = rows.lo * wo + cs.lo;
+                    const std::size_t end = (rows.hi - 1) * wo + cs.hi;
+                    const float* __restrict from =
+                        plane + ((rows.lo + u - geo.pad) * geo.w + cs.lo + v - geo.pad);
+                    const std::uint32_t* __restrict mask = geo.keep.data() + v * geo.plane();
+                    std::fill(out, out + begin, 0.0f);
+                    for (std::size_t k = begin; k < end; ++k)
+                        out[k] = masked(from[k - begin], mask[k]);
+                    std::fill(out + end, out + geo.plane(), 0.0f);
+                    continue;
+                }
+                for (std::size_t i = 0; i < geo.ho; ++i) {
+                    float* __restrict row = out + i * wo;
+                    if (i < rows.lo || i >= rows.hi) {
+                        for (std::size_t j = 0; j < wo; ++j) row[j] = 0.0f;
                         continue;
                     }
-                    for (std::size_t i = 0; i < g.ho; ++i) {
-                        float* __restrict row = out + i * wo;
-                        if (i < rows.lo || i >= rows.hi) {
-                            for (std::size_t j = 0; j < wo; ++j) row[j] = 0.0f;
-                            continue;
-                        }
-                        for (std::size_t j = 0; j < cs.lo; ++j) row[j] = 0.0f;
-                        // x[i*s + u - pad, j*s + v - pad] for j in [lo, hi)
-                        const float* __restrict in =
-                            plane + (i * s + u - g.pad) * g.w + (cs.lo * s + v - g.pad);
-                        float* __restrict inner = row + cs.lo;
-                        const std::size_t len = cs.hi - cs.lo;
-                        if (s == 1) {
-                            for (std::size_t j = 0; j < len; ++j) inner[j] = in[j];
-                        } else {
-                            for (std::size_t j = 0; j < len; ++j) inner[j] = in[j * s];
-                        }
-                        for (std::size_t j = cs.hi; j < wo; ++j) row[j] = 0.0f;
+                    for (std::size_t j = 0; j < cs.lo; ++j) row[j] = 0.0f;
+                    // x[i*s + u - pad, j*s + v - pad] for j in [lo, hi)
+                    const float* __restrict in =
+                        plane + (i * s + u - geo.pad) * geo.w + (cs.lo * s + v - geo.pad);
+                    float* __restrict inner = row + cs.lo;
+                    const std::size_t len = cs.hi - cs.lo;
+                    if (s == 1) {
+                        for (std::size_t j = 0; j < len; ++j) inner[j] = in[j];
+                    } else {
+                        for (std::size_t j = 0; j < len; ++j) inner[j] = in[j * s];
                     }
+                    for (std::size_t j = cs.hi; j < wo; ++j) row[j] = 0.0f;
                 }
             }
         }
+    }
 }
 
-// The adjoint of im2col: adds every entry of cols [K, count * plane] onto the position of image
-// first + n it was copied from (the padding positions are dropped). dx must start at zero.
+// The adjoint of im2col: adds every entry of cols [K, plane] onto the position of image n it was
+// copied from (the padding positions are dropped). dx must start at zero.
 // With same_width, the valid part is again one contiguous run, with the wrapped entries (which
 // belong to padding positions) masked out.
-void col2im(const Conv& g, const float* cols, std::size_t first, std::size_t count, float* dx) {
-    const std::size_t P = count * g.plane(), s = g.stride;
-    for (std::size_t n = 0; n < count; ++n)
-        for (std::size_t c = 0; c < g.c; ++c) {
-            float* plane = dx + ((first + n) * g.c + c) * g.h * g.w;
-            for (std::size_t u = 0; u < g.kh; ++u) {
-                const Span rows = g.row_span[u];
-                for (std::size_t v = 0; v < g.kw; ++v) {
-                    const Span cs = g.col_span[v];
-                    const float* in = cols + ((c * g.kh + u) * g.kw + v) * P + n * g.plane();
-                    if (same_width(g) && rows.lo < rows.hi) {
-                        const std::size_t begin = rows.lo * g.wo + cs.lo;
-                        const std::size_t end = (rows.hi - 1) * g.wo + cs.hi;
-                        const std::uint32_t* __restrict mask = g.keep.data() + v * g.plane();
-                        float* __restrict to =
-                            plane + ((rows.lo + u - g.pad) * g.w + cs.lo + v - g.pad);
-                        for (std::size_t k = begin; k < end; ++k)
-                            to[k - begin] += masked(in[k], mask[k]);
-                        continue;
-                    }
-                    const std::size_t len = cs.hi - cs.lo;
-                    for (std::size_t i = rows.lo; i < rows.hi; ++i) {
-                        const float* __restrict row = in + i * g.wo + cs.lo;
-                        float* __restrict out =
-                            plane + (i * s + u - g.pad) * g.w + (cs.lo * s + v - g.pad);
-                        if (s == 1) {
-                            for (std::size_t j = 0; j < len; ++j) out[j] += row[j];
-                        } else {
-                            for (std::size_t j = 0; j < len; ++j) out[j * s] += row[j];
-                        }
+void col2im(const ConvGeometry& geo, const float* cols, std::size_t n, float* dx) {
+    const std::size_t P = geo.plane(), s = geo.stride;
+    for (std::size_t c = 0; c < geo.c; ++c) {
+        float* plane = dx + (n * geo.c + c) * geo.h * geo.w;
+        for (std::size_t u = 0; u < geo.kh; ++u) {
+            const Span rows = geo.row_span[u];
+            for (std::size_t v = 0; v < geo.kw; ++v) {
+                const Span cs = geo.col_span[v];
+                const float* in = cols + ((c * geo.kh + u) * geo.kw + v) * P;
+                if (same_width(geo) && rows.lo < rows.hi) {
+                    const std::size_t begin = rows.lo * geo.wo + cs.lo;
+                    const std::size_t end = (rows.hi - 1) * geo.wo + cs.hi;
+                    const std::uint32_t* __restrict mask = geo.keep.data() + v * geo.plane();
+                    float* __restrict to =
+                        plane + ((rows.lo + u - geo.pad) * geo.w + cs.lo + v - geo.pad);
+                    for (std::size_t k = begin; k < end; ++k)
+                        to[k - begin] += masked(in[k], mask[k]);
+                    continue;
+                }
+                const std::size_t len = cs.hi - cs.lo;
+                for (std::size_t i = rows.lo; i < rows.hi; ++i) {
+                    const float* __restrict row = in + i * geo.wo + cs.lo;
+                    float* __restrict out =
+                        plane + (i * s + u - geo.pad) * geo.w + (cs.lo * s + v - geo.pad);
+                    if (s == 1) {
+                        for (std::size_t j = 0; j < len; ++j) out[j] += row[j];
+                    } else {
+                        for (std::size_t j = 0; j < len; ++j) out[j * s] += row[j];
                     }
                 }
             }
         }
+    }
 }
 
-// Scratch memory for the matrices that live only during one call, reused across calls on this
-// thread (each worker thread has its own). A fresh allocation of a large buffer comes straight
-// from mmap, and the first touch of every 4 KB page then costs a page fault and a kernel-side
-// clear. Each buffer grows to the largest size needed and lives as long as the thread.
-enum Slot { cols_slot, slot_count };
-
-float* scratch(Slot slot, std::size_t size) {
+// Scratch memory for one image's cols, reused across calls on this thread (each worker thread
+// has its own). A fresh allocation of a large buffer comes straight from mmap, and the first
+// touch of every 4 KB page then costs a page fault and a kernel-side clear. The buffer grows to
+// the largest size needed and lives as long as the thread.
+float* scratch_cols(std::size_t size) {
     struct Buffer {
         std::unique_ptr<float[]> data;
         std::size_t size = 0;
     };
-    thread_local Buffer buffers[slot_count];
-    Buffer& b = buffers[slot];
+    thread_local Buffer b;
     if (b.size < size) {
         b.data.reset();  // free the old one first: never hold both
         b.data.reset(new float[size]);
@@ -260,7 +254,7 @@ double row_sum(const float* row, std::size_t n) {
 void sgemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
            const float* a, const float* b, float* c, float beta = 0.0f) {
     if (m == 0 || n == 0) return;
-    init_blas();  // the kernels this CPU supports, as for every GEMM in tapegrad (core/blas.hpp)
+    init_blas();  // the kernels this CPU supports, as for every GEMM in tapegrad (core/runtime/blas.hpp)
     if (k == 0) {  // BLAS rejects a leading dimension of 0; the empty sum is 0
         if (beta == 0.0f) std::fill(c, c + m * n, 0.0f);
         return;
@@ -276,20 +270,20 @@ void sgemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::size_t stride,
               std::size_t padding) {
-    const Conv g = check(x, weight, bias, stride, padding);
-    const std::size_t K = g.k(), plane = g.plane();
+    const ConvGeometry geo = geometry_of(x, weight, bias, stride, padding);
+    const std::size_t K = geo.k(), plane = geo.plane();
 
     // For each image n: y[n] [O, plane] = W [O, K] · cols [K, plane], then + b.
-    Array y = Array::from_shape({g.n, g.o, g.ho, g.wo});
+    Array y = Array::from_shape({geo.n, geo.o, geo.ho, geo.wo});
     const float* b = bias.defined() ? bias.value().data() : nullptr;
-    parallel_for(g.n, [&](std::size_t begin, std::size_t end, int) {
-        float* cols = scratch(cols_slot, K * plane);
+    parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int) {
+        float* cols = scratch_cols(K * plane);
         for (std::size_t n = begin; n < end; ++n) {
-            im2col(g, x.value().data(), n, 1, cols);
-            float* out = y.data() + n * g.o * plane;
-            sgemm(false, false, g.o, plane, K, weight.value().data(), cols, out);
+            im2col(geo, x.value().data(), n, cols);
+            float* out = y.data() + n * geo.o * plane;
+            sgemm(false, false, geo.o, plane, K, weight.value().data(), cols, out);
             if (!b) continue;
-            for (std::size_t o = 0; o < g.o; ++o) {
+            for (std::size_t o = 0; o < geo.o; ++o) {
                 float* __restrict channel = out + o * plane;
                 for (std::size_t k = 0; k < plane; ++k) channel[k] += b[o];
             }
@@ -301,14 +295,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::si
     // tutorial's second conv) from forward to backward, out of cache by then anyway.
     return record(
         "conv2d", {x, weight, bias}, std::move(y),
-        [x, weight, bias, g](const Array& dy, const Array&) {
-            const std::size_t K = g.k(), plane = g.plane();
+        [x, weight, bias, geo](const Array& dy, const Array&) {
+            const std::size_t K = geo.k(), plane = geo.plane();
             if (bias.defined() && bias.requires_grad()) {  // db[o] = sum of dy[n, o, :, :]
-                Array db = Array::from_shape({g.o});
-                for (std::size_t o = 0; o < g.o; ++o) {
+                Array db = Array::from_shape({geo.o});
+                for (std::size_t o = 0; o < geo.o; ++o) {
                     double total = 0.0;
-                    for (std::size_t n = 0; n < g.n; ++n)
-                        total += row_sum(dy.data() + (n * g.o + o) * plane, plane);
+                    for (std::size_t n = 0; n < geo.n; ++n)
+                        total += row_sum(dy.data() + (n * geo.o + o) * plane, plane);
                     db.data()[o] = static_cast<float>(total);
                 }
                 bias.accumulate_grad(std::move(db));
@@ -317,23 +311,23 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::si
             if (!need_dw && !need_dx) return;
 
             // Each thread adds its images' dW into its own partial sum: dW = sum over threads.
-            const int parts = parallel_parts(g.n);
+            const int parts = parallel_parts(geo.n);
             // (Made here, not in the parts: with an empty batch no part runs, and dW is zero.)
             std::vector<Array> dw_parts(need_dw ? static_cast<std::size_t>(parts) : 0,
                                         Array(xt::zeros<float>(weight.shape())));
             Array dx = need_dx ? Array(xt::zeros<float>(x.shape())) : Array();
-            parallel_for(g.n, [&](std::size_t begin, std::size_t end, int t) {
-                float* cols = scratch(cols_slot, K * plane);
+            parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int t) {
+                float* cols = scratch_cols(K * plane);
                 Array* dw = need_dw ? &dw_parts[static_cast<std::size_t>(t)] : nullptr;
                 for (std::size_t n = begin; n < end; ++n) {
-                    const float* dy_n = dy.data() + n * g.o * plane;  // dY [O, plane]
+                    const float* dy_n = dy.data() + n * geo.o * plane;  // dY [O, plane]
                     if (dw) {  // dW [O, K] += dY [O, plane] · colsT [plane, K]
-                        im2col(g, x.value().data(), n, 1, cols);
-                        sgemm(false, true, g.o, K, plane, dy_n, cols, dw->data(), 1.0f);
+                        im2col(geo, x.value().data(), n, cols);
+                        sgemm(false, true, geo.o, K, plane, dy_n, cols, dw->data(), 1.0f);
                     }
                     if (need_dx) {  // dcols [K, plane] = WT [K, O] · dY, onto x's positions
-                        sgemm(true, false, K, plane, g.o, weight.value().data(), dy_n, cols);
-                        col2im(g, cols, n, 1, dx.data());
+                        sgemm(true, false, K, plane, geo.o, weight.value().data(), dy_n, cols);
+                        col2im(geo, cols, n, dx.data());
                     }
                 }
             });

@@ -7,7 +7,7 @@
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xreducer.hpp>
 
-#include "../core/blas.hpp"
+#include "../core/runtime/blas.hpp"
 #include "../core/tape.hpp"
 
 namespace tapegrad {

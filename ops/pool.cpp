@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "../core/parallel.hpp"
+#include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
 
 namespace tapegrad {
@@ -60,7 +60,7 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
     // One output row at a time: each window position (u, v) is visited for the whole row, in the
     // same order (row by row) for every window, so the loop over j is a branch-free select.
     // Strictly greater keeps the first of equal maxima, and a NaN wins and stays, as in PyTorch.
-    // Planes are independent: the threads take contiguous ranges of them (core/parallel.hpp).
+    // Planes are independent: the threads take contiguous ranges of them (core/runtime/parallel.hpp).
     const float* in = x.value().data();
     const std::size_t min_planes = std::max<std::size_t>(1, min_floats_per_thread / (h * w));
     parallel_for(planes, [&](std::size_t plane_begin, std::size_t plane_end, int) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -56,6 +57,24 @@ struct TempDir {
         return file(name);
     }
 };
+
+// RAII: sets the thread count for one test and puts the old one back, also when a check throws.
+struct ScopedThreads {
+    explicit ScopedThreads(int threads) : before(num_threads()) { set_num_threads(threads); }
+    ~ScopedThreads() { set_num_threads(before); }
+    ScopedThreads(const ScopedThreads&) = delete;
+    ScopedThreads& operator=(const ScopedThreads&) = delete;
+    int before;
+};
+
+// Ends the test case as *skipped* when what it needs is missing: CTest counts exit status 77 as
+// skipped (SKIP_RETURN_CODE in tests/CMakeLists.txt), never as passed. CTest runs each test
+// case in a process of its own, so the exit ends only this one.
+[[noreturn]] inline void skip_test(const std::string& reason) {
+    std::printf("SKIPPED: %s\n", reason.c_str());
+    std::fflush(stdout);
+    std::exit(77);
+}
 
 }  // namespace tapegrad::test
 

@@ -64,15 +64,13 @@ TEST_CASE("relu split over two threads gives the values and gradient of one thre
     const Array xv = random_array({300, 1000}, -1.0f, 1.0f, 21);  // 300,000 floats: split
     const Array dy = random_array({300, 1000}, -1.0f, 1.0f, 22);
     auto run = [&](int threads) {
-        set_num_threads(threads);
+        test::ScopedThreads scoped(threads);
         Tensor x(xv, true);
         Tensor y = relu(x);
         y.backward(dy);
         return std::make_pair(y.value(), x.grad());
     };
-    const int before = num_threads();
     const auto one = run(1), two = run(2);
-    set_num_threads(before);
     CHECK(one.first == xt::maximum(xv, 0.0f));
     CHECK(one.second == xt::where(xv > 0.0f, dy, 0.0f));
     CHECK(two.first == one.first);

@@ -130,7 +130,6 @@ TEST_CASE("max_pool2d gradcheck on a non-square input with leftover rows and col
 }
 
 TEST_CASE("max_pool2d records nothing when x requires no gradient") {
-    Tape::current().clear();
     Tensor y = max_pool2d(Tensor(xt::ones<float>({1, 1, 4, 4})), 2, 2);
     CHECK_FALSE(y.requires_grad());
     CHECK(Tape::current().size() == 0);
@@ -172,19 +171,17 @@ TEST_CASE("max_pool2d propagates a NaN as PyTorch does") {
 }
 
 TEST_CASE("max_pool2d split over two threads gives the values and gradient of one thread") {
-    // 8 x 20 planes of 28x28: large enough that each thread takes a share (core/parallel.hpp).
+    // 8 x 20 planes of 28x28: large enough that each thread takes a share (core/runtime/parallel.hpp).
     const Array xv = distinct_values({8, 20, 28, 28}, 11);
     const Array dy = test::random_array({8, 20, 14, 14}, -1.0f, 1.0f, 12);
     auto run = [&](int threads) {
-        set_num_threads(threads);
+        test::ScopedThreads scoped(threads);
         Tensor x(xv, true);
         Tensor y = max_pool2d(x, 2, 2);
         y.backward(dy);
         return std::make_pair(y.value(), x.grad());
     };
-    const int before = num_threads();
     const auto one = run(1), two = run(2);
-    set_num_threads(before);
     CHECK(one.first == naive_max_pool(xv, 2, 2));
     CHECK(two.first == one.first);
     CHECK(two.second == one.second);

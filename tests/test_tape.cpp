@@ -26,7 +26,6 @@ TEST_CASE("gradients accumulate over fan-out: b = a + a then c = b + b gives dc/
 }
 
 TEST_CASE("ops record one entry each in execution order") {
-    Tape::current().clear();
     Tensor x(Array{{1.0f, 2.0f}}, true);
     Tensor y = exp(x * 2.0f);
     Tensor z = sum(y);
@@ -39,7 +38,6 @@ TEST_CASE("ops record one entry each in execution order") {
 }
 
 TEST_CASE("the tape prints one line per record with shapes") {
-    Tape::current().clear();
     Tensor x(xt::ones<float>({2, 3}), true);
     Tensor w(xt::ones<float>({3, 4}), true);
     Tensor y = matmul(x, w);
@@ -47,7 +45,6 @@ TEST_CASE("the tape prints one line per record with shapes") {
     Tape::current().print(out);
     CHECK(out.str().find("matmul") != std::string::npos);
     CHECK(out.str().find("[2, 3] [3, 4] -> [2, 4]") != std::string::npos);
-    Tape::current().clear();
 }
 
 TEST_CASE("a 100000-op chain runs forward and backward without recursion") {
@@ -61,7 +58,6 @@ TEST_CASE("a 100000-op chain runs forward and backward without recursion") {
 }
 
 TEST_CASE("NoGrad records nothing and its outputs need no gradient") {
-    Tape::current().clear();
     Tensor x(Array{1.0f, 2.0f}, true);
     {
         NoGrad no_grad;
@@ -72,11 +68,9 @@ TEST_CASE("NoGrad records nothing and its outputs need no gradient") {
     Tensor y = exp(x);
     CHECK(y.requires_grad());
     CHECK(Tape::current().size() == 1);
-    Tape::current().clear();
 }
 
 TEST_CASE("ops on tensors that need no gradient record nothing") {
-    Tape::current().clear();
     Tensor x(Array{1.0f, 2.0f});
     Tensor y = exp(x) + x;
     CHECK_FALSE(y.requires_grad());
@@ -126,17 +120,14 @@ TEST_CASE("zero_grad keeps the shape and sets zeros and a new backward adds from
 }
 
 TEST_CASE("records nobody can reach are pruned so forward passes without backward do not leak") {
-    Tape::current().clear();
     Tensor w(Array{1.0f}, true);
     for (int i = 0; i < 20000; ++i) {
         Tensor unused = w * 2.0f + 1.0f;
     }
     CHECK(Tape::current().size() < 10000);
-    Tape::current().clear();
 }
 
 TEST_CASE("after a large backward pruning waits for twice that graph and still bounds the tape") {
-    Tape::current().clear();
     Tensor w(Array{1.0f}, true);
     Tensor y = w;
     for (int i = 0; i < 30000; ++i) y = y * 1.0f;
@@ -146,7 +137,6 @@ TEST_CASE("after a large backward pruning waits for twice that graph and still b
         Tensor unused = w * 2.0f;
     }
     CHECK(Tape::current().size() <= 60000);
-    Tape::current().clear();
 }
 
 TEST_CASE("tensors made on one thread can be used and freed on another") {

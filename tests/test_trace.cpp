@@ -3,7 +3,7 @@
 
 #include "helpers.hpp"
 
-#include <tapegrad/core/trace.hpp>
+#include <tapegrad/core/inspect/trace.hpp>
 
 using namespace tapegrad;
 
@@ -29,7 +29,6 @@ std::string printed(const std::vector<TracedRecord>& records) {
 }  // namespace
 
 TEST_CASE("a recorder keeps every record backward releases in forward order") {
-    Tape::current().clear();
     TapeRecorder recorder;
     Essay e;
     e.forward();
@@ -99,7 +98,6 @@ TEST_CASE("names given to the recorder label the trace") {
 }
 
 TEST_CASE("the listing shows shapes and values before backward and gradient norms after") {
-    Tape::current().clear();
     TapeRecorder recorder;
     Essay e;
     e.forward();
@@ -202,7 +200,7 @@ TEST_CASE("a backward that throws leaves the recorder usable") {
     Tensor scores(Array{{1.0f, 2.0f}}, true);
     Tensor loss = zero_one_loss(scores, Tensor(Array{1.0f}));
     CHECK_THROWS_AS(loss.backward(), std::logic_error);
-    Tape::current().clear();
+    Tape::current().clear();  // a failed backward leaves its records behind
     Tensor x(Array{1.0f}, true);
     (x * 2.0f).backward();
     REQUIRE(recorder.records().size() == 1);
@@ -210,7 +208,6 @@ TEST_CASE("a backward that throws leaves the recorder usable") {
 }
 
 TEST_CASE("print_tape says where the records went when the tape is empty") {
-    Tape::current().clear();
     std::ostringstream captured;
     auto* old = std::cout.rdbuf(captured.rdbuf());
     print_tape();
@@ -219,7 +216,6 @@ TEST_CASE("print_tape says where the records went when the tape is empty") {
 }
 
 TEST_CASE("print_tape prints the last sweep of the recorder and the waiting records") {
-    Tape::current().clear();
     TapeRecorder recorder;
     Tensor x(Array{1.0f}, true);
     (x * 2.0f).backward();
@@ -233,11 +229,9 @@ TEST_CASE("print_tape prints the last sweep of the recorder and the waiting reco
     CHECK(text.find("mul_scalar(leaf1)  [1] -> [1]  = 2  |grad| out 1  in 2") != std::string::npos);
     CHECK(text.find("tape: 1 record waiting for backward():\n#0  exp(leaf1)") !=
           std::string::npos);
-    Tape::current().clear();
 }
 
 TEST_CASE("the listing of docs/how_it_works.md: a = sigmoid(w * x + b)") {
-    Tape::current().clear();
     Tensor w(Array{0.8f}, true), x(Array{1.5f}), b(Array{-0.2f}, true);
     Tensor a = sigmoid(w * x + b);
     std::ostringstream captured;
@@ -248,5 +242,4 @@ TEST_CASE("the listing of docs/how_it_works.md: a = sigmoid(w * x + b)") {
                             "#0  mul(leaf1, leaf2)  [1] [1] -> [1]  = 1.2\n"
                             "#1  add(#0, leaf3)     [1] [1] -> [1]  = 1\n"
                             "#2  sigmoid(#1)        [1] -> [1]      = 0.7311\n");
-    Tape::current().clear();
 }

@@ -459,6 +459,7 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    tune_malloc();  // large arrays reused, not page-faulted (core/runtime/memory.hpp)
     Options o;
     const CLI::Validator positive(
         [](std::string& s) {

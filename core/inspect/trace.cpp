@@ -12,6 +12,33 @@
 
 namespace tapegrad {
 
+namespace detail {
+
+// A record as the sweep saw it; its nodes are held until end_sweep() reads their gradients.
+struct PendingRecord {
+    std::size_t index = 0;
+    std::uint64_t seq = 0;
+    std::string op;
+    std::shared_ptr<Node> output;
+    std::vector<std::shared_ptr<Node>> inputs;
+    std::vector<std::uint64_t> creators;  // of the inputs, before the sweep released them
+    std::vector<Array> dx;
+    bool reached = false;
+
+    // Record r at position index of the tape, holding its nodes (dx left empty).
+    PendingRecord(std::size_t index_, const Record& r, bool reached_)
+        : index(index_), seq(r.seq), op(r.op), output(r.output), reached(reached_) {
+        for (std::size_t k = 0; k < r.inputs.size(); ++k) {
+            inputs.push_back(r.inputs[k]);
+            creators.push_back(r.inputs[k]->creator);  // before the sweep marks it released
+        }
+    }
+};
+
+}  // namespace detail
+
+using detail::PendingRecord;
+
 namespace {
 
 double norm(const Array& a) {
@@ -28,7 +55,7 @@ std::string number(double v) {
 
 // The summaries are built from nodes the caller holds, in forward order, so that leaves get the
 // same numbers before backward (snapshot) and after it (the recorder).
-std::vector<TracedRecord> build_trace(const std::vector<TapeRecorder::Pending>& pending,
+std::vector<TracedRecord> build_trace(const std::vector<PendingRecord>& pending,
                                       const TraceOptions& options, const TapeRecorder* names,
                                       std::size_t sweep) {
     std::unordered_map<std::uint64_t, std::size_t> index_of_seq;
@@ -121,22 +148,14 @@ void TapeRecorder::clear() {
     sweeps_ = 0;
 }
 
-TapeRecorder::Pending::Pending(std::size_t index_, const Record& r, bool reached_)
-    : index(index_), seq(r.seq), op(r.op), output(r.output), reached(reached_) {
-    for (std::size_t k = 0; k < r.inputs.size(); ++k) {
-        inputs.push_back(r.inputs[k]);
-        creators.push_back(r.inputs[k]->creator);  // before the sweep marks it released
-    }
-}
-
-TapeRecorder::Pending& TapeRecorder::begin(std::size_t index, const Record& r, bool reached) {
-    Pending& p = pending_.emplace_back(index, r, reached);
+PendingRecord& TapeRecorder::begin(std::size_t index, const Record& r, bool reached) {
+    PendingRecord& p = pending_.emplace_back(index, r, reached);
     p.dx.assign(r.inputs.size(), not_kept());
     return p;
 }
 
 void TapeRecorder::run_backward(std::size_t index, const Record& r) {
-    Pending& p = begin(index, r, true);
+    PendingRecord& p = begin(index, r, true);
     // What the closure adds to an input is its gradient afterwards minus before. Only for small
     // inputs: the copy of a large gradient would cost more than the op.
     std::vector<Array> before(p.inputs.size());
@@ -173,7 +192,7 @@ void TapeRecorder::end_sweep() {
 }
 
 std::vector<TracedRecord> snapshot(const Tape& tape, const TraceOptions& options) {
-    std::vector<TapeRecorder::Pending> pending;
+    std::vector<PendingRecord> pending;
     for (std::size_t i = 0; i < tape.size(); ++i) {
         const Record& r = tape[i];
         if (!r.output) continue;

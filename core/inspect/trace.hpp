@@ -37,10 +37,14 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tape.hpp"
-#include "tensor.hpp"
+#include "../tape.hpp"
+#include "../tensor.hpp"
 
 namespace tapegrad {
+
+namespace detail {
+struct PendingRecord;  // a record as the sweep saw it (core/inspect/trace.cpp)
+}
 
 // What the trace holds where it kept no numbers: an array of shape [0] (a default-constructed
 // xarray is not empty: it is a 0-d scalar of one element).
@@ -107,33 +111,19 @@ class TapeRecorder {
 
     const TraceOptions& options() const { return options_; }
 
+  private:
     // Called by Tape::backward_from, in the order of the sweep.
+    friend class Tape;
     void run_backward(std::size_t index, const Record& r);  // calls r.backward, noting dx
     void skip(std::size_t index, const Record& r);          // no gradient reached r's output
     void end_sweep();
 
-    // A record as the sweep saw it; its nodes are held until end_sweep() reads their gradients.
-    struct Pending {
-        std::size_t index = 0;
-        std::uint64_t seq = 0;
-        std::string op;
-        std::shared_ptr<Node> output;
-        std::vector<std::shared_ptr<Node>> inputs;
-        std::vector<std::uint64_t> creators;  // of the inputs, before the sweep released them
-        std::vector<Array> dx;
-        bool reached = false;
-
-        // Record r at position index of the tape, holding its nodes (dx left empty).
-        Pending(std::size_t index, const Record& r, bool reached);
-    };
-
-  private:
-    Pending& begin(std::size_t index, const Record& r, bool reached);
+    detail::PendingRecord& begin(std::size_t index, const Record& r, bool reached);
 
     TraceOptions options_;
     Tape* tape_;
     TapeRecorder* previous_;
-    std::vector<Pending> pending_;
+    std::vector<detail::PendingRecord> pending_;  // held until end_sweep()
     std::vector<TracedRecord> records_;
     std::size_t sweeps_ = 0;
     std::unordered_map<const Node*, std::pair<std::weak_ptr<Node>, std::string>> names_;

@@ -4,7 +4,7 @@
 #include <random>
 #include <sstream>
 
-#include "tape.hpp"
+#include "../tape.hpp"
 
 namespace tapegrad {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor.hpp"
+#include "../tensor.hpp"
 
 namespace tapegrad {
 

@@ -1,0 +1,185 @@
+// The machinery under the engine (core/runtime/): the record's closure type, its input list, the
+// node cache, the thread pool's contract, the malloc settings.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "helpers.hpp"
+
+#include <tapegrad/core/runtime/node_cache.hpp>
+
+using namespace tapegrad;
+using detail::BackwardFn;
+using detail::NodeList;
+
+namespace {
+
+// Counts how often it is alive, so that a test sees every copy destroyed.
+struct Alive {
+    explicit Alive(int* count) : count(count) { ++*count; }
+    Alive(const Alive& other) : count(other.count) { ++*count; }
+    Alive(Alive&& other) noexcept : count(other.count) { ++*count; }
+    ~Alive() { --*count; }
+    int* count;
+};
+
+}  // namespace
+
+TEST_CASE("BackwardFn stores a small closure inline and a large one on the heap") {
+    auto small = [](const Array&, const Array&) {};
+    std::array<char, 200> big_capture{};
+    auto large = [big_capture](const Array&, const Array&) { (void)big_capture; };
+    CHECK(BackwardFn::stored_inline<decltype(small)>());
+    CHECK_FALSE(BackwardFn::stored_inline<decltype(large)>());
+    // Three Tensor handles, what a binary op with its output captures, fit inside.
+    Tensor a, b, c;
+    auto three = [a, b, c](const Array&, const Array&) {};
+    CHECK(BackwardFn::stored_inline<decltype(three)>());
+}
+
+TEST_CASE("BackwardFn calls its closure with dy and y, inline and on the heap") {
+    float seen = 0.0f;
+    BackwardFn inline_fn = [&seen](const Array& dy, const Array& y) { seen = dy(0) * y(0); };
+    inline_fn(Array{2.0f}, Array{3.0f});
+    CHECK(seen == 6.0f);
+    std::array<float, 64> weights{};
+    weights[5] = 10.0f;
+    BackwardFn heap_fn = [&seen, weights](const Array& dy, const Array&) {
+        seen = dy(0) + weights[5];
+    };
+    heap_fn(Array{2.0f}, Array{0.0f});
+    CHECK(seen == 12.0f);
+}
+
+TEST_CASE("BackwardFn moves and resets destroy each capture exactly once") {
+    int alive = 0;
+    std::array<char, 200> padding{};
+    {
+        BackwardFn inline_fn = [guard = Alive(&alive)](const Array&, const Array&) {};
+        BackwardFn heap_fn = [guard = Alive(&alive), padding](const Array&, const Array&) {
+            (void)padding;
+        };
+        CHECK(alive == 2);
+        BackwardFn moved_inline = std::move(inline_fn);
+        BackwardFn moved_heap = std::move(heap_fn);
+        CHECK(alive == 2);
+        CHECK_FALSE(static_cast<bool>(inline_fn));  // NOLINT: testing the moved-from state
+        CHECK(static_cast<bool>(moved_heap));
+        moved_inline = std::move(moved_heap);  // destroys the inline capture, takes the heap one
+        CHECK(alive == 1);
+        moved_inline = nullptr;
+        CHECK(alive == 0);
+        CHECK_FALSE(static_cast<bool>(moved_inline));
+        BackwardFn again = [guard = Alive(&alive)](const Array&, const Array&) {};
+        again = std::move(again);  // self-move keeps it
+        CHECK(alive == 1);
+    }
+    CHECK(alive == 0);
+}
+
+TEST_CASE("NodeList keeps four nodes inline and more beyond, in order") {
+    NodeList list;
+    std::vector<std::shared_ptr<Node>> nodes;
+    for (int i = 0; i < 7; ++i) {
+        nodes.push_back(make_node(Array{static_cast<float>(i)}, false));
+        list.push_back(nodes.back());
+    }
+    REQUIRE(list.size() == 7);
+    for (std::size_t i = 0; i < 7; ++i) CHECK(list[i] == nodes[i]);
+    list.clear();
+    CHECK(list.size() == 0);
+    for (const auto& node : nodes) CHECK(node.use_count() == 1);  // the list let go of them all
+}
+
+TEST_CASE("freed nodes wait in the thread's cache and are reused by the next make_node") {
+#if defined(__SANITIZE_ADDRESS__)
+    test::skip_test("the node cache is off under AddressSanitizer");
+#else
+    const std::size_t before = detail::cached_node_blocks();
+    { Tensor t(Array{1.0f}); }
+    CHECK(detail::cached_node_blocks() == before + 1);
+    Tensor reused(Array{2.0f});
+    CHECK(detail::cached_node_blocks() == before);
+#endif
+}
+
+TEST_CASE("a node made on one thread and freed on another goes to the freeing thread") {
+    auto node = std::make_unique<Tensor>(Array{1.0f});
+    std::thread([&node] { node.reset(); }).join();
+    CHECK(node == nullptr);
+    Tensor after(Array{3.0f});  // this thread's cache still works
+    CHECK(after.item() == 3.0f);
+}
+
+TEST_CASE("parallel_for splits 0 .. n into contiguous ranges, one per part, in order") {
+    test::ScopedThreads threads(2);
+    std::mutex m;
+    std::vector<std::array<std::size_t, 3>> seen;
+    parallel_for(10, [&](std::size_t begin, std::size_t end, int t) {
+        std::lock_guard<std::mutex> lock(m);
+        seen.push_back({begin, end, static_cast<std::size_t>(t)});
+    });
+    std::sort(seen.begin(), seen.end(), [](auto& a, auto& b) { return a[2] < b[2]; });
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0] == std::array<std::size_t, 3>{0, 5, 0});
+    CHECK(seen[1] == std::array<std::size_t, 3>{5, 10, 1});
+}
+
+TEST_CASE("parallel_for of n = 0 runs no part, and min_per_part keeps small jobs on one thread") {
+    test::ScopedThreads threads(2);
+    int calls = 0;
+    parallel_for(0, [&](std::size_t, std::size_t, int) { ++calls; });
+    CHECK(calls == 0);
+    CHECK(parallel_parts(0) == 1);
+    CHECK(parallel_parts(100, 64) == 1);
+    CHECK(parallel_parts(128, 64) == 2);
+    CHECK(parallel_parts(1000000, 1) == 2);
+}
+
+TEST_CASE("parallel_for rethrows a part's exception only after every part has finished") {
+    test::ScopedThreads threads(2);
+    std::atomic<bool> other_finished{false};
+    CHECK_THROWS_WITH_AS(
+        parallel_for(2, [&](std::size_t begin, std::size_t, int) {
+            if (begin == 0) throw std::runtime_error("part 0 failed");
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            other_finished = true;
+        }),
+        "part 0 failed", std::runtime_error);
+    CHECK(other_finished);
+    // The pool is usable afterwards.
+    std::atomic<int> parts{0};
+    parallel_for(2, [&](std::size_t, std::size_t, int) { ++parts; });
+    CHECK(parts == 2);
+}
+
+TEST_CASE("a parallel_for inside a parallel_for runs serially on its caller's thread") {
+    test::ScopedThreads threads(2);
+    std::atomic<int> inner_parts{0}, inner_items{0}, nested_split{0};
+    parallel_for(2, [&](std::size_t, std::size_t, int) {
+        if (parallel_parts(1000) != 1) ++nested_split;
+        parallel_for(1000, [&](std::size_t begin, std::size_t end, int t) {
+            if (t != 0) ++nested_split;
+            ++inner_parts;
+            inner_items += static_cast<int>(end - begin);
+        });
+    });
+    CHECK(nested_split == 0);
+    CHECK(inner_parts == 2);
+    CHECK(inner_items == 2000);
+}
+
+TEST_CASE("tune_malloc applies the settings unless TAPEGRAD_MALLOC=keep") {
+    setenv("TAPEGRAD_MALLOC", "keep", 1);
+    CHECK_FALSE(tune_malloc());
+    unsetenv("TAPEGRAD_MALLOC");
+#if defined(__GLIBC__)
+    CHECK(tune_malloc());
+#endif
+}
