@@ -31,9 +31,9 @@
 #include "optim/optimizer.hpp"
 #include "optim/sgd.hpp"
 
-#include "data/csv.hpp"
+#include "data/formats/csv.hpp"
 #include "data/dataloader.hpp"
-#include "data/file.hpp"
-#include "data/idx.hpp"
+#include "data/formats/file.hpp"
+#include "data/formats/idx.hpp"
 #include "data/mnist.hpp"
-#include "data/pgm.hpp"
+#include "data/formats/pgm.hpp"

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "idx.hpp"
+#include "formats/idx.hpp"
 
 namespace tapegrad {
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "dataloader.hpp"
-#include "file.hpp"
+#include "formats/file.hpp"
 
 namespace tapegrad {
 

@@ -3,7 +3,7 @@
 // header has one name per column.
 #include <cmath>
 
-#include <tapegrad/data/csv.hpp>
+#include <tapegrad/data/formats/csv.hpp>
 
 #include "fuzz_input.hpp"
 

@@ -1,6 +1,6 @@
 // read_idx on arbitrary bytes, raw or gzip-compressed (the seeds hold both, so the fuzzer mutates
 // IDX headers and gzip streams alike). On success the dims must describe exactly the bytes read.
-#include <tapegrad/data/idx.hpp>
+#include <tapegrad/data/formats/idx.hpp>
 
 #include "fuzz_input.hpp"
 

@@ -1,7 +1,7 @@
-// The checkpoint loader on arbitrary bytes: nn::load_arrays (ZIP structure, CRC-32s, .npy headers,
-// stored and deflate entries), then, when that succeeds, optim::load_checkpoint into a small model
-// with an Adam optimizer (names, shapes and optimizer state checked against the model).
-// On success every array must survive to_npy/from_npy bit for bit.
+// The checkpoint loader on arbitrary bytes: load_npz (ZIP structure, CRC-32s, .npy headers of four
+// dtypes, stored and deflate entries), then, when that succeeds, optim::load_checkpoint into a
+// small model with an Adam optimizer (names, shapes and optimizer state checked against the
+// model). On success every array must survive to_npy/from_npy_typed bit for bit.
 #include <cstring>
 
 #include <tapegrad/tapegrad.hpp>
@@ -12,13 +12,13 @@ using namespace tapegrad;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string path = fuzz::write_input(data, size, ".npz");
-    nn::NamedArrays arrays;
-    if (!fuzz::expect_clean([&] { arrays = nn::load_arrays(path); })) return 0;
+    NamedTypedArrays arrays;
+    if (!fuzz::expect_clean([&] { arrays = load_npz(path); })) return 0;
     for (const auto& [name, a] : arrays) {
-        const Array back = nn::from_npy(nn::to_npy(a), name);
-        if (back.shape() != a.shape() ||
-            (a.size() > 0 && std::memcmp(back.data(), a.data(), 4 * a.size()) != 0))
-            fuzz::broken("'" + name + "' " + shape_str(a.shape()) + " does not round trip");
+        const std::string npy = to_npy(a);
+        const TypedArray back = from_npy_typed(npy, name);
+        if (dtype_of(back) != dtype_of(a) || shape_of(back) != shape_of(a) || to_npy(back) != npy)
+            fuzz::broken("'" + name + "' " + shape_str(shape_of(a)) + " does not round trip");
     }
     // The same model and optimizer as fuzz_seeds writes a checkpoint of; fresh for every input,
     // so that no input depends on an earlier one.

@@ -1,5 +1,5 @@
 // read_pgm on arbitrary bytes (P5 and P2). On success the pixels are [height, width], in [0, 1].
-#include <tapegrad/data/pgm.hpp>
+#include <tapegrad/data/formats/pgm.hpp>
 
 #include "fuzz_input.hpp"
 

@@ -56,6 +56,9 @@ int main(int argc, char** argv) {
     Tensor loss = sum((*model)(Tensor(Array{{1.0f, 2.0f, 3.0f}})));
     loss.backward();
     adam.step();
-    optim::save_checkpoint(at("npz", "checkpoint.npz"), *model, adam, {{"epoch", Array{1.0f}}});
+    optim::save_checkpoint(at("npz", "checkpoint.npz"), *model, adam,
+                           {{"epoch", xt::xarray<std::int64_t>{1}},
+                            {"history", xt::xarray<double>{0.5, 0.25}},
+                            {"settings", text_array("--lr 0.1")}});
     return 0;
 }

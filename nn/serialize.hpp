@@ -5,7 +5,7 @@
 //   nn::load(*model, "model.npz");                   // C++, into a model of the same structure
 //
 // One array per parameter, named by its dotted path from named_parameters(). The file format
-// and the atomic write are described in nn/npz.hpp (the archive) and nn/npy.hpp (each array).
+// and the atomic write are described in data/formats/npz.hpp (the archive) and data/formats/npy.hpp (each array).
 //
 // Loading is all or nothing: the file is read and checked completely, then compared with the
 // model; if any name or shape differs, the error lists every difference and the model is
@@ -25,8 +25,8 @@
 #include <string>
 
 #include "module.hpp"
-#include "npy.hpp"
-#include "npz.hpp"
+#include "../data/formats/npy.hpp"
+#include "../data/formats/npz.hpp"
 
 namespace tapegrad::nn {
 

@@ -17,21 +17,29 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 }  // namespace
 
 void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer& optimizer,
-                     const NamedArrays& extra) {
-    NamedArrays arrays;
+                     const NamedTypedArrays& extra) {
+    NamedTypedArrays arrays;
     for (auto& [name, value] : nn::parameter_arrays(model)) arrays.emplace_back(model_prefix + name, value);
     for (auto& [name, value] : optimizer.state()) arrays.emplace_back(optimizer_prefix + name, value);
     for (const auto& [name, value] : extra) arrays.emplace_back(extra_prefix + name, value);
-    nn::save_arrays(path, arrays);
+    save_npz(path, arrays);
 }
 
-NamedArrays load_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer) {
-    NamedArrays model_part, optimizer_part, extra;
-    for (auto& [name, value] : nn::load_arrays(path)) {
+NamedTypedArrays load_checkpoint(const std::string& path, nn::Module& model,
+                                 Optimizer& optimizer) {
+    NamedArrays model_part, optimizer_part;
+    NamedTypedArrays extra;
+    // The model's and the optimizer's arrays are float32, as they were saved.
+    auto floats = [&path](const std::string& name, TypedArray& value) {
+        if (auto* a = std::get_if<Array>(&value)) return std::move(*a);
+        throw std::runtime_error("load_checkpoint: '" + path + "': entry '" + name + "' is " +
+                                 dtype_name(dtype_of(value)) + ", but float32 is expected");
+    };
+    for (auto& [name, value] : load_npz(path)) {
         if (starts_with(name, model_prefix))
-            model_part.emplace_back(name.substr(model_prefix.size()), std::move(value));
+            model_part.emplace_back(name.substr(model_prefix.size()), floats(name, value));
         else if (starts_with(name, optimizer_prefix))
-            optimizer_part.emplace_back(name.substr(optimizer_prefix.size()), std::move(value));
+            optimizer_part.emplace_back(name.substr(optimizer_prefix.size()), floats(name, value));
         else if (starts_with(name, extra_prefix))
             extra.emplace_back(name.substr(extra_prefix.size()), std::move(value));
         else

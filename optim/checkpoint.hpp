@@ -1,11 +1,12 @@
 // Checkpoints: a model's parameters, its optimizer's state and a few numbers of your own (the
 // epoch, say) in one NumPy .npz file, so that training stops and resumes exactly.
 //
-//   optim::save_checkpoint("run.npz", *model, sgd, {{"epoch", Array{3.0f}}});
-//   NamedArrays extra = optim::load_checkpoint("run.npz", *model, sgd);   // extra: the epoch
+//   optim::save_checkpoint("run.npz", *model, sgd, {{"epoch", xt::xarray<std::int64_t>{3}}});
+//   NamedTypedArrays extra = optim::load_checkpoint("run.npz", *model, sgd);   // the epoch
 //
 // Entries are named model.<parameter>, optimizer.<state entry> and extra.<name>; numpy.load reads
-// them all. The write is atomic (nn/npz.hpp). Loading checks everything first: if the file does
+// them all. The extra arrays may be float32, float64, int64 or uint8 (text_array() in
+// data/formats/npy.hpp keeps a string), so doubles and counters keep every bit. The write is atomic (data/formats/npz.hpp). Loading checks everything first: if the file does
 // not fit the model or the optimizer, the error says what differs and neither is changed.
 #pragma once
 
@@ -17,9 +18,9 @@
 namespace tapegrad::optim {
 
 void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer& optimizer,
-                     const NamedArrays& extra = {});
+                     const NamedTypedArrays& extra = {});
 
 // Returns the extra arrays, without their prefix.
-NamedArrays load_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer);
+NamedTypedArrays load_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer);
 
 }  // namespace tapegrad::optim

@@ -11,11 +11,12 @@
 #include <vector>
 
 #include "../core/tensor.hpp"
+#include "../data/formats/npz.hpp"
 
 namespace tapegrad::optim {
 
 // An optimizer's state: ("exp_avg.0", array), ("lr", [0.001]), ...
-using NamedArrays = std::vector<std::pair<std::string, Array>>;
+using tapegrad::NamedArrays;
 
 class Optimizer {
   public:

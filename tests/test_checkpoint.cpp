@@ -40,7 +40,10 @@ TEST_CASE("a resumed run continues bit for bit like an uninterrupted one") {
                  : std::unique_ptr<optim::Optimizer>(new optim::SGD(straight->parameters(), 0.1f, 0.9f, true));
         train_steps(*straight, *opt_a, 3);
         const std::string path = temp_path("tapegrad_test_checkpoint.npz");
-        optim::save_checkpoint(path, *straight, *opt_a, {{"epoch", Array{3.0f}}});
+        optim::save_checkpoint(path, *straight, *opt_a,
+                               {{"epoch", xt::xarray<std::int64_t>{3}},
+                                {"loss", xt::xarray<double>{0.1}},
+                                {"note", text_array("three steps")}});
         train_steps(*straight, *opt_a, 3);
 
         manual_seed(99);  // different weights: the checkpoint must overwrite them
@@ -48,10 +51,12 @@ TEST_CASE("a resumed run continues bit for bit like an uninterrupted one") {
         std::unique_ptr<optim::Optimizer> opt_b =
             adam ? std::unique_ptr<optim::Optimizer>(new optim::Adam(resumed->parameters(), 0.5f))
                  : std::unique_ptr<optim::Optimizer>(new optim::SGD(resumed->parameters(), 0.5f, 0.9f, true));
-        const optim::NamedArrays extra = optim::load_checkpoint(path, *resumed, *opt_b);
-        REQUIRE(extra.size() == 1);
+        const NamedTypedArrays extra = optim::load_checkpoint(path, *resumed, *opt_b);
+        REQUIRE(extra.size() == 3);
         CHECK(extra[0].first == "epoch");
-        CHECK(extra[0].second(0) == 3.0f);
+        CHECK(std::get<xt::xarray<std::int64_t>>(extra[0].second)(0) == 3);
+        CHECK(std::get<xt::xarray<double>>(extra[1].second)(0) == 0.1);  // every bit of 0.1
+        CHECK(array_text(extra[2].second, "note") == "three steps");
         train_steps(*resumed, *opt_b, 3);
         const auto a = straight->named_parameters(), b = resumed->named_parameters();
         for (std::size_t i = 0; i < a.size(); ++i) {

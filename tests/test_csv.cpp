@@ -3,7 +3,7 @@
 #include <string>
 
 #include "helpers.hpp"
-#include <tapegrad/data/csv.hpp>
+#include <tapegrad/data/formats/csv.hpp>
 
 using namespace tapegrad;
 namespace fs = std::filesystem;

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "helpers.hpp"
-#include <tapegrad/data/idx.hpp>
+#include <tapegrad/data/formats/idx.hpp>
 #include <tapegrad/data/mnist.hpp>
 
 using namespace tapegrad;

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "helpers.hpp"
-#include <tapegrad/data/pgm.hpp>
+#include <tapegrad/data/formats/pgm.hpp>
 
 using namespace tapegrad;
 namespace fs = std::filesystem;

@@ -191,10 +191,51 @@ TEST_CASE("from_npy reads Fortran order and big-endian float32") {
     CHECK(b == numpy_a);
 }
 
-TEST_CASE("from_npy rejects float64 and says how to convert") {
+TEST_CASE("from_npy, for float32, rejects float64 and says how to convert") {
     CHECK_THROWS_WITH_AS(nn::from_npy(unhex(numpy_float64_npy_hex), "x.npy"),
-                         "x.npy: the dtype is '<f8', but tapegrad reads float32 ('<f4') only; "
+                         "x.npy: the dtype is float64, but float32 is expected here; "
                          "convert it in Python with array.astype(numpy.float32)",
+                         std::runtime_error);
+}
+
+TEST_CASE("from_npy_typed reads NumPy's float64 bit for bit and writes NumPy's bytes back") {
+    const TypedArray a = from_npy_typed(unhex(numpy_float64_npy_hex), "x.npy");
+    REQUIRE(dtype_of(a) == DType::float64);
+    const auto& d = std::get<xt::xarray<double>>(a);
+    CHECK(d == xt::xarray<double>({{0.0, 0.25, 0.5}, {0.75, 1.0, 1.25}}));
+    CHECK(to_npy(a) == unhex(numpy_float64_npy_hex));
+}
+
+TEST_CASE("int64 and uint8 arrays have NumPy's headers and round trip") {
+    const TypedArray counts = xt::xarray<std::int64_t>({-1, 1LL << 40});
+    const std::string npy = to_npy(counts);
+    CHECK(npy.find("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }") == 10);
+    CHECK(npy.size() == 128 + 16);
+    CHECK(std::get<xt::xarray<std::int64_t>>(from_npy_typed(npy)) == std::get<xt::xarray<std::int64_t>>(counts));
+    const TypedArray text = text_array("--lr 0.05");
+    CHECK(to_npy(text).find("'descr': '|u1'") != std::string::npos);
+    CHECK(array_text(from_npy_typed(to_npy(text)), "settings") == "--lr 0.05");
+    CHECK_THROWS_WITH_AS(array_text(counts, "extra.settings"),
+                         "extra.settings should be text (a 1-D uint8 array), but it is int64 of "
+                         "shape [2]",
+                         std::runtime_error);
+}
+
+TEST_CASE("an .npz keeps float32, float64, int64 and uint8 entries, and load_arrays wants float32") {
+    test::TempDir tmp;
+    const std::string path = tmp.file("typed.npz");
+    save_npz(path, {{"w", Array{1.5f}},
+                    {"t", xt::xarray<double>{0.1}},
+                    {"n", xt::xarray<std::int64_t>{7}},
+                    {"s", text_array("hi")}});
+    const NamedTypedArrays back = load_npz(path);
+    REQUIRE(back.size() == 4);
+    CHECK(dtype_of(back[0].second) == DType::float32);
+    CHECK(std::get<xt::xarray<double>>(back[1].second)(0) == 0.1);
+    CHECK(std::get<xt::xarray<std::int64_t>>(back[2].second)(0) == 7);
+    CHECK(array_text(back[3].second, "s") == "hi");
+    CHECK_THROWS_WITH_AS(load_arrays(path),
+                         doctest::Contains("entry 't.npy' is float64, but float32 is expected"),
                          std::runtime_error);
 }
 
@@ -373,7 +414,7 @@ TEST_CASE("load reports names the model does not have and changes nothing") {
 TEST_CASE("a missing file fails naming the file") {
     nn::Linear fc(2, 2);
     CHECK_THROWS_WITH_AS(nn::load(fc, "/nonexistent/model.npz"),
-                         "load_arrays: cannot open '/nonexistent/model.npz': No such file or "
+                         "load_arrays: /nonexistent/model.npz: cannot open: No such file or "
                          "directory",
                          std::runtime_error);
 }

@@ -21,7 +21,9 @@
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "../common/cli.hpp"
 #include "../common/progress.hpp"
+#include "../common/training.hpp"
 
 namespace {
 
@@ -29,7 +31,7 @@ using namespace tapegrad;
 using examples::EpochMetrics;
 
 struct Options {
-    std::string csv;  // empty: datasets/breast_cancer.csv, malignant = 1
+    std::string csv;  // empty: examples::find_dataset("breast_cancer.csv"), malignant = 1
     int label_column = -1;
     std::string loss = "log";
     std::size_t epochs = 100;
@@ -62,7 +64,7 @@ struct Split {
 // training set's mean and standard deviation.
 Split load(const Options& o) {
     const bool sklearn = o.csv.empty();
-    const std::string path = sklearn ? "datasets/breast_cancer.csv" : o.csv;
+    const std::string path = sklearn ? examples::find_dataset("breast_cancer.csv") : o.csv;
     const CsvTable table =
         read_csv(path, sklearn ? CsvOptions{CsvHeader::absent, 1} : CsvOptions{});
     const Array& v = table.values;
@@ -144,12 +146,6 @@ std::pair<double, double> evaluate(nn::Module& model, const nn::LossFn& loss_fn,
     return {value, binary_accuracy(z, Tensor(y), 0.0f)};  // z > 0 means a > 0.5
 }
 
-std::string format_number(double v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
-}
-
 Run train(const Options& o, const std::string& loss, const Split& s) {
     manual_seed(o.seed);
     auto model = make_model(o, s.x_train.shape()[1]);
@@ -172,19 +168,13 @@ Run train(const Options& o, const std::string& loss, const Split& s) {
             const Array target = plus_minus_one(loss) ? Array(2.0f * batch.targets - 1.0f)
                                                       : batch.targets;
             const Tensor value = loss_fn(prediction, Tensor(target));
-            if (!std::isfinite(value.item())) {
-                std::ostringstream what;
-                what << "the " << loss << " loss is " << value.item() << " at epoch " << epoch
-                     << ", batch " << b << "/" << loader.num_batches();
-                if (!o.keep_going_on_nan)
-                    throw std::runtime_error(
-                        "training diverged: " + what.str() + "; the learning rate (--lr " +
-                        format_number(o.lr) + ") is likely too high: lower it, or pass "
-                        "--keep-going-on-nan to train on regardless");
-                if (non_finite++ == 0 && !o.quiet)
-                    std::cout << "warning: " << what.str()
-                              << "; training goes on (--keep-going-on-nan)\n";
-            }
+            if (!examples::check_loss(value.item(), "the " + loss + " loss", epoch, b,
+                                      loader.num_batches(), o.lr, o.keep_going_on_nan) &&
+                non_finite++ == 0 && !o.quiet)
+                std::cout << "warning: the " << loss << " loss is "
+                          << examples::format_number(value.item()) << " at epoch " << epoch
+                          << ", batch " << b << "/" << loader.num_batches()
+                          << "; training goes on (--keep-going-on-nan)\n";
             optimizer.zero_grad();
             value.backward();
             optimizer.step();
@@ -256,12 +246,7 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember(binary_losses))->capture_default_str();
     app.add_option("--epochs", o.epochs)->check(CLI::Range(1, 100000))->capture_default_str();
     app.add_option("--batch-size", o.batch_size)->check(CLI::Range(1, 1000000))->capture_default_str();
-    const CLI::Validator positive(
-        [](std::string& s) {
-            return std::strtod(s.c_str(), nullptr) > 0 ? "" : "must be above 0, got " + s;
-        },
-        "> 0");
-    app.add_option("--lr", o.lr, "SGD learning rate")->check(positive)->capture_default_str();
+    app.add_option("--lr", o.lr, "SGD learning rate")->check(examples::positive())->capture_default_str();
     app.add_option("--test-fraction", o.test_fraction, "held out per class")
         ->check(CLI::Range(0.05, 0.95))->capture_default_str();
     app.add_option("--hidden", o.hidden, "a tanh hidden layer of this width (0: none)")

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <tapegrad/data/formats/file.hpp>
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -68,21 +70,6 @@ std::string format_seconds(double seconds) {
     return out.str();
 }
 
-void write_file_atomically(const std::string& path, const std::string& text) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw std::runtime_error(path + ": cannot write (" + tmp + " cannot be created)");
-        out << text;
-        out.flush();
-        if (!out) throw std::runtime_error(path + ": write failed");
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error(path + ": cannot replace the file");
-    }
-}
-
 void write_metrics(const std::string& path, const std::vector<EpochMetrics>& rows) {
     std::ostringstream out;
     out << "epoch,train_loss,test_loss,test_accuracy,seconds,images_per_second\n";
@@ -90,7 +77,7 @@ void write_metrics(const std::string& path, const std::vector<EpochMetrics>& row
         out << m.epoch << ',' << std::setprecision(6) << m.train_loss << ',' << m.test_loss << ','
             << m.test_accuracy << ',' << std::fixed << std::setprecision(3) << m.seconds << ','
             << std::setprecision(1) << m.images_per_second << std::defaultfloat << '\n';
-    write_file_atomically(path, out.str());
+    tapegrad::write_file_atomic(path, out.str(), "--metrics");
 }
 
 }  // namespace examples

@@ -38,7 +38,4 @@ void write_metrics(const std::string& path, const std::vector<EpochMetrics>& row
 // "1m 05s", "12.3s"
 std::string format_seconds(double seconds);
 
-// Writes `text` to `path` through a temporary file and a rename.
-void write_file_atomically(const std::string& path, const std::string& text);
-
 }  // namespace examples

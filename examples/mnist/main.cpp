@@ -6,56 +6,37 @@
 //   mnist --load cnn.npz --predict 7.pgm    the digit in a 28x28 PGM image
 //   mnist --checkpoint run.npz              a checkpoint after every epoch (and on Ctrl-C);
 //   mnist --checkpoint run.npz --resume run.npz    continues that run exactly where it stopped
+//
+// The training story is here; checkpoint.cpp keeps and restores a run, models.cpp and heads.cpp
+// hold the networks and the ways of reading their outputs as digits.
 #include <CLI/CLI.hpp>
 
 #include <signal.h>
 
 #include <algorithm>
-#include <atomic>
-#include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <map>
 #include <memory>
-#include <sstream>
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "../common/cli.hpp"
 #include "../common/progress.hpp"
+#include "../common/training.hpp"
+#include "checkpoint.hpp"
 #include "heads.hpp"
 #include "models.hpp"
+#include "options.hpp"
+#include "plot.hpp"
 
 namespace {
 
 using namespace tapegrad;
 using examples::EpochMetrics;
 using mnist::Head;
-
-struct Options {
-    std::string model = "cnn";
-    std::string loss = "cross_entropy";
-    std::size_t epochs = 8;
-    std::size_t batch_size = 64;
-    float lr = 0.05f;
-    float momentum = 0.9f;
-    std::string optimizer = "sgd";
-    std::string schedule = "cosine";
-    std::uint64_t seed = 1;
-    int threads = 0;
-    std::string data = "datasets/mnist";
-    std::string save, load, predict, metrics, plot;
-    bool compare_losses = false;
-    std::size_t limit = 0;
-    bool verbose = false;
-    std::string checkpoint, resume;
-    std::size_t stop_after = 0;  // 0: run all the epochs
-    bool keep_going_on_nan = false;
-};
+using mnist::Options;
+using mnist::RunState;
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const Options& o, const nn::Module& model) {
     if (o.optimizer == "sgd")
@@ -87,160 +68,6 @@ std::pair<double, double> evaluate(nn::Module& model, const Head& head, const Da
     return {loss_sum / data.size(), correct / data.size()};
 }
 
-// ---- stopping and resuming ------------------------------------------------------------------
-//
-// Ctrl-C (SIGINT) or SIGTERM: the handler only sets a flag, all a signal handler may safely do;
-// training looks at it after every batch, writes a checkpoint and stops. SA_RESETHAND: a second
-// Ctrl-C ends the program at once.
-std::atomic<int> stop_signal{0};
-
-void on_stop_signal(int signal) { stop_signal = signal; }
-
-void catch_stop_signals() {
-    struct sigaction action {};
-    action.sa_handler = on_stop_signal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &action, nullptr);
-    sigaction(SIGTERM, &action, nullptr);
-}
-
-// Thrown when training stops on a signal, after the checkpoint is written; main exits 128 + signal.
-struct Stopped : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-// Where a run is: `epochs_done` whole epochs, then `batch_losses.size()` batches of the next.
-struct RunState {
-    std::size_t epochs_done = 0;
-    std::vector<float> batch_losses;  // loss x batch size of each batch of that epoch, in order
-    std::vector<EpochMetrics> history;
-};
-
-// An .npz holds float32 arrays only, so a checkpoint keeps a double bit for bit as its four
-// 16-bit quarters (whole numbers, which a float holds exactly) and text as its bytes.
-Array pack_doubles(const std::vector<double>& values) {
-    Array a = Array::from_shape({values.size(), std::size_t{4}});
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        std::uint64_t bits;
-        std::memcpy(&bits, &values[i], 8);
-        for (std::size_t q = 0; q < 4; ++q) a(i, q) = static_cast<float>((bits >> (16 * q)) & 0xffff);
-    }
-    return a;
-}
-
-Array pack_text(const std::string& text) {
-    Array a = Array::from_shape({text.size()});
-    for (std::size_t i = 0; i < text.size(); ++i) a(i) = static_cast<unsigned char>(text[i]);
-    return a;
-}
-
-// The shortest text that reads back as the same float: 0.05, not 0.0500000007.
-std::string shortest(float v) {
-    char buf[32];
-    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-}
-
-// The settings that decide a run's numbers: resuming with other ones would not continue it.
-std::string run_settings(const Options& o) {
-    std::ostringstream s;
-    s << "--model " << o.model << " --loss " << o.loss << " --optimizer " << o.optimizer
-      << " --lr " << shortest(o.lr) << " --momentum " << shortest(o.momentum) << " --schedule "
-      << o.schedule << " --epochs " << o.epochs << " --batch-size " << o.batch_size << " --seed "
-      << o.seed << " --limit " << o.limit;
-    return s.str();
-}
-
-void save_run(const std::string& path, const Options& o, const nn::Module& model,
-              const optim::Optimizer& optimizer, const RunState& state) {
-    std::vector<double> history;
-    for (const EpochMetrics& m : state.history)
-        for (double v : {static_cast<double>(m.epoch), m.train_loss, m.test_loss, m.test_accuracy,
-                         m.seconds, m.images_per_second})
-            history.push_back(v);
-    Array losses = Array::from_shape({state.batch_losses.size()});
-    std::copy(state.batch_losses.begin(), state.batch_losses.end(), losses.begin());
-    optim::save_checkpoint(path, model, optimizer,
-                           {{"epoch", Array{static_cast<float>(state.epochs_done)}},
-                            {"batch_losses", losses},
-                            {"history", pack_doubles(history)},
-                            {"settings", pack_text(run_settings(o))}});
-}
-
-// Loads model and optimizer state from a checkpoint of save_run and returns where the run was.
-// Everything in the file is checked: it comes from the user and may be from another program.
-RunState resume_run(const Options& o, nn::Module& model, optim::Optimizer& optimizer,
-                    std::size_t batches_per_epoch) {
-    const nn::NamedArrays extra = optim::load_checkpoint(o.resume, model, optimizer);
-    auto bad = [&](const std::string& what) {
-        return std::runtime_error("--resume: '" + o.resume + "' " + what);
-    };
-    std::map<std::string, Array> found(extra.begin(), extra.end());
-    for (const char* name : {"epoch", "batch_losses", "history", "settings"})
-        if (!found.count(name))
-            throw bad(std::string("has no extra.") + name +
-                      ": it is not a checkpoint written by mnist --checkpoint");
-    // Whole numbers in [0, limit], as a float holds them exactly.
-    auto whole = [&](const Array& a, float limit, const char* what) {
-        for (float v : a)
-            if (!(v >= 0 && v <= limit && v == std::floor(v)))
-                throw bad(std::string("is corrupted: ") + what + " holds " + std::to_string(v));
-    };
-    const Array& settings = found["settings"];
-    whole(settings, 255, "extra.settings");
-    std::string text;
-    for (float c : settings) text.push_back(static_cast<char>(static_cast<unsigned char>(c)));
-    if (text != run_settings(o))
-        throw bad("was written by a run with other settings; resume with the same ones:\n"
-                  "  checkpoint: " + text + "\n  this run:   " + run_settings(o));
-
-    RunState state;
-    const Array& epoch = found["epoch"];
-    if (epoch.size() != 1) throw bad("is corrupted: extra.epoch is not one number");
-    whole(epoch, static_cast<float>(o.epochs), "extra.epoch");
-    state.epochs_done = static_cast<std::size_t>(epoch(0));
-    const Array& losses = found["batch_losses"];
-    if (losses.dimension() != 1 || losses.size() >= batches_per_epoch ||
-        (state.epochs_done == o.epochs && losses.size() > 0))
-        throw bad("is corrupted: extra.batch_losses has shape " + shape_str(losses.shape()));
-    state.batch_losses.assign(losses.begin(), losses.end());
-    const Array& history = found["history"];
-    if (history.dimension() != 2 || history.shape()[1] != 4 ||
-        history.shape()[0] != 6 * state.epochs_done)
-        throw bad("is corrupted: extra.history has shape " + shape_str(history.shape()) +
-                  " for " + std::to_string(state.epochs_done) + " epochs");
-    whole(history, 65535, "extra.history");
-    std::vector<double> v(history.shape()[0]);
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        std::uint64_t bits = 0;
-        for (std::size_t q = 0; q < 4; ++q)
-            bits |= static_cast<std::uint64_t>(history(i, q)) << (16 * q);
-        std::memcpy(&v[i], &bits, 8);
-    }
-    for (std::size_t e = 0; e < state.epochs_done; ++e) {
-        const double* r = &v[6 * e];
-        if (r[0] != static_cast<double>(e + 1))
-            throw bad("is corrupted: extra.history has no row for epoch " + std::to_string(e + 1));
-        EpochMetrics m;
-        m.epoch = e + 1;
-        m.train_loss = r[1];
-        m.test_loss = r[2];
-        m.test_accuracy = r[3];
-        m.seconds = r[4];
-        m.images_per_second = r[5];
-        state.history.push_back(m);
-    }
-    std::cout << "resumed from " << o.resume << " after " << state.epochs_done << " epochs and "
-              << state.batch_losses.size() << " batches\n";
-    return state;
-}
-
-std::string format_number(double v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
-}
-
 // Trains one model (from scratch, or from --load or --resume); returns the metrics of every
 // epoch. Writes --checkpoint after every epoch; stops after --stop-after epochs, or on a signal.
 std::vector<EpochMetrics> train(const Options& o, const Head& head, const Dataset& train_set,
@@ -253,14 +80,15 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
     DataLoader loader(train_set, o.batch_size, /*shuffle=*/true, o.seed);
 
     RunState state;
-    if (!o.resume.empty()) state = resume_run(o, *model, *optimizer, loader.num_batches());
+    if (!o.resume.empty()) state = mnist::resume_run(o, *model, *optimizer, loader.num_batches());
     std::vector<EpochMetrics>& history = state.history;
     // Stopped by a signal: the checkpoint goes to --checkpoint, else beside the program's work.
     const std::string stop_path = o.checkpoint.empty() ? "mnist-interrupted.npz" : o.checkpoint;
     auto stop = [&](const std::string& where) {
-        save_run(stop_path, o, *model, *optimizer, state);
-        throw Stopped(std::string("stopped by ") +
-                      (stop_signal == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM") + " " + where +
+        mnist::save_run(stop_path, o, *model, *optimizer, state);
+        const bool ctrl_c = mnist::stop_signal() == SIGINT;
+        throw mnist::Stopped(std::string("stopped by ") + (ctrl_c ? "Ctrl-C (SIGINT)" : "SIGTERM") +
+                             " " + where +
                       ": saved a checkpoint to " + stop_path + "; continue with --resume " +
                       stop_path + (o.checkpoint.empty() ? "" : " --checkpoint " + stop_path));
     };
@@ -284,15 +112,10 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
             const Tensor loss = loss_fn(mnist::predict(head, outputs),
                                         Tensor(mnist::targets(head, batch.targets)));
             const float value = loss.item();
-            if (!std::isfinite(value) && !o.keep_going_on_nan)
-                throw std::runtime_error(
-                    "training diverged: the loss is " + format_number(value) + " at epoch " +
-                    std::to_string(epoch) + ", batch " + std::to_string(b + 1) + "/" +
-                    std::to_string(batches.size()) + "; the learning rate (--lr " +
-                    format_number(o.lr) + ") is likely too high: lower it, or pass "
-                    "--keep-going-on-nan to train on regardless");
-            if (!std::isfinite(value) && non_finite++ == 0)
-                std::cout << tag << "warning: the loss is " << format_number(value)
+            if (!examples::check_loss(value, "the loss", epoch, b + 1, batches.size(), o.lr,
+                                      o.keep_going_on_nan) &&
+                non_finite++ == 0)
+                std::cout << tag << "warning: the loss is " << examples::format_number(value)
                           << " at epoch " << epoch << ", batch " << b + 1
                           << "; training goes on (--keep-going-on-nan)" << std::endl;
             optimizer->zero_grad();
@@ -303,7 +126,7 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
             seen += batch.targets.size();
             state.batch_losses.push_back(weighted);
             progress.update(b + 1, static_cast<float>(loss_sum / seen));
-            if (stop_signal && b + 1 < batches.size()) {
+            if (mnist::stop_signal() && b + 1 < batches.size()) {
                 progress.finish();
                 stop("in epoch " + std::to_string(epoch) + " after batch " + std::to_string(b + 1) +
                      "/" + std::to_string(batches.size()));
@@ -329,8 +152,8 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
         state.epochs_done = epoch;
         state.batch_losses.clear();
         if (!o.metrics.empty()) examples::write_metrics(o.metrics, history);
-        if (!o.checkpoint.empty()) save_run(o.checkpoint, o, *model, *optimizer, state);
-        if (stop_signal) stop("after epoch " + std::to_string(epoch));
+        if (!o.checkpoint.empty()) mnist::save_run(o.checkpoint, o, *model, *optimizer, state);
+        if (mnist::stop_signal()) stop("after epoch " + std::to_string(epoch));
     }
     if (last_epoch < o.epochs) {
         std::cout << "stopped after epoch " << last_epoch << " of " << o.epochs
@@ -368,37 +191,6 @@ int predict(const Options& o) {
     return 0;
 }
 
-void plot(const std::string& path, const std::vector<std::string>& names,
-          const std::vector<std::vector<EpochMetrics>>& runs) {
-    if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
-        std::cout << "(--plot skipped: gnuplot is not installed; apt-get install gnuplot-nox)\n";
-        return;
-    }
-    const std::string data = path + ".dat", script = path + ".gp";
-    {
-        std::ofstream out(data);
-        for (std::size_t r = 0; r < runs.size(); ++r) {
-            out << "# " << names[r] << "\n";
-            for (const EpochMetrics& m : runs[r]) out << m.epoch << ' ' << 100 * m.test_accuracy << '\n';
-            out << "\n\n";
-        }
-        std::ofstream gp(script);
-        gp << "set terminal pngcairo size 800,500\nset output '" << path << "'\n"
-           << "set title 'MNIST test accuracy per epoch: squared error vs cross-entropy'\n"
-           << "set xlabel 'epoch'\nset ylabel 'test accuracy (%)'\nset key bottom right\n"
-           << "set grid\nplot ";
-        for (std::size_t r = 0; r < runs.size(); ++r)
-            gp << (r ? ", " : "") << "'" << data << "' index " << r
-               << " with linespoints lw 2 title '" << names[r] << "'";
-        gp << "\n";
-    }
-    const int code = std::system(("gnuplot '" + script + "'").c_str());
-    std::remove(data.c_str());
-    std::remove(script.c_str());
-    if (code != 0) throw std::runtime_error("--plot: gnuplot failed to draw " + path);
-    std::cout << "plotted " << path << "\n";
-}
-
 int compare_losses(const Options& o, const Dataset& train_set, const Dataset& test_set) {
     const std::vector<std::string> losses{"digit_squared", "squared", "cross_entropy"};
     const std::vector<std::string> titles{"(a) squared, 1 output = digit",
@@ -431,7 +223,7 @@ int compare_losses(const Options& o, const Dataset& train_set, const Dataset& te
     for (std::size_t r = 0; r < order.size(); ++r)
         std::cout << "  " << r + 1 << ". " << titles[order[r]] << "  " << std::setprecision(2)
                   << 100 * runs[order[r]].back().test_accuracy << " %\n";
-    if (!o.plot.empty()) plot(o.plot, titles, runs);
+    if (!o.plot.empty()) mnist::plot(o.plot, titles, runs);
     return 0;
 }
 
@@ -442,16 +234,17 @@ int run(const Options& o) {
     if (!o.predict.empty()) return predict(o);
 
     const MnistLayout layout = mnist::takes_images(o.model) ? MnistLayout::image : MnistLayout::flat;
-    const MNIST train_full(o.data, MnistSplit::train, layout);
-    const MNIST test_full(o.data, MnistSplit::test, layout);
+    const std::string data = o.data.empty() ? examples::find_dataset("mnist") : o.data;
+    const MNIST train_full(data, MnistSplit::train, layout);
+    const MNIST test_full(data, MnistSplit::test, layout);
     const Prefix train_set(train_full, o.limit), test_set(test_full, o.limit);
     std::cout << "MNIST: " << train_set.size() << " training and " << test_set.size()
-              << " test images from " << o.data << "; model " << o.model << ", batch "
+              << " test images from " << data << "; model " << o.model << ", batch "
               << o.batch_size << ", " << o.optimizer << " lr " << o.lr << "\n";
     if (o.compare_losses) return compare_losses(o, train_set, test_set);
     const Head head = mnist::head_for(o.loss);
     std::cout << "loss: " << o.loss << " (" << head.description << ")\n";
-    catch_stop_signals();
+    mnist::catch_stop_signals();
     train(o, head, train_set, test_set, "");
     return 0;
 }
@@ -461,11 +254,6 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
     tune_malloc();  // large arrays reused, not page-faulted (core/runtime/memory.hpp)
     Options o;
-    const CLI::Validator positive(
-        [](std::string& s) {
-            return std::strtod(s.c_str(), nullptr) > 0 ? "" : "must be above 0, got " + s;
-        },
-        "> 0");
     CLI::App app{"Train a digit classifier on MNIST with tapegrad"};
     app.add_option("--model", o.model, "cnn, mlp (784-10-10-10 sigmoid) or relu_mlp (784-256-256-10)")
         ->check(CLI::IsMember(mnist::model_names()))->capture_default_str();
@@ -475,7 +263,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 1000))->capture_default_str();
     app.add_option("--batch-size", o.batch_size, "images per step")
         ->check(CLI::Range(1, 60000))->capture_default_str();
-    app.add_option("--lr", o.lr, "learning rate")->check(positive)->capture_default_str();
+    app.add_option("--lr", o.lr, "learning rate")->check(examples::positive())->capture_default_str();
     app.add_option("--momentum", o.momentum, "SGD momentum")
         ->check(CLI::Range(0.0, 0.999999))->capture_default_str();
     app.add_option("--optimizer", o.optimizer, "sgd or adam")
@@ -486,8 +274,8 @@ int main(int argc, char** argv) {
     app.add_option("--seed", o.seed, "seeds the weights and the shuffling")->capture_default_str();
     app.add_option("--threads", o.threads, "threads for tapegrad and OpenBLAS (default: all cores)")
         ->check(CLI::Range(1, 256));
-    app.add_option("--data", o.data, "folder with the MNIST IDX files (scripts/fetch_data.sh)")
-        ->capture_default_str();
+    app.add_option("--data", o.data, "folder with the MNIST IDX files (default: datasets/mnist of "
+                   "$TAPEGRAD_DATA, this folder or the repository; scripts/fetch_data.sh)");
     app.add_option("--save", o.save, "write the trained model (.npz)");
     app.add_option("--load", o.load, "start from (or predict with) a saved model");
     app.add_option("--predict", o.predict, "print the digit in a 28x28 PGM image, with --load");
@@ -515,9 +303,9 @@ int main(int argc, char** argv) {
             throw std::invalid_argument("--resume continues a run, model included: it takes no "
                                         "--load");
         return run(o);
-    } catch (const Stopped& e) {
+    } catch (const mnist::Stopped& e) {
         std::cout << "mnist: " << e.what() << std::endl;
-        return 128 + stop_signal;
+        return 128 + mnist::stop_signal();
     } catch (const std::exception& e) {
         std::cerr << "mnist: " << e.what() << "\n";
         return 1;

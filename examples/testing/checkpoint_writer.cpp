@@ -24,10 +24,12 @@ std::shared_ptr<nn::Sequential> make_model() {
 
 // The version held by the checkpoint at `path`; throws if it is not one whole version.
 long check(const std::string& path, nn::Module& model, optim::Adam& adam) {
-    const nn::NamedArrays extra = optim::load_checkpoint(path, model, adam);
-    if (extra.size() != 1 || extra[0].first != "version" || extra[0].second.size() != 1)
-        throw std::runtime_error(path + ": no extra.version");
-    const float k = extra[0].second(0);
+    const NamedTypedArrays extra = optim::load_checkpoint(path, model, adam);
+    const auto* version = extra.size() == 1 && extra[0].first == "version"
+                              ? std::get_if<xt::xarray<std::int64_t>>(&extra[0].second)
+                              : nullptr;
+    if (!version || version->size() != 1) throw std::runtime_error(path + ": no extra.version");
+    const auto k = static_cast<float>((*version)(0));
     auto all_k = [&](const Array& a, const std::string& what) {
         for (float v : a)
             if (v != k)
@@ -81,7 +83,7 @@ int main(int argc, char** argv) {
                 state.emplace_back("exp_avg_sq" + at, moment);
             }
             adam.load_state(state);
-            optim::save_checkpoint(path, *model, adam, {{"version", Array{static_cast<float>(k)}}});
+            optim::save_checkpoint(path, *model, adam, {{"version", xt::xarray<std::int64_t>{k}}});
         }
         return 0;
     } catch (const std::exception& e) {

@@ -112,7 +112,7 @@ mnist_rejects_bad_input)
     "${run[@]}" --lr 0.2 --resume "$work/ck.npz"
   expect_error "is not model.*, optimizer.* or extra.*: is it a checkpoint" \
     "${run[@]}" --resume "$work/model.npz"
-  expect_error "cannot open '$work/missing.npz': No such file or directory" \
+  expect_error "$work/missing.npz: cannot open: No such file or directory" \
     "${run[@]}" --resume "$work/missing.npz"
   head -c $(($(stat -c %s "$work/ck.npz") / 2)) "$work/ck.npz" > "$work/cut.npz"
   expect_error "is not a valid .npz file: no ZIP end record at its end (the file is truncated" \
@@ -291,6 +291,26 @@ binary_classification_trains_on_generated_csv)
   awk -F, 'NR==1 || NR>3 {print} NR==3 {print $1","$2","$3",0.5"}' "$work/data.csv" > "$work/half.csv"
   expect_error "labels must be 0/1" "$bin/binary_classification" --csv "$work/half.csv"
   expect_error "label-column" "$bin/binary_classification" --csv "$work/data.csv" --label-column 9
+  ;;
+examples_find_the_data_sets_from_any_folder)
+  # $TAPEGRAD_DATA/mnist, from a folder that has no datasets/ of its own.
+  mkdir -p "$work/data/mnist"
+  "$bin/make_digits" "$work/data/mnist" 100 20 || fail "make_digits"
+  mkdir "$work/elsewhere"
+  out=$(cd "$work/elsewhere" && TAPEGRAD_DATA="$work/data" "$bin/mnist" --model mlp --epochs 1 \
+        --batch-size 10 --lr 1 2>&1) || fail "mnist with TAPEGRAD_DATA: $out"
+  grep -qF "from $work/data/mnist" <<<"$out" || fail "did not read $work/data/mnist: $out"
+  echo "ok: found $work/data/mnist from $work/elsewhere"
+  # Nowhere to be found: the error lists the places and says how to fetch the data.
+  repository=$(cd "$(dirname "$0")/../.." && pwd)
+  if [ -e "$repository/datasets/breast_cancer.csv" ]; then
+    echo "(the repository has datasets/breast_cancer.csv: the missing-data message is not checked)"
+  else
+    cd "$work/elsewhere"
+    TAPEGRAD_DATA="$work/data" expect_error "fetch it with: bash $repository/scripts/fetch_data.sh" \
+      "$bin/binary_classification"
+    TAPEGRAD_DATA="$work/data" expect_error "$work/data/breast_cancer.csv" "$bin/binary_classification"
+  fi
   ;;
 *) fail "unknown case $case_name" ;;
 esac

@@ -1,5 +1,7 @@
 #include "npy.hpp"
 
+#include "file.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -12,18 +14,11 @@
 
 // The layout is NumPy's (numpy/lib/format.py); its integers are little-endian.
 
-namespace tapegrad::nn {
+namespace tapegrad {
 
 namespace {
 
 constexpr char npy_magic[] = "\x93NUMPY";
-
-// Callers check the bounds first.
-std::uint32_t get_le(std::string_view b, std::size_t at, int bytes) {
-    std::uint32_t v = 0;
-    for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
-    return v;
-}
 
 bool host_little_endian() {
     const std::uint32_t one = 1;
@@ -142,9 +137,73 @@ class HeaderParser {
 
 }  // namespace
 
-std::string to_npy(const Array& array) {
-    const Shape shape(array.shape().begin(), array.shape().end());
-    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " +
+namespace {
+
+// Each dtype's descr (little-endian, as tapegrad writes) and element size.
+struct DTypeInfo {
+    DType dtype;
+    const char* name;
+    char kind;  // 'f', 'i', 'u': the descr is byte order + kind + size
+    std::size_t size;
+};
+constexpr DTypeInfo dtypes[] = {{DType::float32, "float32", 'f', 4},
+                                {DType::float64, "float64", 'f', 8},
+                                {DType::int64, "int64", 'i', 8},
+                                {DType::uint8, "uint8", 'u', 1}};
+
+const DTypeInfo& info(DType dtype) { return dtypes[static_cast<int>(dtype)]; }
+
+std::string descr_of(DType dtype) {
+    const DTypeInfo& d = info(dtype);
+    return std::string(d.size == 1 ? "|" : "<") + d.kind + std::to_string(d.size);
+}
+
+// The dtype of a descr such as '<f4', '>i8' or '|u1', and whether its bytes are big-endian.
+bool parse_descr(const std::string& descr, DType& dtype, bool& big_endian) {
+    if (descr.size() < 3) return false;
+    const char order = descr[0];
+    if (order != '<' && order != '>' && order != '|' && order != '=') return false;
+    for (const DTypeInfo& d : dtypes)
+        if (descr.substr(1) == std::string(1, d.kind) + std::to_string(d.size) &&
+            (d.size == 1 || order != '|')) {
+            dtype = d.dtype;
+            big_endian = order == '>';
+            return true;
+        }
+    return false;
+}
+
+}  // namespace
+
+DType dtype_of(const TypedArray& array) { return static_cast<DType>(array.index()); }
+const char* dtype_name(DType dtype) { return info(dtype).name; }
+
+Shape shape_of(const TypedArray& array) {
+    return std::visit([](const auto& a) { return Shape(a.shape().begin(), a.shape().end()); },
+                      array);
+}
+
+TypedArray text_array(std::string_view text) {
+    xt::xarray<std::uint8_t> a = xt::xarray<std::uint8_t>::from_shape({text.size()});
+    std::copy(text.begin(), text.end(), a.begin());
+    return a;
+}
+
+std::string array_text(const TypedArray& array, const std::string& what) {
+    const auto* bytes = std::get_if<xt::xarray<std::uint8_t>>(&array);
+    if (!bytes || bytes->dimension() != 1)
+        throw std::runtime_error(what + " should be text (a 1-D uint8 array), but it is " +
+                                 dtype_name(dtype_of(array)) + " of shape " +
+                                 shape_str(shape_of(array)));
+    return std::string(bytes->begin(), bytes->end());
+}
+
+namespace {
+
+template <class T>
+std::string npy_bytes(const xt::xarray<T>& a, DType dtype) {
+    const Shape shape(a.shape().begin(), a.shape().end());
+    std::string header = "{'descr': '" + descr_of(dtype) + "', 'fortran_order': False, 'shape': " +
                          shape_tuple(shape) + ", }";
     // As NumPy pads: spaces and a newline so that magic (6) + version (2) + length (2) + header
     // is a multiple of 64 (a full 64 spaces more when it already is).
@@ -161,34 +220,54 @@ std::string to_npy(const Array& array) {
     out += header;
 
     const std::size_t at = out.size();
-    out.resize(at + 4 * array.size());
-    // Array is row-major and contiguous, so its storage is already in C order. An empty array
-    // may have no storage at all (data() is null), and memcpy from null is undefined even for
-    // 0 bytes.
-    if (array.size() == 0) return out;
-    if (host_little_endian()) {
-        std::memcpy(out.data() + at, array.data(), 4 * array.size());
-    } else {
-        for (std::size_t i = 0; i < array.size(); ++i) {
-            std::uint32_t bits;
-            std::memcpy(&bits, array.data() + i, 4);
-            for (int k = 0; k < 4; ++k) out[at + 4 * i + k] = static_cast<char>(bits >> (8 * k));
-        }
-    }
+    out.resize(at + sizeof(T) * a.size());
+    // An xarray is row-major and contiguous, so its storage is already in C order. An empty
+    // array may have no storage at all (data() is null), and memcpy from null is undefined even
+    // for 0 bytes.
+    if (a.size() == 0) return out;
+    std::memcpy(out.data() + at, a.data(), sizeof(T) * a.size());
+    if (!host_little_endian())
+        for (std::size_t i = 0; i < a.size(); ++i)
+            std::reverse(out.data() + at + sizeof(T) * i, out.data() + at + sizeof(T) * (i + 1));
     return out;
 }
 
-Array from_npy(std::string_view b, const std::string& what) {
+}  // namespace
+
+std::string to_npy(const TypedArray& array) {
+    const DType dtype = dtype_of(array);
+    return std::visit([dtype](const auto& a) { return npy_bytes(a, dtype); }, array);
+}
+
+std::string to_npy(const Array& array) { return npy_bytes(array, DType::float32); }
+
+namespace {
+
+template <class T>
+TypedArray read_elements(std::string_view data, const Shape& stored, bool swap) {
+    xt::xarray<T> a = xt::xarray<T>::from_shape(stored);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        unsigned char bytes[sizeof(T)];
+        std::memcpy(bytes, data.data() + sizeof(T) * i, sizeof(T));
+        if (swap) std::reverse(bytes, bytes + sizeof(T));
+        std::memcpy(a.data() + i, bytes, sizeof(T));
+    }
+    return a;
+}
+
+}  // namespace
+
+TypedArray from_npy_typed(std::string_view b, const std::string& what) {
     auto fail = [&](const std::string& msg) { throw std::runtime_error(what + ": " + msg); };
     if (b.size() < 10 || b.substr(0, 6) != std::string_view(npy_magic, 6))
         fail("not an .npy array (it does not start with \\x93NUMPY)");
     const int major = static_cast<unsigned char>(b[6]), minor = static_cast<unsigned char>(b[7]);
     std::size_t start = 10, header_len = 0;
     if (major == 1) {
-        header_len = get_le(b, 8, 2);
+        header_len = load_le(b.data() + 8, 2);
     } else if (major == 2 || major == 3) {
         if (b.size() < 12) fail("the .npy header is truncated");
-        header_len = get_le(b, 8, 4);
+        header_len = load_le(b.data() + 8, 4);
         start = 12;
     } else {
         fail(".npy format version " + std::to_string(major) + "." + std::to_string(minor) +
@@ -197,36 +276,48 @@ Array from_npy(std::string_view b, const std::string& what) {
     if (header_len > b.size() - start) fail("the .npy header is truncated");
     const NpyHeader h = HeaderParser(b.substr(start, header_len), what).parse();
 
-    const bool big_endian = h.descr == ">f4";
-    if (h.descr != "<f4" && !big_endian)
-        fail("the dtype is '" + h.descr + "', but tapegrad reads float32 ('<f4') only; "
-             "convert it in Python with array.astype(numpy.float32)");
+    DType dtype = DType::float32;
+    bool big_endian = false;
+    if (!parse_descr(h.descr, dtype, big_endian))
+        fail("the dtype is '" + h.descr + "', but tapegrad reads float32, float64, int64 and "
+             "uint8 only; convert it in Python with array.astype(numpy.float32)");
+    const std::size_t size = info(dtype).size;
     std::uint64_t count = 1;
     for (std::size_t d : h.shape) {
-        if (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / 4 / d)
+        if (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / 8 / d)
             fail("the shape " + shape_str(h.shape) + " is impossibly large");
         count *= d;
     }
     const std::size_t data_at = start + header_len;
     const std::uint64_t have = b.size() - data_at;
-    if (have != 4 * count)
-        fail("the shape " + shape_str(h.shape) + " needs " + std::to_string(4 * count) +
+    if (have != size * count)
+        fail("the shape " + shape_str(h.shape) + " needs " + std::to_string(size * count) +
              " bytes of data, but " + std::to_string(have) + " follow the header" +
-             (have < 4 * count ? " (it is truncated)" : ""));
+             (have < size * count ? " (it is truncated)" : ""));
 
     // Fortran order is C order of the reversed shape; a transpose puts the axes back.
     Shape stored = h.shape;
     if (h.fortran_order) std::reverse(stored.begin(), stored.end());
-    Array a = Array::from_shape(stored);
-    const bool swap = big_endian == host_little_endian();
-    for (std::size_t i = 0; i < count; ++i) {
-        unsigned char bytes[4];
-        std::memcpy(bytes, b.data() + data_at + 4 * i, 4);
-        if (swap) std::reverse(bytes, bytes + 4);
-        std::memcpy(a.data() + i, bytes, 4);
+    const bool swap = big_endian == host_little_endian() && size > 1;
+    const std::string_view data = b.substr(data_at);
+    TypedArray a;
+    switch (dtype) {
+        case DType::float32: a = read_elements<float>(data, stored, swap); break;
+        case DType::float64: a = read_elements<double>(data, stored, swap); break;
+        case DType::int64: a = read_elements<std::int64_t>(data, stored, swap); break;
+        case DType::uint8: a = read_elements<std::uint8_t>(data, stored, swap); break;
     }
-    if (h.fortran_order && h.shape.size() > 1) a = Array(xt::transpose(a));
+    if (h.fortran_order && h.shape.size() > 1)
+        std::visit([](auto& x) { x = std::decay_t<decltype(x)>(xt::transpose(x)); }, a);
     return a;
 }
 
-}  // namespace tapegrad::nn
+Array from_npy(std::string_view bytes, const std::string& what) {
+    TypedArray a = from_npy_typed(bytes, what);
+    if (auto* floats = std::get_if<Array>(&a)) return std::move(*floats);
+    throw std::runtime_error(what + ": the dtype is " + dtype_name(dtype_of(a)) +
+                             ", but float32 is expected here; convert it in Python with "
+                             "array.astype(numpy.float32)");
+}
+
+}  // namespace tapegrad

@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <string>
 
-#include "../core/tensor.hpp"
+#include "../../core/tensor.hpp"
 #include "file.hpp"
 
 namespace tapegrad {

@@ -9,10 +9,6 @@ namespace tapegrad {
 
 namespace {
 
-bool is_space(std::uint8_t c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 // Reads whitespace-separated unsigned numbers, skipping '#' comments to the end of the line.
 class Reader {
   public:
@@ -73,9 +69,7 @@ std::string printable(const Bytes& bytes, std::size_t n) {
         if (c >= 0x20 && c < 0x7f) {
             s += static_cast<char>(c);
         } else {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02X", c);
-            s += buf;
+            s += "\\x" + hex(c, 2).substr(2);
         }
     }
     return s;

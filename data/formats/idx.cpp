@@ -22,17 +22,6 @@ const char* idx_type_name(std::uint8_t type) {
     }
 }
 
-std::string hex_byte(std::uint8_t b) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "0x%02X", b);
-    return buf;
-}
-
-std::uint32_t big_endian_u32(const std::uint8_t* p) {
-    return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 |
-           std::uint32_t(p[3]);
-}
-
 }  // namespace
 
 std::string dims_str(const std::vector<std::size_t>& dims) {
@@ -50,18 +39,18 @@ IdxFile read_idx(const std::string& path) {
     if (file.size() < 4)
         fail("truncated: " + std::to_string(file.size()) +
              " bytes, too short for the 4-byte IDX magic number");
-    const std::string magic = hex_byte(file[0]) + " " + hex_byte(file[1]) + " " +
-                              hex_byte(file[2]) + " " + hex_byte(file[3]);
+    const std::string magic = hex(file[0], 2) + " " + hex(file[1], 2) + " " +
+                              hex(file[2], 2) + " " + hex(file[3], 2);
     if (file[0] != 0 || file[1] != 0)
         fail("bad magic number " + magic +
              ": an IDX file starts with 0x00 0x00, a type byte and a rank byte (is this an IDX "
              "file?)");
     const std::uint8_t type = file[2];
     if (!idx_type_name(type))
-        fail("bad magic number " + magic + ": type byte " + hex_byte(type) +
+        fail("bad magic number " + magic + ": type byte " + hex(type, 2) +
              " is not an IDX element type");
     if (type != ubyte_type)
-        fail(std::string("element type ") + hex_byte(type) + " (" + idx_type_name(type) +
+        fail(std::string("element type ") + hex(type, 2) + " (" + idx_type_name(type) +
              ") is not supported; only 0x08 (unsigned byte) is");
     const std::size_t rank = file[3];
     if (rank == 0) fail("rank 0 in the magic number: an IDX file needs at least one dimension");
@@ -74,13 +63,13 @@ IdxFile read_idx(const std::string& path) {
     IdxFile idx;
     std::size_t count = 1;
     for (std::size_t i = 0; i < rank; ++i) {
-        std::size_t d = big_endian_u32(&file[4 + 4 * i]);
+        std::size_t d = load_be(&file[4 + 4 * i], 4);
         idx.dims.push_back(d);
         if (d == 0) fail("dimension " + std::to_string(i) + " is 0 (dims " +
                          dims_str(idx.dims) + "): the file holds no data");
         if (count > std::numeric_limits<std::size_t>::max() / d) {
             for (std::size_t j = i + 1; j < rank; ++j)
-                idx.dims.push_back(big_endian_u32(&file[4 + 4 * j]));
+                idx.dims.push_back(load_be(&file[4 + 4 * j], 4));
             fail("dims " + dims_str(idx.dims) + " overflow: the element count does not fit");
         }
         count *= d;

@@ -8,6 +8,9 @@
 #include <limits>
 #include <memory>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 namespace tapegrad {
@@ -45,6 +48,9 @@ Bytes read_file_maybe_gzip(const std::string& path) {
     return is_gzip(bytes) ? gunzip(path, bytes) : bytes;
 }
 
+// zlib's gzopen/gzread would read raw files and concatenated members too, but they skip any
+// bytes after the last gzip member without a word (zlib's manual says so), and a download that
+// was damaged that way would pass. This loop refuses them.
 Bytes gunzip(const std::string& path, const Bytes& compressed) {
     z_stream zs{};
     if (inflateInit2(&zs, 15 + 16) != Z_OK)  // 15: largest window; +16: expect a gzip wrapper
@@ -119,15 +125,82 @@ Bytes gzip(const Bytes& raw) {
     return out;
 }
 
+namespace {
+
+std::string folder_of(const std::string& path) {
+    const std::size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, std::string_view bytes, const std::string& who) {
+    const std::string target = who + ": cannot write '" + path + "': ";
+    std::string name = path + ".tmp-XXXXXX";
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0)
+        throw DataError(target + "cannot create a temporary file beside it (" +
+                        std::strerror(errno) + ")");
+    bool open = true;
+    auto fail = [&](const char* step) {
+        const int err = errno;
+        if (open) ::close(fd);
+        ::unlink(name.c_str());
+        throw DataError(target + step + " failed (" + std::strerror(err) +
+                        "); any previous file is unchanged");
+    };
+    // mkstemp creates the file rw-------; keep the mode of the file we replace, else rw-r--r--.
+    struct stat st {};
+    const mode_t mode = ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+                            ? (st.st_mode & 07777)
+                            : 0644;
+    if (::fchmod(fd, mode) != 0) fail("setting the file mode");
+    for (std::size_t done = 0; done < bytes.size();) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO;
+            fail("writing");
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) fail("flushing to disk (fsync)");
+    open = false;
+    if (::close(fd) != 0) fail("closing");
+    if (::rename(name.c_str(), path.c_str()) != 0) fail("renaming the temporary file");
+    // Make the rename itself durable; a failure here cannot undo it, so it is not an error.
+    const int dir = ::open(folder_of(path).c_str(), O_RDONLY);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
+    }
+}
+
 void write_file(const std::string& path, const Bytes& bytes, Compression compression) {
     const Bytes packed = compression == Compression::gzip ? gzip(bytes) : Bytes();
     const Bytes& out = compression == Compression::gzip ? packed : bytes;
-    FilePtr f(std::fopen(path.c_str(), "wb"));
-    if (!f) throw DataError(path + ": cannot write: " + std::strerror(errno));
-    if (!out.empty() && std::fwrite(out.data(), 1, out.size(), f.get()) != out.size())
-        throw DataError(path + ": write failed: " + std::strerror(errno));
-    if (std::fclose(f.release()) != 0)
-        throw DataError(path + ": write failed: " + std::strerror(errno));
+    write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(out.data()), out.size()));
+}
+
+std::uint64_t load_le(const void* p, int n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    std::uint64_t v = 0;
+    for (int i = n - 1; i >= 0; --i) v = (v << 8) | b[i];
+    return v;
+}
+
+std::uint64_t load_be(const void* p, int n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v = (v << 8) | b[i];
+    return v;
+}
+
+std::string hex(std::uint64_t v, int digits) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%0*llX", digits, static_cast<unsigned long long>(v));
+    return buf;
 }
 
 }  // namespace tapegrad

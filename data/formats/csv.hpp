@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "../core/tensor.hpp"
+#include "../../core/tensor.hpp"
 #include "file.hpp"
 
 namespace tapegrad {

@@ -16,12 +16,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "file.hpp"
 #include "npy.hpp"
 
 // The layout is PKWARE's APPNOTE.TXT (sections 4.3.7, 4.3.12, 4.3.14-16 and 4.5.3, ZIP64);
 // all its integers are little-endian.
 
-namespace tapegrad::nn {
+namespace tapegrad {
 
 namespace {
 
@@ -40,18 +41,13 @@ void put32(std::string& out, std::uint32_t v) {
     put16(out, v >> 16);
 }
 // Callers check the bounds first.
-std::uint64_t get_le(std::string_view b, std::size_t at, int bytes) {
-    std::uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
-    return v;
-}
 std::uint32_t get16(std::string_view b, std::size_t at) {
-    return static_cast<std::uint32_t>(get_le(b, at, 2));
+    return static_cast<std::uint32_t>(load_le(b.data() + at, 2));
 }
 std::uint32_t get32(std::string_view b, std::size_t at) {
-    return static_cast<std::uint32_t>(get_le(b, at, 4));
+    return static_cast<std::uint32_t>(load_le(b.data() + at, 4));
 }
-std::uint64_t get64(std::string_view b, std::size_t at) { return get_le(b, at, 8); }
+std::uint64_t get64(std::string_view b, std::size_t at) { return load_le(b.data() + at, 8); }
 
 std::uint32_t crc_of(std::string_view bytes) {
     uLong crc = crc32(0L, Z_NULL, 0);
@@ -61,12 +57,6 @@ std::uint32_t crc_of(std::string_view bytes) {
         done += n;
     }
     return static_cast<std::uint32_t>(crc);
-}
-
-std::string hex(std::uint32_t v) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%08x", v);
-    return buf;
 }
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
@@ -79,7 +69,7 @@ struct ZipEntry {
     std::uint64_t compressed = 0, uncompressed = 0, offset = 0;
 };
 
-std::string build_npz(const NamedArrays& arrays) {
+std::string build_npz(const NamedTypedArrays& arrays) {
     std::set<std::string> seen;
     for (const auto& [name, array] : arrays) {
         if (name.empty())
@@ -166,9 +156,9 @@ class NpzReader {
   public:
     NpzReader(std::string_view file, const std::string& path) : b_(file), path_(path) {}
 
-    NamedArrays read() {
+    NamedTypedArrays read() {
         std::vector<ZipEntry> entries = central_directory();
-        NamedArrays arrays;
+        NamedTypedArrays arrays;
         std::set<std::string> names;
         for (const ZipEntry& e : entries) {
             const std::string what = "load_arrays: " + quoted(path_) + ": entry " + quoted(e.name);
@@ -181,9 +171,9 @@ class NpzReader {
             const std::string data = entry_data(e, what);
             const std::uint32_t crc = crc_of(data);
             if (crc != e.crc)
-                throw std::runtime_error(what + " is corrupted: its CRC-32 is " + hex(crc) +
-                                         " but the archive records " + hex(e.crc));
-            arrays.emplace_back(std::move(name), from_npy(data, what));
+                throw std::runtime_error(what + " is corrupted: its CRC-32 is " + hex(crc, 8) +
+                                         " but the archive records " + hex(e.crc, 8));
+            arrays.emplace_back(std::move(name), from_npy_typed(data, what));
         }
         return arrays;
     }
@@ -329,99 +319,44 @@ class NpzReader {
     const std::string& path_;
 };
 
-// ---- files ----------------------------------------------------------------------------------
-
-std::string errno_text(int err) { return std::strerror(err); }
-
-std::string read_file(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0)
-        throw std::runtime_error("load_arrays: cannot open " + quoted(path) + ": " +
-                                 errno_text(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        throw std::runtime_error("load_arrays: " + quoted(path) + " is not a regular file");
-    }
-    std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const int err = errno;
-            ::close(fd);
-            throw std::runtime_error("load_arrays: cannot read " + quoted(path) + ": " +
-                                     errno_text(err));
-        }
-        if (n == 0) break;  // the file shrank while we read it
-        done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    bytes.resize(done);
-    return bytes;
-}
-
-std::string folder_of(const std::string& path) {
-    const std::size_t slash = path.find_last_of('/');
-    if (slash == std::string::npos) return ".";
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// Temporary file beside the target, write, fsync, close, rename over the target, fsync the
-// folder. Any failure removes the temporary file; the target is replaced only by the rename.
-void write_atomically(const std::string& path, const std::string& bytes) {
-    std::string name = path + ".tmp-XXXXXX";
-    const int fd = ::mkstemp(name.data());
-    if (fd < 0)
-        throw std::runtime_error("save_arrays: cannot write " + quoted(path) +
-                                 ": cannot create a temporary file beside it (" +
-                                 errno_text(errno) + ")");
-    bool open = true;
-    auto fail = [&](const char* step) {
-        const int err = errno;
-        if (open) ::close(fd);
-        ::unlink(name.c_str());
-        throw std::runtime_error("save_arrays: cannot write " + quoted(path) + ": " + step +
-                                 " failed (" + errno_text(err) +
-                                 "); any previous file is unchanged");
-    };
-    // mkstemp creates the file rw-------; keep the mode of the file we replace, else rw-r--r--.
-    struct stat st {};
-    const mode_t mode = ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)
-                            ? (st.st_mode & 07777)
-                            : 0644;
-    if (::fchmod(fd, mode) != 0) fail("setting the file mode");
-    for (std::size_t done = 0; done < bytes.size();) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            if (n == 0) errno = EIO;
-            fail("writing");
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) fail("flushing to disk (fsync)");
-    open = false;
-    if (::close(fd) != 0) fail("closing");
-    if (::rename(name.c_str(), path.c_str()) != 0) fail("renaming the temporary file");
-    // Make the rename itself durable; a failure here cannot undo it, so it is not an error.
-    const int dir = ::open(folder_of(path).c_str(), O_RDONLY);
-    if (dir >= 0) {
-        ::fsync(dir);
-        ::close(dir);
-    }
-}
-
 }  // namespace
 
+void save_npz(const std::string& path, const NamedTypedArrays& arrays) {
+    write_file_atomic(path, build_npz(arrays), "save_arrays");
+}
+
+NamedTypedArrays load_npz(const std::string& path) {
+    Bytes bytes;
+    try {
+        bytes = read_file(path);
+    } catch (const DataError& e) {
+        throw DataError(std::string("load_arrays: ") + e.what());
+    }
+    return NpzReader(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                     path)
+        .read();
+}
+
 void save_arrays(const std::string& path, const NamedArrays& arrays) {
-    write_atomically(path, build_npz(arrays));
+    NamedTypedArrays typed;
+    typed.reserve(arrays.size());
+    for (const auto& [name, array] : arrays) typed.emplace_back(name, array);
+    save_npz(path, typed);
 }
 
 NamedArrays load_arrays(const std::string& path) {
-    const std::string bytes = read_file(path);
-    return NpzReader(bytes, path).read();
+    NamedArrays arrays;
+    for (auto& [name, array] : load_npz(path)) {
+        if (auto* floats = std::get_if<Array>(&array)) {
+            arrays.emplace_back(std::move(name), std::move(*floats));
+            continue;
+        }
+        throw std::runtime_error("load_arrays: '" + path + "': entry '" + name + ".npy' is " +
+                                 dtype_name(dtype_of(array)) +
+                                 ", but float32 is expected here; convert it in Python with "
+                                 "array.astype(numpy.float32)");
+    }
+    return arrays;
 }
 
-}  // namespace tapegrad::nn
+}  // namespace tapegrad
