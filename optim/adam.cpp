@@ -84,59 +84,46 @@ NamedArrays Adam::state() const {
 
 void Adam::load_state(const NamedArrays& state) {
     // Everything is checked before anything changes.
-    float lr = lr_, eps = eps_, weight_decay = weight_decay_;
+    const SavedState saved = split_state(state, {"lr", "betas", "eps", "weight_decay"},
+                                         {"step", "exp_avg", "exp_avg_sq"}, {"step"});
+    const float lr = hyper_or(saved, "lr", lr_);
     std::pair<float, float> betas = betas_;
-    std::vector<Moments> moments(params_.size());
-    std::vector<int> parts(params_.size(), 0);  // which of step, exp_avg, exp_avg_sq were given
-    std::map<std::string, int> seen;
-    for (const auto& [name, value] : state) {
-        if (seen[name]++)
-            throw std::invalid_argument("Adam.load_state: '" + name + "' appears twice");
-        if (name == "lr") {
-            lr = read_scalar(name, value);
-        } else if (name == "betas") {
-            if (value.size() != 2)
-                throw std::invalid_argument("Adam.load_state: 'betas' must hold two numbers, "
-                                            "but its shape is " + shape_str(value.shape()));
-            betas = {value.data()[0], value.data()[1]};
-        } else if (name == "eps") {
-            eps = read_scalar(name, value);
-        } else if (name == "weight_decay") {
-            weight_decay = read_scalar(name, value);
-        } else if (name == "param_count") {
-            const float count = read_scalar(name, value);
-            if (count != static_cast<float>(params_.size()))
-                throw std::invalid_argument("Adam.load_state: the state is for " +
-                                            number_str(count) +
-                                            " parameters, but this optimizer has " +
-                                            std::to_string(params_.size()));
-        } else {
-            const auto [kind, index] = parse_param_entry(name);
-            Moments& s = moments[index];
-            if (kind == "step") {
-                s.step = read_scalar(name, value);
-                if (!(s.step >= 1.0f && s.step == std::floor(s.step)))
-                    throw std::invalid_argument("Adam.load_state: '" + name +
-                                                "' must be a whole number >= 1, but it is " +
-                                                number_str(s.step));
-                parts[index] |= 1;
-            } else if (kind == "exp_avg" || kind == "exp_avg_sq") {
-                check_param_shape(name, index, value);
-                (kind == "exp_avg" ? s.exp_avg : s.exp_avg_sq) = value;
-                parts[index] |= kind == "exp_avg" ? 2 : 4;
-            } else {
-                throw std::invalid_argument(
-                    "Adam.load_state: '" + name + "' is not a known entry; Adam saves lr, betas, "
-                    "eps, weight_decay, param_count, step.<i>, exp_avg.<i> and exp_avg_sq.<i>");
-            }
-        }
+    if (auto it = saved.hyper.find("betas"); it != saved.hyper.end()) {
+        const Array& value = *it->second;
+        if (value.size() != 2)
+            throw std::invalid_argument("Adam.load_state: 'betas' must hold two numbers, "
+                                        "but its shape is " + shape_str(value.shape()));
+        betas = {value.data()[0], value.data()[1]};
     }
-    for (std::size_t i = 0; i < params_.size(); ++i)
-        if (parts[i] != 0 && parts[i] != 7)
-            throw std::invalid_argument("Adam.load_state: parameter " + std::to_string(i) +
-                                        " needs all of step." + std::to_string(i) + ", exp_avg." +
-                                        std::to_string(i) + " and exp_avg_sq." +
-                                        std::to_string(i) + ", but some are missing");
+    const float eps = hyper_or(saved, "eps", eps_);
+    const float weight_decay = hyper_or(saved, "weight_decay", weight_decay_);
+
+    // A parameter has all three of step, exp_avg and exp_avg_sq, or none (no step taken yet).
+    std::vector<Moments> moments(params_.size());
+    auto entry = [&](const char* kind, std::size_t i) -> const Array* {
+        auto k = saved.per_param.find(kind);
+        if (k == saved.per_param.end()) return nullptr;
+        auto it = k->second.find(i);
+        return it == k->second.end() ? nullptr : it->second;
+    };
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const Array *step = entry("step", i), *avg = entry("exp_avg", i),
+                    *avg_sq = entry("exp_avg_sq", i);
+        const std::string at = std::to_string(i);
+        const float count = step ? *step->begin() : 0.0f;
+        if (step && !(count >= 1.0f && count == std::floor(count)))
+            throw std::invalid_argument("Adam.load_state: 'step." + at +
+                                        "' must be a whole number >= 1, but it is " +
+                                        number_str(count));
+        if (!step && !avg && !avg_sq) continue;
+        if (!step || !avg || !avg_sq)
+            throw std::invalid_argument("Adam.load_state: parameter " + at + " needs all of step." +
+                                        at + ", exp_avg." + at + " and exp_avg_sq." + at +
+                                        ", but some are missing");
+        moments[i].step = count;
+        moments[i].exp_avg = *avg;
+        moments[i].exp_avg_sq = *avg_sq;
+    }
     check_non_negative("the learning rate", lr);
     check_hyper_parameters(betas, eps, weight_decay);
 

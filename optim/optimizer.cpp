@@ -1,5 +1,6 @@
 #include "optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -60,33 +61,72 @@ float Optimizer::read_scalar(const std::string& name, const Array& value) const 
     return *value.begin();
 }
 
-std::pair<std::string, std::size_t> Optimizer::parse_param_entry(
-    const std::string& name) const {
-    const std::size_t dot = name.rfind('.');
-    const std::string prefix = std::string(name_) + ".load_state: '" + name + "'";
-    std::size_t index = 0;
-    bool digits = dot != std::string::npos && dot + 1 < name.size();
-    for (std::size_t i = dot + 1; digits && i < name.size(); ++i) {
-        if (name[i] < '0' || name[i] > '9' || i - dot > 9) digits = false;
-        else index = index * 10 + static_cast<std::size_t>(name[i] - '0');
+Optimizer::SavedState Optimizer::split_state(const NamedArrays& state,
+                                             const std::vector<std::string>& hyper,
+                                             const std::vector<std::string>& per_param,
+                                             const std::vector<std::string>& scalar_kinds) const {
+    const std::string who = std::string(name_) + ".load_state: ";
+    auto unknown = [&](const std::string& name) {
+        std::string known;
+        for (const std::string& h : hyper) known += h + ", ";
+        known += "param_count";
+        for (std::size_t k = 0; k < per_param.size(); ++k)
+            known += (k + 1 == per_param.size() ? " and " : ", ") + per_param[k] + ".<i>";
+        return std::invalid_argument(who + "'" + name + "' is not a known entry; " + name_ +
+                                     " saves " + known);
+    };
+    auto contains = [](const std::vector<std::string>& names, const std::string& name) {
+        return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    SavedState saved;
+    std::map<std::string, int> seen;
+    for (const auto& [name, value] : state) {
+        if (seen[name]++) throw std::invalid_argument(who + "'" + name + "' appears twice");
+        if (contains(hyper, name)) {
+            saved.hyper[name] = &value;
+            continue;
+        }
+        if (name == "param_count") {
+            const float count = read_scalar(name, value);
+            if (count != static_cast<float>(params_.size()))
+                throw std::invalid_argument(who + "the state is for " + number_str(count) +
+                                            " parameters, but this optimizer has " +
+                                            std::to_string(params_.size()));
+            continue;
+        }
+        // KIND.<i>: the index must name a parameter.
+        const std::size_t dot = name.rfind('.');
+        std::size_t index = 0;
+        bool digits = dot != std::string::npos && dot + 1 < name.size();
+        for (std::size_t i = dot + 1; digits && i < name.size(); ++i) {
+            if (name[i] < '0' || name[i] > '9' || i - dot > 9) digits = false;
+            else index = index * 10 + static_cast<std::size_t>(name[i] - '0');
+        }
+        if (!digits || !contains(per_param, name.substr(0, dot))) throw unknown(name);
+        if (index >= params_.size())
+            throw std::invalid_argument(who + "'" + name + "' is for parameter " +
+                                        std::to_string(index) + ", but this optimizer has " +
+                                        std::to_string(params_.size()) + " parameters");
+        const std::string kind = name.substr(0, dot);
+        if (contains(scalar_kinds, kind)) {
+            read_scalar(name, value);
+        } else {
+            const Shape expected = params_[index].shape();
+            if (Shape(value.shape().begin(), value.shape().end()) != expected)
+                throw std::invalid_argument(who + "'" + name + "' has shape " +
+                                            shape_str(value.shape()) + ", but parameter " +
+                                            std::to_string(index) + " has shape " +
+                                            shape_str(expected));
+        }
+        saved.per_param[kind][index] = &value;
     }
-    if (!digits)
-        throw std::invalid_argument(prefix + " is not a known entry (expected a name such as '" +
-                                    "exp_avg.0', ending in a parameter index)");
-    if (index >= params_.size())
-        throw std::invalid_argument(prefix + " is for parameter " + std::to_string(index) +
-                                    ", but this optimizer has " +
-                                    std::to_string(params_.size()) + " parameters");
-    return {name.substr(0, dot), index};
+    return saved;
 }
 
-void Optimizer::check_param_shape(const std::string& name, std::size_t index,
-                                  const Array& value) const {
-    const Shape expected = params_[index].shape();
-    if (Shape(value.shape().begin(), value.shape().end()) != expected)
-        throw std::invalid_argument(std::string(name_) + ".load_state: '" + name +
-                                    "' has shape " + shape_str(value.shape()) + ", but parameter " +
-                                    std::to_string(index) + " has shape " + shape_str(expected));
+float Optimizer::hyper_or(const SavedState& saved, const std::string& name,
+                          float otherwise) const {
+    auto it = saved.hyper.find(name);
+    return it == saved.hyper.end() ? otherwise : read_scalar(name, *it->second);
 }
 
 }  // namespace tapegrad::optim

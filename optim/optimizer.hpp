@@ -6,6 +6,7 @@
 // Parameters without a gradient yet (has_grad() false) are skipped by step(), as in PyTorch.
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,10 +54,19 @@ class Optimizer {
     static Array scalar(float value);
     float read_scalar(const std::string& name, const Array& value) const;
 
-    // Splits "exp_avg.3" into "exp_avg" and 3; throws unless the index names a parameter.
-    std::pair<std::string, std::size_t> parse_param_entry(const std::string& name) const;
-    // Throws unless `value` has the shape of parameter `index`.
-    void check_param_shape(const std::string& name, std::size_t index, const Array& value) const;
+    // A saved state after the checks every load_state shares: each name given once and known
+    // (one of `hyper`, "param_count", or KIND.<i> for a KIND of `per_param` and an index i of a
+    // parameter), param_count equal to this optimizer's, per-parameter arrays of their
+    // parameter's shape (except the kinds in `scalar_kinds`, one number each). Changes nothing.
+    struct SavedState {
+        std::map<std::string, const Array*> hyper;
+        std::map<std::string, std::map<std::size_t, const Array*>> per_param;  // kind, index
+    };
+    SavedState split_state(const NamedArrays& state, const std::vector<std::string>& hyper,
+                           const std::vector<std::string>& per_param,
+                           const std::vector<std::string>& scalar_kinds = {}) const;
+    // The hyper-parameter `name` of a split state, or `otherwise` when it was not saved.
+    float hyper_or(const SavedState& saved, const std::string& name, float otherwise) const;
 
     const char* name_;
     std::vector<Tensor> params_;

@@ -84,38 +84,12 @@ NamedArrays SGD::state() const {
 
 void SGD::load_state(const NamedArrays& state) {
     // Everything is checked before anything changes.
-    float lr = lr_, momentum = momentum_, weight_decay = weight_decay_;
-    bool nesterov = nesterov_;
-    std::map<std::size_t, const Array*> buffers;
-    std::map<std::string, int> seen;
-    for (const auto& [name, value] : state) {
-        if (seen[name]++)
-            throw std::invalid_argument("SGD.load_state: '" + name + "' appears twice");
-        if (name == "lr") {
-            lr = read_scalar(name, value);
-        } else if (name == "momentum") {
-            momentum = read_scalar(name, value);
-        } else if (name == "weight_decay") {
-            weight_decay = read_scalar(name, value);
-        } else if (name == "nesterov") {
-            nesterov = read_scalar(name, value) != 0.0f;
-        } else if (name == "param_count") {
-            const float count = read_scalar(name, value);
-            if (count != static_cast<float>(params_.size()))
-                throw std::invalid_argument("SGD.load_state: the state is for " +
-                                            std::to_string(static_cast<long long>(count)) +
-                                            " parameters, but this optimizer has " +
-                                            std::to_string(params_.size()));
-        } else {
-            const auto [kind, index] = parse_param_entry(name);
-            if (kind != "momentum_buffer")
-                throw std::invalid_argument(
-                    "SGD.load_state: '" + name + "' is not a known entry; SGD saves lr, "
-                    "momentum, weight_decay, nesterov, param_count and momentum_buffer.<i>");
-            check_param_shape(name, index, value);
-            buffers[index] = &value;
-        }
-    }
+    const SavedState saved = split_state(state, {"lr", "momentum", "weight_decay", "nesterov"},
+                                         {"momentum_buffer"});
+    const float lr = hyper_or(saved, "lr", lr_);
+    const float momentum = hyper_or(saved, "momentum", momentum_);
+    const float weight_decay = hyper_or(saved, "weight_decay", weight_decay_);
+    const bool nesterov = hyper_or(saved, "nesterov", nesterov_ ? 1.0f : 0.0f) != 0.0f;
     check_non_negative("the learning rate", lr);
     check_hyper_parameters(momentum, nesterov, weight_decay);
 
@@ -123,10 +97,13 @@ void SGD::load_state(const NamedArrays& state) {
     momentum_ = momentum;
     weight_decay_ = weight_decay;
     nesterov_ = nesterov;
+    const auto buffers = saved.per_param.find("momentum_buffer");
     for (std::size_t i = 0; i < params_.size(); ++i) {
-        auto it = buffers.find(i);
-        has_buffer_[i] = it != buffers.end();
-        buffers_[i] = has_buffer_[i] ? *it->second : Array();
+        const Array* buffer = nullptr;
+        if (buffers != saved.per_param.end())
+            if (auto it = buffers->second.find(i); it != buffers->second.end()) buffer = it->second;
+        has_buffer_[i] = buffer != nullptr;
+        buffers_[i] = buffer ? *buffer : Array();
     }
 }
 
