@@ -40,11 +40,19 @@ bool needs_record(std::initializer_list<Tensor> inputs) {
 
 Tensor Tape::push(const char* op, std::initializer_list<Tensor> inputs, Array&& value,
                   detail::BackwardFn&& backward) {
+    for (const Tensor& t : inputs)
+        if (t.defined() && t.node()->tape && t.node()->tape != this)
+            throw std::logic_error(std::string(op) +
+                                   ": an input is the output of an op recorded on another thread; "
+                                   "tapegrad keeps one tape per thread, so a graph must be built "
+                                   "on one thread (pass detached values between threads)");
     if (records_.size() >= prune_at_) {
         prune();
-        prune_at_ = std::max<std::size_t>(4096, 2 * records_.size());
+        live_after_prune_ = records_.size();
+        prune_at_ = std::max<std::size_t>(4096, 2 * live_after_prune_);
     }
     auto output = make_node(std::move(value), /*requires_grad=*/true, next_seq_);
+    output->tape = this;
 
     Record& r = records_.emplace_back();
     r.op = op;
@@ -63,40 +71,172 @@ std::size_t Tape::index_of(std::uint64_t seq) const {
     return static_cast<std::size_t>(it - records_.begin());
 }
 
-void Tape::backward_from(const Node& output) {
-    if (output.creator == 0) return;  // a leaf: its gradient is already seeded
-    std::size_t end = output.creator == released ? records_.size() : index_of(output.creator);
-    if (end == records_.size())
+namespace {
+
+// The sweep running on this thread: where accumulate_grad() sends gradients while it runs.
+struct ActiveSweep {
+    std::uint64_t id = 0;
+    std::size_t outstanding = 0;                // op outputs reached whose record has not run
+    std::vector<std::shared_ptr<Node>> leaves;  // leaves reached, in order of first arrival
+};
+thread_local ActiveSweep* active_sweep = nullptr;
+
+// Hooks may replace a complete gradient; the replacement must keep its shape.
+void run_hooks(Node& node, Array& dy) {
+    for (auto& hook : node.hooks) {
+        hook(dy);
+        if (dy.shape() != node.value.shape())
+            throw std::logic_error("register_hook: a hook returned a gradient of shape " +
+                                   shape_str(dy.shape()) + " for a tensor of shape " +
+                                   shape_str(node.value.shape()));
+    }
+}
+
+void keep_grad(Node& node, Array&& dy) {
+    if (node.grad) *node.grad += dy;
+    else node.grad.emplace(std::move(dy));
+}
+
+}  // namespace
+
+namespace detail {
+
+bool add_incoming(const std::shared_ptr<Node>& node, Array&& dx) {
+    ActiveSweep* sweep = active_sweep;
+    if (!sweep) return false;
+    Node& n = *node;
+    if (n.sweep != sweep->id) {
+        n.sweep = sweep->id;
+        if (n.creator == 0) sweep->leaves.push_back(node);
+        else if (n.creator != released) ++sweep->outstanding;
+    }
+    if (n.incoming) *n.incoming += dx;
+    else n.incoming.emplace(std::move(dx));
+    return true;
+}
+
+}  // namespace detail
+
+void Tape::release(Record& r) {
+    r.output->creator = released;
+    r.output.reset();
+    r.inputs.clear();
+    r.backward = nullptr;
+}
+
+std::vector<std::optional<Array>> Tape::sweep(const std::shared_ptr<Node>& root, Array dy,
+                                              const GradOptions& options,
+                                              const std::vector<const Node*>& captured) {
+    if (sweeping_)
+        throw std::logic_error("backward: called from inside another backward() on the same "
+                               "thread (from a backward closure or a hook), which is not "
+                               "supported");
+    if (root->creator == released)
         throw std::logic_error(
             "backward: the graph that produced this tensor was already released by an earlier "
-            "backward() (or by Tape::clear()); run the forward pass again before calling "
-            "backward a second time");
+            "backward() (or by Tape::clear()); run the forward pass again, or pass "
+            "GradOptions{true} (retain_graph) to the first backward to keep it");
+    std::size_t end = 0;
+    if (root->creator != 0) {
+        if (root->tape != this)
+            throw std::logic_error(
+                "backward: this tensor was computed on another thread than the one calling "
+                "backward(); tapegrad keeps one tape per thread, so call backward() on the thread "
+                "that ran the forward pass");
+        end = index_of(root->creator);
+        if (end == records_.size())
+            throw std::logic_error("backward: the record that produced this tensor is no longer "
+                                   "on the tape (Tape::clear()); run the forward pass again");
+    }
 
-    for (std::size_t i = end + 1; i-- > 0;) {
-        Record& r = records_[i];
-        if (r.output->grad) {
+    std::vector<std::optional<Array>> result(captured.size());
+    auto capture = [&](const Node& node, const Array& g) {
+        for (std::size_t k = 0; k < captured.size(); ++k)
+            if (captured[k] == &node) result[k] = result[k] ? Array(*result[k] + g) : g;
+    };
+    const bool into_grad = captured.empty();
+
+    ActiveSweep state;
+    state.id = ++sweeps_;
+    sweeping_ = true;
+    active_sweep = &state;
+    detail::add_incoming(root, std::move(dy));
+    std::size_t released_count = 0, lowest = end + 1;  // the records swept: [lowest, end]
+    try {
+        // From the root's record down, running each record whose output a gradient reached,
+        // until every such output's record has run: records of other graphs are not touched.
+        for (std::size_t i = end + 1; state.outstanding > 0 && i > 0;) {
+            lowest = --i;
+            Record& r = records_[i];
+            if (!r.output) continue;
+            Node& out = *r.output;
+            if (out.sweep != state.id || !out.incoming) continue;
+            --state.outstanding;
             for (std::size_t k = 0; k < r.inputs.size(); ++k)
                 if (r.inputs[k]->creator == released && r.inputs[k]->requires_grad)
                     throw std::logic_error(
                         std::string("backward: ") + r.op +
                         " uses a value whose graph was already released by an earlier "
-                        "backward(); run the forward pass again");
-            if (recorder_) recorder_->run_backward(i, r);  // calls r.backward, noting what it did
-            else r.backward(*r.output->grad, r.output->value);
-        } else if (recorder_) {
-            recorder_->skip(i, r);
+                        "backward(); run the forward pass again, or pass GradOptions{true} "
+                        "(retain_graph) to the first backward to keep it");
+            Array& g = *out.incoming;
+            if (!out.hooks.empty()) run_hooks(out, g);
+            if (!into_grad) capture(out, g);
+            try {
+                if (recorder_) recorder_->run_backward(i, r);  // calls r.backward, noting dx
+                else r.backward(g, out.value);
+            } catch (const std::exception& e) {
+                // The message names the op; one that does already is passed on as it is.
+                if (std::string(e.what()).rfind(r.op, 0) == 0) throw;
+                throw std::runtime_error(std::string("backward of ") + r.op + ": " + e.what());
+            }
+            if (into_grad && (out.retains_grad || recorder_)) keep_grad(out, std::move(g));
+            out.incoming.reset();
+            if (!options.retain_graph) {
+                release(r);  // as soon as it is used: its closure may hold large saved arrays
+                ++released_count;
+            }
         }
-        // Released as soon as it is used: its closure may hold large saved arrays.
-        r.output->creator = released;
-        r.output.reset();
-        r.inputs.clear();
-        r.backward = nullptr;
+        // Leaves: their gradient is complete now.
+        for (const auto& leaf : state.leaves) {
+            Array& g = *leaf->incoming;
+            if (!leaf->hooks.empty()) run_hooks(*leaf, g);
+            if (into_grad) keep_grad(*leaf, std::move(g));
+            else capture(*leaf, g);
+            leaf->incoming.reset();
+        }
+    } catch (...) {
+        // The tape stays consistent: records not yet run keep their place and closure, no
+        // gradient is left half-summed, and no leaf's grad() has changed.
+        for (Record& r : records_)
+            if (r.output && r.output->sweep == state.id) r.output->incoming.reset();
+        for (const auto& leaf : state.leaves) leaf->incoming.reset();
+        active_sweep = nullptr;
+        sweeping_ = false;
+        if (released_count) {
+            records_.erase(std::remove_if(records_.begin(), records_.end(),
+                                          [](const Record& r) { return r.output == nullptr; }),
+                           records_.end());
+        }
+        if (recorder_) recorder_->end_sweep();
+        throw;
     }
+    active_sweep = nullptr;
+    sweeping_ = false;
     if (recorder_) recorder_->end_sweep();  // reads the final gradients, lets go of the nodes
-    // The next prune waits until the tape is twice as long as this graph was: a program that
-    // builds graphs of this size and calls backward() on them never pays for a pruning pass.
-    records_.erase(records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(end + 1));
-    prune_at_ = std::max<std::size_t>(4096, 2 * (end + 1));
+    if (released_count) {
+        // Only the records of the swept range can have been released.
+        records_.erase(std::remove_if(records_.begin() + static_cast<std::ptrdiff_t>(lowest),
+                                      records_.begin() + static_cast<std::ptrdiff_t>(end + 1),
+                                      [](const Record& r) { return r.output == nullptr; }),
+                       records_.begin() + static_cast<std::ptrdiff_t>(end + 1));
+        // The next prune waits until the tape is twice as long as this graph was (a program that
+        // builds graphs of this size and calls backward() on them never pays for a pruning
+        // pass), and twice what the last prune kept (so that pruning stays rare when other
+        // graphs are kept alive).
+        prune_at_ = std::max<std::size_t>({4096, 2 * released_count, 2 * live_after_prune_});
+    }
+    return result;
 }
 
 void Tape::prune() {
@@ -116,9 +256,11 @@ void Tape::prune() {
 }
 
 void Tape::clear() {
-    for (Record& r : records_) r.output->creator = released;
+    for (Record& r : records_)
+        if (r.output) r.output->creator = released;
     records_.clear();
     prune_at_ = 4096;
+    live_after_prune_ = 0;
 }
 
 void Tape::print(std::ostream& out) const { print_records(out, snapshot(*this)); }

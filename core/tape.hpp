@@ -27,10 +27,23 @@
 // Check by hand: c = (xw + x)^2, dc/dx = 2(xw + x)(w + 1) = 64 and dc/dw = 2(xw + x) x = 32.
 // Note how x collected gradient from two records (#1 and #0): that is why gradients accumulate.
 //
-// After the sweep the records are released, so the memory of one training step does not carry
-// into the next. Records nobody can reach any more (their output is no longer held by a user or
-// by a later record) are pruned as the tape grows, so forward passes without backward() do not
-// leak. NoGrad switches recording off, for evaluation and parameter updates.
+// A sweep runs only the records whose output a gradient reached: the graph of its output.
+// Records of other graphs (another loss, an evaluation pass) keep their place, so graphs
+// recorded in any interleaving can each be backpropagated, in any order. The records a sweep
+// ran are released, so the memory of one training step does not carry into the next;
+// backward(GradOptions{true}) keeps them for another sweep. Records nobody can reach any more
+// (their output is no longer held by a user or by a later record) are pruned as the tape grows,
+// so forward passes without backward() do not leak. NoGrad switches recording off, for
+// evaluation and parameter updates.
+//
+// During a sweep gradients are summed in each node's `incoming`; an op's output passes its
+// gradient on and keeps none (unless retain_grad() asked), a leaf's complete gradient is added
+// to its grad() at the end. So a backward() that throws (the zero_one loss refuses by design)
+// changes no grad(): the records it ran are released, the rest of its graph stays on the tape
+// as it was, and every other graph is untouched. The error names the op.
+//
+// Each thread has its own tape: a graph is built and backpropagated on one thread, and the
+// error says so when it is not.
 //
 // To look at a computation after backward() has released it, start a TapeRecorder
 // (core/inspect/trace.hpp) before the forward pass: backward() then copies a short summary of each record
@@ -42,6 +55,7 @@
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -83,10 +97,14 @@ class Tape {
     Tensor push(const char* op, std::initializer_list<Tensor> inputs, Array&& value,
                 detail::BackwardFn&& backward);
 
-    // The reverse sweep from `output`, whose gradient has just been seeded.
-    void backward_from(const Node& output);
+    // The reverse sweep from `output`, seeded with `dy` (Tensor::backward and grad() call it).
+    // With `captured` (grad()), the gradients of those nodes are returned instead of added to
+    // any grad(). See "Several graphs, and a backward that fails" above.
+    std::vector<std::optional<Array>> sweep(const std::shared_ptr<Node>& output, Array dy,
+                                            const GradOptions& options,
+                                            const std::vector<const Node*>& captured = {});
 
-    // The recorder backward_from() reports each record to before releasing it; null (the
+    // The recorder sweep() reports each record to before releasing it; null (the
     // default) means no tracing. Set by TapeRecorder's constructor and destructor.
     TapeRecorder* recorder() const { return recorder_; }
     void set_recorder(TapeRecorder* recorder) { recorder_ = recorder; }
@@ -94,12 +112,23 @@ class Tape {
   private:
     std::size_t index_of(std::uint64_t seq) const;
     void prune();
+    void release(Record& r);
 
     std::vector<Record> records_;
     std::uint64_t next_seq_ = 1;
     std::size_t prune_at_ = 4096;
+    std::size_t live_after_prune_ = 0;  // records the last prune() kept
     TapeRecorder* recorder_ = nullptr;
+    std::uint64_t sweeps_ = 0;         // backward() calls so far: each marks the nodes it reaches
+    bool sweeping_ = false;
 };
+
+// The gradients of `output` with respect to each of `inputs`, as torch.autograd.grad: nothing is
+// added to any grad(). An input the output does not depend on is an error naming its position,
+// or an undefined Tensor with options.allow_unused; an input that does not require a gradient
+// is an error. `output` must hold one element unless options.grad_output gives the seed.
+std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs,
+                         const GradOptions& options = {});
 
 // Whether ops record at all on this thread (false inside a NoGrad scope).
 bool grad_enabled();
@@ -124,6 +153,12 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value,
     return Tape::current().push(op, inputs, std::move(value),
                                 detail::BackwardFn(std::forward<F>(backward)));
 }
+
+namespace detail {
+// Where Tensor::accumulate_grad sends dx while a backward() runs on this thread: into the node's
+// incoming gradient for the sweep. Returns false (and leaves dx alone) when no sweep runs.
+bool add_incoming(const std::shared_ptr<Node>& node, Array&& dx);
+}  // namespace detail
 
 // The one helper every broadcasting op uses: sums a gradient of the broadcast shape back to
 // the shape of the input that was broadcast (over leading axes it lacked and axes where it had 1).

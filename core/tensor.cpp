@@ -70,25 +70,91 @@ float Tensor::item() const {
     return *value().begin();
 }
 
-void Tensor::backward() const {
-    if (size() != 1)
-        throw std::invalid_argument(
-            "backward: the tensor must hold one element (a scalar loss), but its shape is " +
-            shape_str(shape()) + "; reduce it with sum() or mean(), or pass backward(dy)");
-    backward(xt::ones<float>(value().shape()));
-}
+void Tensor::backward() const { backward(GradOptions{}); }
 
 void Tensor::backward(const Array& dy) const {
-    const Node& node = checked();
-    if (!node.requires_grad)
-        throw std::logic_error("backward: this tensor does not require a gradient: no input of "
-                               "the ops that made it requires one (or they ran under NoGrad)");
-    if (dy.shape() != node.value.shape())
-        throw std::invalid_argument("backward: the seed gradient has shape " +
+    GradOptions options;
+    options.grad_output = Tensor(dy);
+    backward(options);
+}
+
+namespace {
+
+// The seed of a backward() or grad() of `output`: options.grad_output, else 1.
+Array seed_of(const Tensor& output, const GradOptions& options, const char* who) {
+    if (!output.requires_grad())
+        throw std::logic_error(std::string(who) +
+                               ": this tensor does not require a gradient: no input of the ops "
+                               "that made it requires one (or they ran under NoGrad)");
+    if (options.create_graph)
+        throw std::logic_error(std::string(who) +
+                               ": create_graph (gradients of gradients) is not supported yet");
+    if (!options.grad_output.defined()) {
+        if (output.size() != 1)
+            throw std::invalid_argument(
+                std::string(who) + ": the tensor must hold one element (a scalar loss), but its "
+                "shape is " + shape_str(output.shape()) +
+                "; reduce it with sum() or mean(), or give the seed gradient (grad_output)");
+        return xt::ones<float>(output.value().shape());
+    }
+    const Array& dy = options.grad_output.value();
+    if (dy.shape() != output.value().shape())
+        throw std::invalid_argument(std::string(who) + ": the seed gradient has shape " +
                                     shape_str(dy.shape()) + " but the tensor has shape " +
-                                    shape_str(node.value.shape()));
-    accumulate_grad(dy);
-    Tape::current().backward_from(node);
+                                    shape_str(output.shape()));
+    return dy;
+}
+
+}  // namespace
+
+void Tensor::backward(const GradOptions& options) const {
+    checked();
+    Tape::current().sweep(node_, seed_of(*this, options, "backward"), options);
+}
+
+std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs,
+                         const GradOptions& options) {
+    if (!output.defined()) throw std::invalid_argument("grad: the output is an empty Tensor");
+    std::vector<const Node*> captured;
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+        if (!inputs[k].defined())
+            throw std::invalid_argument("grad: input " + std::to_string(k) +
+                                        " is an empty Tensor");
+        if (!inputs[k].requires_grad())
+            throw std::invalid_argument("grad: input " + std::to_string(k) +
+                                        " does not require a gradient");
+        captured.push_back(inputs[k].node().get());
+    }
+    Array seed = seed_of(output, options, "grad");
+    auto found = Tape::current().sweep(output.node(), std::move(seed), options, captured);
+    std::vector<Tensor> out(inputs.size());
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+        if (found[k]) out[k] = Tensor(std::move(*found[k]));
+        else if (!options.allow_unused)
+            throw std::invalid_argument(
+                "grad: input " + std::to_string(k) + " (shape " + shape_str(inputs[k].shape()) +
+                ") is not used to compute the output, so it has no gradient; pass allow_unused "
+                "to get an undefined Tensor for it");
+    }
+    return out;
+}
+
+void Tensor::register_hook(std::function<Tensor(const Tensor& dy)> hook) const {
+    Node& node = checked();
+    if (!node.requires_grad)
+        throw std::logic_error("register_hook: this tensor does not require a gradient, so no "
+                               "gradient will ever arrive at it");
+    node.hooks.push_back([hook = std::move(hook)](Array& dy) {
+        Tensor replacement = hook(Tensor(dy));
+        if (replacement.defined()) dy = replacement.value();
+    });
+}
+
+void Tensor::retain_grad() const {
+    Node& node = checked();
+    if (!node.requires_grad)
+        throw std::logic_error("retain_grad: this tensor does not require a gradient");
+    if (node.creator != 0) node.retains_grad = true;
 }
 
 void Tensor::zero_grad() const {
@@ -103,6 +169,7 @@ void Tensor::accumulate_grad(Array dx) const {
         throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(dx.shape()) +
                                " for a tensor of shape " + shape_str(node.value.shape()) +
                                " (an op forgot to unbroadcast its gradient)");
+    if (detail::add_incoming(node_, std::move(dx))) return;  // a backward() is running
     if (node.grad) *node.grad += dx;
     else node.grad.emplace(std::move(dx));
 }

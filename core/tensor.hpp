@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,8 +28,10 @@ std::string shape_str(const S& shape) {
     return shape_str(Shape(shape.begin(), shape.end()));
 }
 
+class Tape;
+
 // The shared state behind a handle. `creator` is the sequence number of the tape record that
-// produced this value (0 for a leaf such as a parameter or an input).
+// produced this value (0 for a leaf such as a parameter or an input) on the tape `tape`.
 struct Node {
     Node(Array&& value_, bool requires_grad_, std::uint64_t creator_ = 0)
         : value(std::move(value_)), requires_grad(requires_grad_), creator(creator_) {}
@@ -36,17 +39,28 @@ struct Node {
     bool has_grad() const { return grad.has_value(); }
 
     Array value;
-    // Empty until the first gradient arrives: most outputs of a forward pass without backward()
-    // never get one, and an xarray, even an empty one, costs hundreds of instructions to build.
+    // The gradient the user reads: a leaf's, summed over every backward(), and an op output's
+    // when retain_grad() asked for it. Empty until the first gradient arrives (an xarray, even an
+    // empty one, costs hundreds of instructions to build).
     std::optional<Array> grad;
+    // During one backward(): the sum of what has arrived so far, passed on (op outputs) or added
+    // to `grad` (leaves) once complete; empty again after the sweep.
+    std::optional<Array> incoming;
     bool requires_grad = false;
+    bool retains_grad = false;
     std::uint64_t creator = 0;
+    const Tape* tape = nullptr;  // the tape holding the creator record; null for a leaf
+    std::uint64_t sweep = 0;     // the backward() that last sent it a gradient
+    // register_hook: each may replace the complete gradient before it is used.
+    std::vector<std::function<void(Array& dy)>> hooks;
 };
 
 // Makes a Node, from a per-thread cache of freed node blocks (core/runtime/node_cache.hpp). The
 // value goes by rvalue reference all the way from the op into the node: each move of an xarray
 // costs a few hundred instructions.
 std::shared_ptr<Node> make_node(Array&& value, bool requires_grad, std::uint64_t creator = 0);
+
+struct GradOptions;  // below
 
 class Tensor {
   public:
@@ -74,10 +88,22 @@ class Tensor {
     std::size_t size() const;
     float item() const;  // the value of a one-element tensor
 
-    // Seeds this tensor's gradient with 1 (it must hold one element) and replays the tape in
-    // reverse. The variant with `dy` seeds any shape, as torch's backward(gradient).
+    // Seeds this tensor's gradient with 1 (it must hold one element) and replays, in reverse,
+    // the records this tensor depends on (core/tape.hpp says exactly what happens). The variant
+    // with `dy` seeds any shape, as torch's backward(gradient); the one with options can keep the
+    // graph for another backward (GradOptions below).
     void backward() const;
     void backward(const Array& dy) const;
+    void backward(const GradOptions& options) const;
+
+    // Calls hook(dy) with the complete gradient arriving at this tensor in every backward(),
+    // before it is used; a defined return value replaces it (same shape), an undefined Tensor()
+    // keeps it. Hooks run in the order they were registered.
+    void register_hook(std::function<Tensor(const Tensor& dy)> hook) const;
+    // The output of an op keeps its gradient in grad() after backward(), as a leaf does (summed
+    // over backward() calls). Without it grad() of an op's output stays empty: the gradient is
+    // passed on to the op's inputs and freed. A no-op on a leaf.
+    void retain_grad() const;
 
     // Sets the gradient to zeros, keeping its memory for the next step.
     void zero_grad() const;
@@ -93,6 +119,18 @@ class Tensor {
   private:
     Node& checked() const;
     std::shared_ptr<Node> node_;
+};
+
+// What backward() and grad() (core/tape.hpp) may be asked, as torch.autograd's arguments.
+struct GradOptions {
+    // Keep the records after the sweep, so that another backward() can go through them again.
+    bool retain_graph = false;
+    // Record the sweep itself, so that the gradients can be differentiated again.
+    bool create_graph = false;
+    // grad(): an input the output does not depend on gets an undefined Tensor, not an error.
+    bool allow_unused = false;
+    // The seed: the gradient of the output. Undefined: 1 (the output must hold one element).
+    Tensor grad_output;
 };
 
 }  // namespace tapegrad

@@ -10,6 +10,7 @@ TEST_CASE("the worked example of the tape essay: c = (x*w + x)^2") {
     Tensor a = x * w;
     Tensor b = a + x;
     Tensor c = b * b;
+    b.retain_grad();  // an op's output keeps its gradient only when asked
     CHECK(c.item() == doctest::Approx(64.0));
     c.backward();
     CHECK(x.grad()(0) == doctest::Approx(64.0));

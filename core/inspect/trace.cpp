@@ -167,19 +167,17 @@ void TapeRecorder::run_backward(std::size_t index, const Record& r) {
                       p.inputs[k]) != p.inputs.begin() + static_cast<std::ptrdiff_t>(k))
             continue;  // repeated: the first slot sees both contributions
         watched[k] = true;
-        before[k] = in.grad ? *in.grad : Array(xt::zeros<float>(in.value.shape()));
+        before[k] = in.incoming ? *in.incoming : Array(xt::zeros<float>(in.value.shape()));
     }
     try {
-        r.backward(*r.output->grad, r.output->value);
+        r.backward(*r.output->incoming, r.output->value);
     } catch (...) {
         pending_.clear();
         throw;
     }
     for (std::size_t k = 0; k < p.inputs.size(); ++k)
-        if (watched[k] && p.inputs[k]->grad) p.dx[k] = *p.inputs[k]->grad - before[k];
+        if (watched[k] && p.inputs[k]->incoming) p.dx[k] = *p.inputs[k]->incoming - before[k];
 }
-
-void TapeRecorder::skip(std::size_t index, const Record& r) { begin(index, r, false); }
 
 void TapeRecorder::end_sweep() {
     if (pending_.empty()) return;

@@ -112,10 +112,9 @@ class TapeRecorder {
     const TraceOptions& options() const { return options_; }
 
   private:
-    // Called by Tape::backward_from, in the order of the sweep.
+    // Called by Tape::sweep, in the order of the sweep.
     friend class Tape;
     void run_backward(std::size_t index, const Record& r);  // calls r.backward, noting dx
-    void skip(std::size_t index, const Record& r);          // no gradient reached r's output
     void end_sweep();
 
     detail::PendingRecord& begin(std::size_t index, const Record& r, bool reached);

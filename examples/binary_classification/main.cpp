@@ -164,6 +164,7 @@ Run train(const Options& o, const std::string& loss, const Split& s) {
             ++b;
             const std::size_t n = batch.targets.shape()[0];
             const Tensor z = (*model)(Tensor(batch.inputs));
+            z.retain_grad();  // dL/dz, reported per epoch below
             const Tensor prediction = on_probability(loss) ? sigmoid(z) : z;
             const Array target = plus_minus_one(loss) ? Array(2.0f * batch.targets - 1.0f)
                                                       : batch.targets;

@@ -280,6 +280,10 @@ binary_classification_trains_on_generated_csv)
     --metrics "$work/m.csv" > "$work/log" 2>&1 || { cat "$work/log"; fail "train"; }
   acc=$(last_accuracy "$work/m.csv"); echo "final test accuracy $acc"
   at_least "$acc" 0.95 || fail "reached only $acc"
+  # The first epoch's mean |dL/dz| (the output's gradient, kept with retain_grad) is not 0.
+  dz=$(grep -oE 'mean \|dL/dz\| [0-9.e+-]+' "$work/log" | head -1 | awk '{print $3}')
+  echo "first epoch: mean |dL/dz| $dz"
+  at_least "$dz" 0.001 || fail "mean |dL/dz| is $dz in: $(cat "$work/log")"
   out=$("$bin/binary_classification" --csv "$work/data.csv" --label-column 3 --epochs 5 --compare-losses) ||
     fail "compare"
   for loss in log squared absolute hinge exponential log_with_logits; do

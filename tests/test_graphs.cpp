@@ -1,0 +1,275 @@
+// Several graphs on one tape, keeping a graph, a backward that fails, hooks, retain_grad, threads,
+// and grad() (torch.autograd.grad). Expected values are worked by hand; PyTorch gives the same.
+#include <stdexcept>
+#include <thread>
+
+#include <xtensor/xview.hpp>
+
+#include "helpers.hpp"
+
+using namespace tapegrad;
+
+namespace {
+
+// y = x, recorded as an op whose backward throws: a user's closure that fails.
+Tensor failing(const Tensor& x, const char* message = "the closure failed") {
+    return record("boom", {x}, x.value(), [message](const Array&, const Array&) {
+        throw std::runtime_error(message);
+    });
+}
+
+Array grad_of(const Tensor& t) { return t.has_grad() ? t.grad() : Array(); }
+
+}  // namespace
+
+TEST_CASE("the issue's example: two graphs of one weight, backpropagated in the other order") {
+    Tensor w(Array{1.0f, 2.0f}, true);
+    Tensor a = sum(w * w);         // recorded first
+    Tensor b = sum(w * 3.0f);      // recorded second, independent of a
+    b.backward();
+    CHECK(w.grad() == Array{3.0f, 3.0f});
+    a.backward();                  // 2w added: PyTorch gives (5, 7)
+    CHECK(w.grad() == Array{5.0f, 7.0f});
+    CHECK(Tape::current().size() == 0);
+}
+
+TEST_CASE("interleaved graphs can each be backpropagated, in any order") {
+    for (int order = 0; order < 6; ++order) {
+        CAPTURE(order);
+        Tape::current().clear();
+        Tensor x(Array{2.0f}, true);
+        // Three graphs whose ops alternate on the tape.
+        Tensor a = x * 3.0f;          // a: 3x
+        Tensor b = x * x;             // b: x^2
+        Tensor c = exp(x * 0.5f);     // c: e^(x/2)
+        a = a + 1.0f;
+        b = b * x;                    // x^3
+        c = c * 2.0f;                 // 2 e^(x/2)
+        const Tensor graphs[3] = {a, b, c};
+        const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+        for (int k : orders[order]) graphs[k].backward();
+        // 3 + 3x^2 + e^(x/2) at x = 2
+        CHECK(x.grad()(0) == doctest::Approx(3.0 + 12.0 + std::exp(1.0)));
+        CHECK(Tape::current().size() == 0);
+    }
+}
+
+TEST_CASE("a graph that shares an op output with another one is an error once that part is released") {
+    Tensor x(Array{2.0f}, true);
+    Tensor h = x * x;
+    Tensor a = h * 2.0f;
+    Tensor b = h * 3.0f;
+    b.backward();  // runs b's record and h's
+    CHECK(x.grad()(0) == doctest::Approx(12.0));
+    CHECK_THROWS_WITH_AS(a.backward(), doctest::Contains("already released"), std::logic_error);
+    CHECK(x.grad()(0) == doctest::Approx(12.0));  // unchanged by the failed backward
+}
+
+TEST_CASE("retain_graph keeps the graph: a second backward adds the same gradients again") {
+    Tensor x(Array{2.0f}, true);
+    Tensor h = x * x;
+    Tensor a = h * 2.0f;
+    Tensor b = h * 3.0f;
+    b.backward(GradOptions{true});
+    a.backward();  // h's record is still there
+    CHECK(x.grad()(0) == doctest::Approx(12.0 + 8.0));
+
+    Tensor y = x * x * x;  // 3x^2 = 12
+    x.zero_grad();
+    y.backward(GradOptions{true});
+    y.backward(GradOptions{true});
+    y.backward();
+    CHECK(x.grad()(0) == doctest::Approx(36.0));
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("already released"), std::logic_error);
+}
+
+TEST_CASE("gradients accumulate over micro-batches exactly as one batch") {
+    const Array inputs = test::random_array({4, 3}, -1.0f, 1.0f, 5);
+    Tensor w(test::random_array({3}, -1.0f, 1.0f, 6), true);
+    Tensor whole = sum(exp(Tensor(inputs) * w));
+    whole.backward();
+    const Array expected = w.grad();
+    w.zero_grad();
+    // Two forward passes first, then both backward passes: as a training loop over micro-batches
+    // that records an evaluation pass in between.
+    Tensor first = sum(exp(Tensor(Array(xt::view(inputs, xt::range(0, 2)))) * w));
+    Tensor second = sum(exp(Tensor(Array(xt::view(inputs, xt::range(2, 4)))) * w));
+    Tensor evaluation = sum(w * 100.0f);
+    second.backward();
+    first.backward();
+    CHECK(xt::allclose(w.grad(), expected, 1e-6, 1e-6));
+    CHECK(Tape::current().size() == 2);  // the evaluation pass (mul_scalar, sum), untouched
+}
+
+TEST_CASE("a graph kept alive across thousands of steps does not stop the tape from being bounded") {
+    Tensor w(Array{1.0f, 2.0f}, true);
+    Tensor kept = sum(exp(w) * 2.0f);  // an unrelated graph the program holds on to
+    std::size_t largest = 0;
+    for (int step = 0; step < 5000; ++step) {
+        Tensor loss = sum(w * w * 0.5f + w);
+        loss.backward();
+        Tensor no_backward = w * 3.0f;  // a forward pass without backward
+        largest = std::max(largest, Tape::current().size());
+    }
+    CHECK(largest < 5000);
+    kept.backward();  // still intact
+    CHECK(w.grad()(0) == doctest::Approx(5000 * (1.0 + 1.0) + 2.0 * std::exp(1.0)).epsilon(1e-4));
+}
+
+TEST_CASE("a closure that throws: the error names the op, no grad changes, other graphs work") {
+    // The throwing record first, in the middle and last in the sweep.
+    for (int where = 0; where < 3; ++where) {
+        CAPTURE(where);
+        Tape::current().clear();
+        Tensor w(Array{1.0f, 2.0f}, true);
+        w.mutable_grad() = Array{10.0f, 10.0f};
+        Tensor other = sum(w * 4.0f);  // an unrelated graph, recorded before
+        Tensor x = w * 2.0f;
+        if (where == 2) x = failing(x);  // runs last
+        x = exp(x);
+        if (where == 1) x = failing(x);
+        Tensor loss = sum(x);
+        if (where == 0) loss = failing(loss);  // runs first
+        CHECK_THROWS_WITH_AS(loss.backward(), "backward of boom: the closure failed",
+                             std::runtime_error);
+        CHECK(w.grad() == Array{10.0f, 10.0f});  // nothing was added
+        other.backward();
+        CHECK(w.grad() == Array{14.0f, 14.0f});
+        // The failed graph: its records not yet run are still on the tape; the next backward
+        // of it fails the same way (where == 0) or says what was released.
+        if (where == 0)
+            CHECK_THROWS_WITH_AS(loss.backward(), "backward of boom: the closure failed",
+                                 std::runtime_error);
+        else
+            CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("already released"),
+                                 std::logic_error);
+        // New graphs work, and the tape is pruned as usual.
+        Tensor y = sum(w * w);
+        y.backward();
+        CHECK(w.grad() == Array{16.0f, 18.0f});
+    }
+}
+
+TEST_CASE("a closure's error that names its op is passed on unchanged") {
+    Tensor scores(Array{{1.0f, 2.0f}}, true);
+    Tensor loss = zero_one_loss(scores, Tensor(Array{1.0f}));
+    CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("zero_one: the 0-1 loss"),
+                         std::logic_error);
+    Tensor x(Array{1.0f}, true);
+    (x * 2.0f).backward();
+    CHECK(x.grad()(0) == 2.0f);
+}
+
+TEST_CASE("a hook sees the complete gradient and may replace it") {
+    Tensor x(Array{1.0f, 2.0f}, true);
+    Tensor h = x * 3.0f;
+    Array seen;
+    h.register_hook([&](const Tensor& dy) {
+        seen = dy.value();
+        return Tensor(dy.value() * 10.0f);
+    });
+    Tensor loss = sum(h * h + h);  // dL/dh = 2h + 1 = (7, 13), from two records
+    loss.backward();
+    CHECK(seen == Array{7.0f, 13.0f});
+    CHECK(x.grad() == Array{210.0f, 390.0f});  // 3 * 10 * (7, 13)
+}
+
+TEST_CASE("a hook that returns an undefined Tensor keeps the gradient; a leaf's hook runs once") {
+    Tensor x(Array{1.0f, 2.0f}, true);
+    int calls = 0;
+    Array seen;
+    x.register_hook([&](const Tensor& dy) {
+        ++calls;
+        seen = dy.value();
+        return Tensor();
+    });
+    Tensor loss = sum(x * x) + sum(x * 5.0f);  // x reached from two records
+    loss.backward();
+    CHECK(calls == 1);
+    CHECK(seen == Array{7.0f, 9.0f});
+    CHECK(x.grad() == Array{7.0f, 9.0f});
+}
+
+TEST_CASE("a hook that changes the gradient's shape is an error naming both shapes") {
+    Tensor x(Array{1.0f, 2.0f}, true);
+    x.register_hook([](const Tensor&) { return Tensor(Array{1.0f}); });
+    CHECK_THROWS_WITH_AS(sum(x * 2.0f).backward(),
+                         doctest::Contains("a hook returned a gradient of shape [1] for a tensor "
+                                           "of shape [2]"),
+                         std::logic_error);
+    CHECK_FALSE(x.has_grad());
+}
+
+TEST_CASE("an op's output keeps its gradient only with retain_grad, summed over backward calls") {
+    Tensor x(Array{2.0f}, true);
+    Tensor h = x * x;
+    Tensor kept = x * 3.0f;
+    kept.retain_grad();
+    Tensor loss = h * 2.0f + kept;
+    loss.backward(GradOptions{true});
+    CHECK_FALSE(h.has_grad());
+    CHECK(kept.grad()(0) == 1.0f);
+    loss.backward();
+    CHECK(kept.grad()(0) == 2.0f);
+    CHECK(x.grad()(0) == doctest::Approx(2 * (8.0 + 3.0)));
+}
+
+TEST_CASE("a graph built on one thread cannot be backpropagated on another") {
+    Tensor x(Array{1.0f}, true);
+    Tensor y;
+    std::thread([&] { y = x * 2.0f; }).join();
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("computed on another thread"),
+                         std::logic_error);
+    CHECK_THROWS_WITH_AS(y * 3.0f, doctest::Contains("mul_scalar: an input is the output of an "
+                                                     "op recorded on another thread"),
+                         std::logic_error);
+    Tensor z = x * 2.0f;  // leaves may be shared between threads
+    z.backward();
+    CHECK(x.grad()(0) == 2.0f);
+}
+
+TEST_CASE("grad returns the gradients without adding to any grad()") {
+    Tensor x(Array{1.0f, 2.0f}, true), w(Array{3.0f, -1.0f}, true);
+    Tensor h = x * w;
+    Tensor loss = sum(h * h);  // dL/dx = 2 h w, dL/dw = 2 h x, dL/dh = 2 h
+    const std::vector<Tensor> g = grad(loss, {x, w, h});
+    REQUIRE(g.size() == 3);
+    CHECK(g[0].value() == Array{18.0f, 4.0f});
+    CHECK(g[1].value() == Array{6.0f, -8.0f});
+    CHECK(g[2].value() == Array{6.0f, -4.0f});
+    CHECK_FALSE(g[0].requires_grad());
+    CHECK_FALSE(x.has_grad());
+    CHECK_FALSE(w.has_grad());
+    CHECK(Tape::current().size() == 0);
+}
+
+TEST_CASE("grad takes a seed for an output of several elements, and retain_graph") {
+    Tensor x(Array{1.0f, 2.0f}, true);
+    Tensor y = x * x;
+    GradOptions options;
+    options.grad_output = Tensor(Array{1.0f, 10.0f});
+    options.retain_graph = true;
+    CHECK(grad(y, {x}, options)[0].value() == Array{2.0f, 40.0f});
+    CHECK(grad(y, {x}, options)[0].value() == Array{2.0f, 40.0f});
+}
+
+TEST_CASE("grad refuses bad input with clear errors") {
+    Tensor x(Array{1.0f, 2.0f}, true), unused(Array{1.0f}, true), constant(Array{1.0f});
+    Tensor y = x * 2.0f;
+    CHECK_THROWS_WITH_AS(grad(y, {x}), doctest::Contains("must hold one element"),
+                         std::invalid_argument);
+    Tensor loss = sum(y);
+    GradOptions keep;
+    keep.retain_graph = true;
+    CHECK_THROWS_WITH_AS(grad(loss, {x, unused}, keep),
+                         doctest::Contains("input 1 (shape [1]) is not used to compute the output"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(grad(loss, {constant}, keep),
+                         "grad: input 0 does not require a gradient", std::invalid_argument);
+    GradOptions allow = keep;
+    allow.allow_unused = true;
+    const std::vector<Tensor> g = grad(loss, {x, unused}, allow);
+    CHECK(g[0].value() == Array{2.0f, 2.0f});
+    CHECK_FALSE(g[1].defined());
+    CHECK_FALSE(x.has_grad());
+}
