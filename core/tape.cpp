@@ -39,14 +39,14 @@ bool needs_record(std::initializer_list<Tensor> inputs) {
 }
 
 Tensor Tape::push(const char* op, std::initializer_list<Tensor> inputs, Array&& value,
-                  detail::BackwardFn&& backward) {
+                  detail::BackwardFn&& backward, TensorBackward&& tensor_backward) {
     for (const Tensor& t : inputs)
         if (t.defined() && t.node()->tape && t.node()->tape != this)
             throw std::logic_error(std::string(op) +
                                    ": an input is the output of an op recorded on another thread; "
                                    "tapegrad keeps one tape per thread, so a graph must be built "
                                    "on one thread (pass detached values between threads)");
-    if (records_.size() >= prune_at_) {
+    if (records_.size() >= prune_at_ && !sweeping_) {  // a create_graph sweep holds indices
         prune();
         live_after_prune_ = records_.size();
         prune_at_ = std::max<std::size_t>(4096, 2 * live_after_prune_);
@@ -61,6 +61,7 @@ Tensor Tape::push(const char* op, std::initializer_list<Tensor> inputs, Array&& 
         if (t.defined()) r.inputs.push_back(t.node());
     r.output = output;
     r.backward = std::move(backward);
+    r.tensor_backward = std::move(tensor_backward);
     return Tensor(std::move(output));
 }
 
@@ -82,19 +83,99 @@ struct ActiveSweep {
 thread_local ActiveSweep* active_sweep = nullptr;
 
 // Hooks may replace a complete gradient; the replacement must keep its shape.
-void run_hooks(Node& node, Array& dy) {
+void run_hooks(Node& node, std::shared_ptr<Node>& dy) {
     for (auto& hook : node.hooks) {
-        hook(dy);
-        if (dy.shape() != node.value.shape())
+        std::shared_ptr<Node> replacement = hook(dy);
+        if (!replacement) continue;
+        if (replacement->value.shape() != node.value.shape())
             throw std::logic_error("register_hook: a hook returned a gradient of shape " +
-                                   shape_str(dy.shape()) + " for a tensor of shape " +
-                                   shape_str(node.value.shape()));
+                                   shape_str(replacement->value.shape()) +
+                                   " for a tensor of shape " + shape_str(node.value.shape()));
+        dy = std::move(replacement);
     }
+}
+
+void run_hooks(Node& node, Array& dy) {
+    auto as_node = make_node(std::move(dy), false);
+    run_hooks(node, as_node);
+    dy = as_node.use_count() == 1 ? std::move(as_node->value) : as_node->value;
 }
 
 void keep_grad(Node& node, Array&& dy) {
     if (node.grad) *node.grad += dy;
     else node.grad.emplace(std::move(dy));
+}
+
+// Marks `node` as reached by this sweep the first time a gradient arrives at it.
+void reach(ActiveSweep& sweep, const std::shared_ptr<Node>& node) {
+    Node& n = *node;
+    if (n.sweep == sweep.id) return;
+    n.sweep = sweep.id;
+    if (n.creator == 0) sweep.leaves.push_back(node);
+    else if (n.creator != released) ++sweep.outstanding;
+}
+
+// a + b of two gradients of the same shape, recorded (and differentiable again): how a
+// create_graph sweep sums the gradients arriving at one tensor.
+Tensor add_gradients(const Tensor& a, const Tensor& b) {
+    return record(
+        "add", {a, b}, a.value() + b.value(),
+        [a, b](const Array& dy, const Array&) {
+            a.accumulate_grad(dy);
+            b.accumulate_grad(dy);
+        },
+        [](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
+            return std::vector<Tensor>{dy, dy};
+        });
+}
+
+// With create_graph: the gradient arriving at `node` is a recorded tensor; several add up
+// through a recorded add.
+void add_incoming_node(ActiveSweep& sweep, const std::shared_ptr<Node>& node, const Tensor& dx) {
+    reach(sweep, node);
+    if (dx.value().shape() != node->value.shape())
+        throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(dx.shape()) +
+                               " for a tensor of shape " + shape_str(node->value.shape()) +
+                               " (an op's tensor backward forgot to sum it back to its input)");
+    node->incoming_node =
+        node->incoming_node ? add_gradients(Tensor(node->incoming_node), dx).node() : dx.node();
+}
+
+// One record of a create_graph sweep: its tensor backward runs as ordinary, recorded ops. Those
+// ops append records to this tape, which may move `records`: what the record holds is copied out
+// before its closure runs.
+template <class Capture>
+void run_tensor_backward(const std::vector<Record>& records, std::size_t i, ActiveSweep& state,
+                         bool into_grad, Capture& capture) {
+    const Record& r = records[i];
+    const char* op = r.op;
+    if (!r.tensor_backward)
+        throw std::logic_error(std::string("backward: ") + op +
+                               " cannot be differentiated twice yet: create_graph is not "
+                               "supported through it (its backward is not written as tensor "
+                               "ops)");
+    const std::shared_ptr<Node> out = r.output;
+    std::vector<std::shared_ptr<Node>> inputs_nodes;
+    std::vector<Tensor> inputs;
+    for (std::size_t k = 0; k < r.inputs.size(); ++k) {
+        inputs_nodes.push_back(r.inputs[k]);
+        inputs.emplace_back(r.inputs[k]);
+    }
+    const TensorBackward backward = r.tensor_backward;
+    std::shared_ptr<Node> g = std::move(out->incoming_node);
+    if (!out->hooks.empty()) run_hooks(*out, g);
+    if (!into_grad) capture(*out, g);
+    if (into_grad && out->retains_grad) keep_grad(*out, Array(g->value));
+    std::vector<Tensor> dx;
+    try {
+        dx = backward(inputs, Tensor(out), Tensor(g));
+    } catch (const std::exception& e) {
+        if (std::string(e.what()).rfind(op, 0) == 0) throw;
+        throw std::runtime_error(std::string("backward of ") + op + ": " + e.what());
+    }
+    for (std::size_t k = 0; k < inputs_nodes.size() && k < dx.size(); ++k)
+        if (dx[k].defined() && inputs_nodes[k]->requires_grad)
+            add_incoming_node(state, inputs_nodes[k], dx[k]);
 }
 
 }  // namespace
@@ -104,12 +185,8 @@ namespace detail {
 bool add_incoming(const std::shared_ptr<Node>& node, Array&& dx) {
     ActiveSweep* sweep = active_sweep;
     if (!sweep) return false;
+    reach(*sweep, node);
     Node& n = *node;
-    if (n.sweep != sweep->id) {
-        n.sweep = sweep->id;
-        if (n.creator == 0) sweep->leaves.push_back(node);
-        else if (n.creator != released) ++sweep->outstanding;
-    }
     if (n.incoming) *n.incoming += dx;
     else n.incoming.emplace(std::move(dx));
     return true;
@@ -122,11 +199,12 @@ void Tape::release(Record& r) {
     r.output.reset();
     r.inputs.clear();
     r.backward = nullptr;
+    r.tensor_backward = nullptr;
 }
 
-std::vector<std::optional<Array>> Tape::sweep(const std::shared_ptr<Node>& root, Array dy,
-                                              const GradOptions& options,
-                                              const std::vector<const Node*>& captured) {
+std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root, Array dy,
+                                               const GradOptions& options,
+                                               const std::vector<const Node*>& captured) {
     if (sweeping_)
         throw std::logic_error("backward: called from inside another backward() on the same "
                                "thread (from a backward closure or a hook), which is not "
@@ -148,19 +226,27 @@ std::vector<std::optional<Array>> Tape::sweep(const std::shared_ptr<Node>& root,
             throw std::logic_error("backward: the record that produced this tensor is no longer "
                                    "on the tape (Tape::clear()); run the forward pass again");
     }
-
-    std::vector<std::optional<Array>> result(captured.size());
-    auto capture = [&](const Node& node, const Array& g) {
-        for (std::size_t k = 0; k < captured.size(); ++k)
-            if (captured[k] == &node) result[k] = result[k] ? Array(*result[k] + g) : g;
-    };
+    // create_graph records the sweep, which refers to this graph's values: it keeps the graph,
+    // as PyTorch's create_graph does by default.
+    const bool create = options.create_graph;
+    const bool keep_graph = options.retain_graph || create;
     const bool into_grad = captured.empty();
+    std::vector<std::shared_ptr<Node>> result(captured.size());
+    auto capture = [&](const Node& node, const std::shared_ptr<Node>& g) {
+        for (std::size_t k = 0; k < captured.size(); ++k)
+            if (captured[k] == &node)
+                result[k] = result[k] ? add_gradients(Tensor(result[k]), Tensor(g)).node() : g;
+    };
 
     ActiveSweep state;
     state.id = ++sweeps_;
     sweeping_ = true;
-    active_sweep = &state;
-    detail::add_incoming(root, std::move(dy));
+    active_sweep = create ? nullptr : &state;  // with create_graph, gradients are tensors
+    if (create) {
+        add_incoming_node(state, root, Tensor(std::move(dy)));
+    } else {
+        detail::add_incoming(root, std::move(dy));
+    }
     std::size_t released_count = 0, lowest = end + 1;  // the records swept: [lowest, end]
     try {
         // From the root's record down, running each record whose output a gradient reached,
@@ -170,7 +256,7 @@ std::vector<std::optional<Array>> Tape::sweep(const std::shared_ptr<Node>& root,
             Record& r = records_[i];
             if (!r.output) continue;
             Node& out = *r.output;
-            if (out.sweep != state.id || !out.incoming) continue;
+            if (out.sweep != state.id || !(out.incoming || out.incoming_node)) continue;
             --state.outstanding;
             for (std::size_t k = 0; k < r.inputs.size(); ++k)
                 if (r.inputs[k]->creator == released && r.inputs[k]->requires_grad)
@@ -179,38 +265,55 @@ std::vector<std::optional<Array>> Tape::sweep(const std::shared_ptr<Node>& root,
                         " uses a value whose graph was already released by an earlier "
                         "backward(); run the forward pass again, or pass GradOptions{true} "
                         "(retain_graph) to the first backward to keep it");
-            Array& g = *out.incoming;
-            if (!out.hooks.empty()) run_hooks(out, g);
-            if (!into_grad) capture(out, g);
-            try {
-                if (recorder_) recorder_->run_backward(i, r);  // calls r.backward, noting dx
-                else r.backward(g, out.value);
-            } catch (const std::exception& e) {
-                // The message names the op; one that does already is passed on as it is.
-                if (std::string(e.what()).rfind(r.op, 0) == 0) throw;
-                throw std::runtime_error(std::string("backward of ") + r.op + ": " + e.what());
+            if (create) {
+                run_tensor_backward(records_, i, state, into_grad, capture);
+            } else {
+                Array& g = *out.incoming;
+                if (!out.hooks.empty()) run_hooks(out, g);
+                if (!into_grad) capture(out, make_node(Array(g), false));
+                try {
+                    if (recorder_) recorder_->run_backward(i, r);  // calls r.backward, noting dx
+                    else r.backward(g, out.value);
+                } catch (const std::exception& e) {
+                    // The message names the op; one that does already is passed on as it is.
+                    if (std::string(e.what()).rfind(r.op, 0) == 0) throw;
+                    throw std::runtime_error(std::string("backward of ") + r.op + ": " + e.what());
+                }
+                if (into_grad && (out.retains_grad || recorder_)) keep_grad(out, std::move(g));
+                out.incoming.reset();
             }
-            if (into_grad && (out.retains_grad || recorder_)) keep_grad(out, std::move(g));
-            out.incoming.reset();
-            if (!options.retain_graph) {
-                release(r);  // as soon as it is used: its closure may hold large saved arrays
+            if (!keep_graph) {
+                release(records_[i]);  // as soon as it is used: it may hold large saved arrays
                 ++released_count;
             }
         }
         // Leaves: their gradient is complete now.
         for (const auto& leaf : state.leaves) {
+            if (create) {
+                std::shared_ptr<Node> g = std::move(leaf->incoming_node);
+                if (!leaf->hooks.empty()) run_hooks(*leaf, g);
+                if (into_grad) keep_grad(*leaf, Array(g->value));
+                else capture(*leaf, g);
+                continue;
+            }
             Array& g = *leaf->incoming;
             if (!leaf->hooks.empty()) run_hooks(*leaf, g);
             if (into_grad) keep_grad(*leaf, std::move(g));
-            else capture(*leaf, g);
+            else capture(*leaf, make_node(std::move(g), false));
             leaf->incoming.reset();
         }
     } catch (...) {
         // The tape stays consistent: records not yet run keep their place and closure, no
         // gradient is left half-summed, and no leaf's grad() has changed.
         for (Record& r : records_)
-            if (r.output && r.output->sweep == state.id) r.output->incoming.reset();
-        for (const auto& leaf : state.leaves) leaf->incoming.reset();
+            if (r.output && r.output->sweep == state.id) {
+                r.output->incoming.reset();
+                r.output->incoming_node.reset();
+            }
+        for (const auto& leaf : state.leaves) {
+            leaf->incoming.reset();
+            leaf->incoming_node.reset();
+        }
         active_sweep = nullptr;
         sweeping_ = false;
         if (released_count) {

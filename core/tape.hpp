@@ -52,6 +52,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
@@ -67,15 +68,22 @@ namespace tapegrad {
 
 class TapeRecorder;  // core/inspect/trace.hpp
 
+// The backward of an op written with ops on tensors, so that create_graph can record it and the
+// gradients can be differentiated again: given the op's inputs, its output y and the gradient dy
+// of y, it returns dx for each input (an undefined Tensor where there is none).
+using TensorBackward = std::function<std::vector<Tensor>(const std::vector<Tensor>& inputs,
+                                                          const Tensor& y, const Tensor& dy)>;
+
 // One op on the tape. Its closure receives dy (the gradient of the output) and y (the output's
 // value, so an op such as sigmoid can reuse it without keeping a copy) and adds dx to each input
-// that needs one.
+// that needs one. Ops that can be differentiated twice also give their backward as tensor ops.
 struct Record {
     const char* op;             // "matmul", "sigmoid", ...
     std::uint64_t seq;          // position in the thread's history
     detail::NodeList inputs;
     std::shared_ptr<Node> output;
     detail::BackwardFn backward;  // void(const Array& dy, const Array& y)
+    TensorBackward tensor_backward;  // for create_graph; empty: this op refuses it
 };
 
 class Tape {
@@ -95,14 +103,15 @@ class Tape {
 
     // Appends a record; used by record() below.
     Tensor push(const char* op, std::initializer_list<Tensor> inputs, Array&& value,
-                detail::BackwardFn&& backward);
+                detail::BackwardFn&& backward, TensorBackward&& tensor_backward = {});
 
     // The reverse sweep from `output`, seeded with `dy` (Tensor::backward and grad() call it).
     // With `captured` (grad()), the gradients of those nodes are returned instead of added to
     // any grad(). See "Several graphs, and a backward that fails" above.
-    std::vector<std::optional<Array>> sweep(const std::shared_ptr<Node>& output, Array dy,
-                                            const GradOptions& options,
-                                            const std::vector<const Node*>& captured = {});
+    // With options.create_graph the sweep runs each record's tensor_backward, recording it.
+    std::vector<std::shared_ptr<Node>> sweep(const std::shared_ptr<Node>& output, Array dy,
+                                             const GradOptions& options,
+                                             const std::vector<const Node*>& captured = {});
 
     // The recorder sweep() reports each record to before releasing it; null (the
     // default) means no tracing. Set by TapeRecorder's constructor and destructor.
@@ -152,6 +161,17 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value,
     if (!needs_record(inputs)) return Tensor(std::move(value));
     return Tape::current().push(op, inputs, std::move(value),
                                 detail::BackwardFn(std::forward<F>(backward)));
+}
+
+// The same, for an op that can be differentiated twice: `tensor_backward` is its backward as
+// tensor ops (TensorBackward above), run instead of `backward` when create_graph asks for it.
+template <class F>
+Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value, F&& backward,
+              TensorBackward tensor_backward) {
+    if (!needs_record(inputs)) return Tensor(std::move(value));
+    return Tape::current().push(op, inputs, std::move(value),
+                                detail::BackwardFn(std::forward<F>(backward)),
+                                std::move(tensor_backward));
 }
 
 namespace detail {

@@ -86,9 +86,6 @@ Array seed_of(const Tensor& output, const GradOptions& options, const char* who)
         throw std::logic_error(std::string(who) +
                                ": this tensor does not require a gradient: no input of the ops "
                                "that made it requires one (or they ran under NoGrad)");
-    if (options.create_graph)
-        throw std::logic_error(std::string(who) +
-                               ": create_graph (gradients of gradients) is not supported yet");
     if (!options.grad_output.defined()) {
         if (output.size() != 1)
             throw std::invalid_argument(
@@ -129,7 +126,7 @@ std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs
     auto found = Tape::current().sweep(output.node(), std::move(seed), options, captured);
     std::vector<Tensor> out(inputs.size());
     for (std::size_t k = 0; k < inputs.size(); ++k) {
-        if (found[k]) out[k] = Tensor(std::move(*found[k]));
+        if (found[k]) out[k] = Tensor(std::move(found[k]));
         else if (!options.allow_unused)
             throw std::invalid_argument(
                 "grad: input " + std::to_string(k) + " (shape " + shape_str(inputs[k].shape()) +
@@ -144,9 +141,8 @@ void Tensor::register_hook(std::function<Tensor(const Tensor& dy)> hook) const {
     if (!node.requires_grad)
         throw std::logic_error("register_hook: this tensor does not require a gradient, so no "
                                "gradient will ever arrive at it");
-    node.hooks.push_back([hook = std::move(hook)](Array& dy) {
-        Tensor replacement = hook(Tensor(dy));
-        if (replacement.defined()) dy = replacement.value();
+    node.hooks.push_back([hook = std::move(hook)](const std::shared_ptr<Node>& dy) {
+        return hook(Tensor(dy)).node();  // null when the hook returned an undefined Tensor
     });
 }
 

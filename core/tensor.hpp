@@ -51,8 +51,10 @@ struct Node {
     std::uint64_t creator = 0;
     const Tape* tape = nullptr;  // the tape holding the creator record; null for a leaf
     std::uint64_t sweep = 0;     // the backward() that last sent it a gradient
-    // register_hook: each may replace the complete gradient before it is used.
-    std::vector<std::function<void(Array& dy)>> hooks;
+    // With create_graph, the incoming gradient is itself a recorded tensor: its node.
+    std::shared_ptr<Node> incoming_node;
+    // register_hook: each may replace the complete gradient before it is used (null: keep it).
+    std::vector<std::function<std::shared_ptr<Node>(const std::shared_ptr<Node>& dy)>> hooks;
 };
 
 // Makes a Node, from a per-thread cache of freed node blocks (core/runtime/node_cache.hpp). The

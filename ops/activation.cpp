@@ -5,9 +5,12 @@
 
 #include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
+#include "elementwise.hpp"
 #include "reduce.hpp"
 
 namespace tapegrad {
+
+using Grads = std::vector<Tensor>;  // what a tensor backward returns: dx of each input
 
 Tensor relu(const Tensor& x) {
     // Plain loops: the hottest elementwise op of a CNN, and xtensor's where() does not vectorise.
@@ -31,17 +34,24 @@ Tensor relu(const Tensor& x) {
             }
         }, min_floats_per_thread);
         x.accumulate_grad(std::move(dx));
+    }, [](const Grads& in, const Tensor&, const Tensor& dy) {
+        // The mask x > 0 is a constant: relu's second derivative is 0 (away from x = 0).
+        return Grads{dy * Tensor(xt::where(in[0].value() > 0.0f, 1.0f, 0.0f))};
     });
 }
 
 Tensor sigmoid(const Tensor& x) {
-    return record("sigmoid", {x}, 1.0f / (1.0f + xt::exp(-x.value())),
-                  [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * y * (1.0f - y)); });
+    return record(
+        "sigmoid", {x}, 1.0f / (1.0f + xt::exp(-x.value())),
+        [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * y * (1.0f - y)); },
+        [](const Grads&, const Tensor& y, const Tensor& dy) { return Grads{dy * y * (1.0f - y)}; });
 }
 
 Tensor tanh(const Tensor& x) {
-    return record("tanh", {x}, xt::tanh(x.value()),
-                  [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * (1.0f - y * y)); });
+    return record(
+        "tanh", {x}, xt::tanh(x.value()),
+        [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * (1.0f - y * y)); },
+        [](const Grads&, const Tensor& y, const Tensor& dy) { return Grads{dy * (1.0f - y * y)}; });
 }
 
 namespace {
@@ -112,6 +122,10 @@ Tensor softmax(const Tensor& x, int axis) {
                           }
                       });
                       x.accumulate_grad(std::move(dx));
+                  },
+                  [axis](const Grads&, const Tensor& y, const Tensor& dy) {
+                      // dx = y (dy - sum(dy y)) along the axis
+                      return Grads{y * (dy - sum(dy * y, axis, /*keepdims=*/true))};
                   });
 }
 
@@ -130,6 +144,10 @@ Tensor log_softmax(const Tensor& x, int axis) {
                           }
                       });
                       x.accumulate_grad(std::move(dx));
+                  },
+                  [axis](const Grads&, const Tensor& y, const Tensor& dy) {
+                      // dx = dy - softmax(x) sum(dy) along the axis, softmax(x) = e^y
+                      return Grads{dy - exp(y) * sum(dy, axis, /*keepdims=*/true)};
                   });
 }
 

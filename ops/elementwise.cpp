@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "../core/tape.hpp"
+#include "shape.hpp"
 
 namespace tapegrad {
 
@@ -38,6 +39,12 @@ void accumulate_unbroadcast(const Tensor& x, Array dy) {
     x.accumulate_grad(std::move(dy));
 }
 
+// The same with tensor ops, for create_graph (core/tape.hpp): dx summed back to x's shape.
+Tensor sum_back(const Tensor& dx, const Tensor& x) { return sum_to(dx, x.shape()); }
+
+// The tensor backward of an op whose dx needs only dy, y and the inputs: for create_graph.
+using Grads = std::vector<Tensor>;
+
 // The shape check every binary op makes before xtensor sees the arrays.
 void check_broadcast(const char* op, const Tensor& a, const Tensor& b) {
     if (a.value().shape() != b.value().shape()) broadcast_shapes(op, a.shape(), b.shape());
@@ -47,106 +54,153 @@ void check_broadcast(const char* op, const Tensor& a, const Tensor& b) {
 
 Tensor operator+(const Tensor& a, const Tensor& b) {
     check_broadcast("add", a, b);
-    return record("add", {a, b}, a.value() + b.value(), [a, b](const Array& dy, const Array&) {
-        if (a.requires_grad()) accumulate_unbroadcast(a, dy);
-        if (b.requires_grad()) accumulate_unbroadcast(b, dy);
-    });
+    return record(
+        "add", {a, b}, a.value() + b.value(),
+        [a, b](const Array& dy, const Array&) {
+            if (a.requires_grad()) accumulate_unbroadcast(a, dy);
+            if (b.requires_grad()) accumulate_unbroadcast(b, dy);
+        },
+        [](const Grads& in, const Tensor&, const Tensor& dy) {
+            return Grads{sum_back(dy, in[0]), sum_back(dy, in[1])};
+        });
 }
 
 Tensor operator-(const Tensor& a, const Tensor& b) {
     check_broadcast("sub", a, b);
-    return record("sub", {a, b}, a.value() - b.value(), [a, b](const Array& dy, const Array&) {
-        if (a.requires_grad()) accumulate_unbroadcast(a, dy);
-        if (b.requires_grad()) accumulate_unbroadcast(b, -dy);
-    });
+    return record(
+        "sub", {a, b}, a.value() - b.value(),
+        [a, b](const Array& dy, const Array&) {
+            if (a.requires_grad()) accumulate_unbroadcast(a, dy);
+            if (b.requires_grad()) accumulate_unbroadcast(b, -dy);
+        },
+        [](const Grads& in, const Tensor&, const Tensor& dy) {
+            return Grads{sum_back(dy, in[0]), sum_back(-dy, in[1])};
+        });
 }
 
 Tensor operator*(const Tensor& a, const Tensor& b) {
     check_broadcast("mul", a, b);
-    return record("mul", {a, b}, a.value() * b.value(), [a, b](const Array& dy, const Array&) {
-        if (a.requires_grad()) accumulate_unbroadcast(a, dy * b.value());
-        if (b.requires_grad()) accumulate_unbroadcast(b, dy * a.value());
-    });
+    return record(
+        "mul", {a, b}, a.value() * b.value(),
+        [a, b](const Array& dy, const Array&) {
+            if (a.requires_grad()) accumulate_unbroadcast(a, dy * b.value());
+            if (b.requires_grad()) accumulate_unbroadcast(b, dy * a.value());
+        },
+        [](const Grads& in, const Tensor&, const Tensor& dy) {
+            return Grads{sum_back(dy * in[1], in[0]), sum_back(dy * in[0], in[1])};
+        });
 }
 
 Tensor operator/(const Tensor& a, const Tensor& b) {
     check_broadcast("div", a, b);
-    return record("div", {a, b}, a.value() / b.value(), [a, b](const Array& dy, const Array& y) {
-        if (a.requires_grad()) accumulate_unbroadcast(a, dy / b.value());
-        // -dy * a / b^2 = -dy * y / b
-        if (b.requires_grad()) accumulate_unbroadcast(b, -dy * y / b.value());
-    });
+    return record(
+        "div", {a, b}, a.value() / b.value(),
+        [a, b](const Array& dy, const Array& y) {
+            if (a.requires_grad()) accumulate_unbroadcast(a, dy / b.value());
+            // -dy * a / b^2 = -dy * y / b
+            if (b.requires_grad()) accumulate_unbroadcast(b, -dy * y / b.value());
+        },
+        [](const Grads& in, const Tensor& y, const Tensor& dy) {
+            return Grads{sum_back(dy / in[1], in[0]), sum_back(-dy * y / in[1], in[1])};
+        });
 }
 
 Tensor operator+(const Tensor& a, float b) {
-    return record("add_scalar", {a}, map(a.value(), [b](float v) { return v + b; }),
-                  [a](const Array& dy, const Array&) { a.accumulate_grad(dy); });
+    return record(
+        "add_scalar", {a}, map(a.value(), [b](float v) { return v + b; }),
+        [a](const Array& dy, const Array&) { a.accumulate_grad(dy); },
+        [](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy}; });
 }
 Tensor operator+(float a, const Tensor& b) { return b + a; }
 
 Tensor operator-(const Tensor& a, float b) { return a + (-b); }
 Tensor operator-(float a, const Tensor& b) {
-    return record("rsub_scalar", {b}, a - b.value(),
-                  [b](const Array& dy, const Array&) { b.accumulate_grad(-dy); });
+    return record(
+        "rsub_scalar", {b}, a - b.value(),
+        [b](const Array& dy, const Array&) { b.accumulate_grad(-dy); },
+        [](const Grads&, const Tensor&, const Tensor& dy) { return Grads{-dy}; });
 }
 
 Tensor operator*(const Tensor& a, float b) {
-    return record("mul_scalar", {a}, map(a.value(), [b](float v) { return v * b; }),
-                  [a, b](const Array& dy, const Array&) {
-                      a.accumulate_grad(map(dy, [b](float v) { return v * b; }));
-                  });
+    return record(
+        "mul_scalar", {a}, map(a.value(), [b](float v) { return v * b; }),
+        [a, b](const Array& dy, const Array&) {
+            a.accumulate_grad(map(dy, [b](float v) { return v * b; }));
+        },
+        [b](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * b}; });
 }
 Tensor operator*(float a, const Tensor& b) { return b * a; }
 
 Tensor operator/(const Tensor& a, float b) { return a * (1.0f / b); }
 Tensor operator/(float a, const Tensor& b) {
     // y = a / b   db = -dy * a / b^2 = -dy * y / b
-    return record("rdiv_scalar", {b}, a / b.value(), [b](const Array& dy, const Array& y) {
-        b.accumulate_grad(-dy * y / b.value());
-    });
+    return record(
+        "rdiv_scalar", {b}, a / b.value(),
+        [b](const Array& dy, const Array& y) { b.accumulate_grad(-dy * y / b.value()); },
+        [](const Grads& in, const Tensor& y, const Tensor& dy) { return Grads{-dy * y / in[0]}; });
 }
 
 Tensor operator-(const Tensor& x) {
-    return record("neg", {x}, -x.value(),
-                  [x](const Array& dy, const Array&) { x.accumulate_grad(-dy); });
+    return record(
+        "neg", {x}, -x.value(), [x](const Array& dy, const Array&) { x.accumulate_grad(-dy); },
+        [](const Grads&, const Tensor&, const Tensor& dy) { return Grads{-dy}; });
 }
 
 Tensor exp(const Tensor& x) {
-    return record("exp", {x}, xt::exp(x.value()),
-                  [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * y); });
+    return record(
+        "exp", {x}, xt::exp(x.value()),
+        [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * y); },
+        [](const Grads&, const Tensor& y, const Tensor& dy) { return Grads{dy * y}; });
 }
 
 Tensor log(const Tensor& x) {
-    return record("log", {x}, xt::log(x.value()),
-                  [x](const Array& dy, const Array&) { x.accumulate_grad(dy / x.value()); });
+    return record(
+        "log", {x}, xt::log(x.value()),
+        [x](const Array& dy, const Array&) { x.accumulate_grad(dy / x.value()); },
+        [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{dy / in[0]}; });
 }
 
 Tensor abs(const Tensor& x) {
-    return record("abs", {x}, xt::abs(x.value()), [x](const Array& dy, const Array&) {
-        x.accumulate_grad(dy * xt::sign(x.value()));
-    });
+    return record(
+        "abs", {x}, xt::abs(x.value()),
+        [x](const Array& dy, const Array&) { x.accumulate_grad(dy * xt::sign(x.value())); },
+        [](const Grads& in, const Tensor&, const Tensor& dy) {
+            return Grads{dy * Tensor(xt::sign(in[0].value()))};  // sign: a constant, d/dx = 0
+        });
 }
 
 Tensor pow(const Tensor& x, float p) {
-    return record("pow", {x}, xt::pow(x.value(), p), [x, p](const Array& dy, const Array&) {
-        x.accumulate_grad(dy * p * xt::pow(x.value(), p - 1.0f));
-    });
+    return record(
+        "pow", {x}, xt::pow(x.value(), p),
+        [x, p](const Array& dy, const Array&) {
+            x.accumulate_grad(dy * p * xt::pow(x.value(), p - 1.0f));
+        },
+        [p](const Grads& in, const Tensor&, const Tensor& dy) {
+            return Grads{dy * pow(in[0], p - 1.0f) * p};
+        });
 }
 
 Tensor sqrt(const Tensor& x) {
-    return record("sqrt", {x}, xt::sqrt(x.value()),
-                  [x](const Array& dy, const Array& y) { x.accumulate_grad(dy / (2.0f * y)); });
+    return record(
+        "sqrt", {x}, xt::sqrt(x.value()),
+        [x](const Array& dy, const Array& y) { x.accumulate_grad(dy / (2.0f * y)); },
+        [](const Grads&, const Tensor& y, const Tensor& dy) { return Grads{dy / (y * 2.0f)}; });
 }
 
 Tensor clamp(const Tensor& x, float lo, float hi) {
     if (!(lo <= hi))
         throw std::invalid_argument("clamp: lo (" + std::to_string(lo) +
                                     ") must not exceed hi (" + std::to_string(hi) + ")");
-    return record("clamp", {x}, xt::clip(x.value(), lo, hi),
-                  [x, lo, hi](const Array& dy, const Array&) {
-                      const Array& v = x.value();
-                      x.accumulate_grad(xt::where(v > lo && v < hi, dy, 0.0f));
-                  });
+    return record(
+        "clamp", {x}, xt::clip(x.value(), lo, hi),
+        [x, lo, hi](const Array& dy, const Array&) {
+            const Array& v = x.value();
+            x.accumulate_grad(xt::where(v > lo && v < hi, dy, 0.0f));
+        },
+        [lo, hi](const Grads& in, const Tensor&, const Tensor& dy) {
+            const Array& v = in[0].value();
+            return Grads{dy * Tensor(xt::where(v > lo && v < hi, 1.0f, 0.0f))};
+        });
 }
 
 }  // namespace tapegrad

@@ -9,6 +9,8 @@
 
 #include "../core/runtime/blas.hpp"
 #include "../core/tape.hpp"
+#include "reduce.hpp"
+#include "shape.hpp"
 
 namespace tapegrad {
 
@@ -48,6 +50,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
             gemm(a.value(), true, dy, false, db);
             b.accumulate_grad(std::move(db));
         }
+    }, [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
+        // da = dy bT, db = aT dy
+        return std::vector<Tensor>{matmul(dy, transpose(in[1])), matmul(transpose(in[0]), dy)};
     });
 }
 
@@ -93,6 +98,12 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                           }
                           bias.accumulate_grad(std::move(db));
                       }
+                  },
+                  [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
+                      // dx = dy W, dW = dyT x, db = sum of dy's rows
+                      std::vector<Tensor> d{matmul(dy, in[1]), matmul(transpose(dy), in[0])};
+                      if (in.size() == 3) d.push_back(sum(dy, 0));
+                      return d;
                   });
 }
 

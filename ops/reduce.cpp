@@ -8,6 +8,8 @@
 #include <xtensor/xreducer.hpp>
 
 #include "../core/tape.hpp"
+#include "elementwise.hpp"
+#include "shape.hpp"
 
 namespace tapegrad {
 
@@ -43,12 +45,17 @@ Tensor reduce_sum(const char* op, const Tensor& x, std::vector<int> axes_in, boo
     if (average) y *= scale;
     if (keepdims) y.reshape(kept);
 
-    return record(op, {x}, std::move(y), [x, kept, scale](const Array& dy, const Array&) {
-        Array dy_kept = dy;
-        dy_kept.reshape(kept);
-        Array dx = xt::broadcast(dy_kept * scale, x.shape());
-        x.accumulate_grad(std::move(dx));
-    });
+    return record(
+        op, {x}, std::move(y),
+        [x, kept, scale](const Array& dy, const Array&) {
+            Array dy_kept = dy;
+            dy_kept.reshape(kept);
+            Array dx = xt::broadcast(dy_kept * scale, x.shape());
+            x.accumulate_grad(std::move(dx));
+        },
+        [kept, scale](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
+            return std::vector<Tensor>{expand(reshape(dy, kept) * scale, in[0].shape())};
+        });
 }
 
 std::vector<int> all_axes(const Tensor& x) {

@@ -4,9 +4,11 @@
 #include <numeric>
 #include <stdexcept>
 
+#include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmanipulation.hpp>
 
 #include "../core/tape.hpp"
+#include "elementwise.hpp"
 
 namespace tapegrad {
 
@@ -32,9 +34,12 @@ Tensor reshape(const Tensor& x, std::vector<std::size_t> shape) {
                                     std::to_string(x.size()) + " elements) to " +
                                     shape_str(shape) + " (" + std::to_string(count(shape)) +
                                     " elements)");
-    return record("reshape", {x}, reshaped(x.value(), shape), [x](const Array& dy, const Array&) {
-        x.accumulate_grad(reshaped(dy, x.shape()));
-    });
+    return record(
+        "reshape", {x}, reshaped(x.value(), shape),
+        [x](const Array& dy, const Array&) { x.accumulate_grad(reshaped(dy, x.shape())); },
+        [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
+            return std::vector<Tensor>{reshape(dy, in[0].shape())};
+        });
 }
 
 Tensor flatten(const Tensor& x) {
@@ -49,8 +54,42 @@ Tensor transpose(const Tensor& x) {
     if (x.dim() != 2)
         throw std::invalid_argument("transpose: needs a 2-D tensor, got shape " +
                                     shape_str(x.shape()));
-    return record("transpose", {x}, Array(xt::transpose(x.value())),
-                  [x](const Array& dy, const Array&) { x.accumulate_grad(xt::transpose(dy)); });
+    return record(
+        "transpose", {x}, Array(xt::transpose(x.value())),
+        [x](const Array& dy, const Array&) { x.accumulate_grad(xt::transpose(dy)); },
+        [](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
+            return std::vector<Tensor>{transpose(dy)};
+        });
+}
+
+Tensor expand(const Tensor& x, std::vector<std::size_t> shape) {
+    const Shape target(shape.begin(), shape.end());
+    if (broadcast_shapes("expand", x.shape(), target) != target)
+        throw std::invalid_argument("expand: " + shape_str(x.shape()) +
+                                    " cannot be broadcast to " + shape_str(target) +
+                                    " without changing the target");
+    return record(
+        "expand", {x}, Array(xt::broadcast(x.value(), target)),
+        [x](const Array& dy, const Array&) { x.accumulate_grad(unbroadcast(dy, x.shape())); },
+        [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
+            return std::vector<Tensor>{sum_to(dy, in[0].shape())};
+        });
+}
+
+Tensor sum_to(const Tensor& x, std::vector<std::size_t> shape) {
+    const Shape target(shape.begin(), shape.end());
+    if (x.shape() == target) return x;
+    if (broadcast_shapes("sum_to", x.shape(), target) != x.shape())
+        throw std::invalid_argument("sum_to: " + shape_str(x.shape()) +
+                                    " is not a broadcast of " + shape_str(target));
+    return record(
+        "sum_to", {x}, unbroadcast(x.value(), target),
+        [x](const Array& dy, const Array&) {
+            x.accumulate_grad(Array(xt::broadcast(dy, x.shape())));
+        },
+        [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
+            return std::vector<Tensor>{expand(dy, in[0].shape())};
+        });
 }
 
 }  // namespace tapegrad

@@ -3,6 +3,8 @@
 //   reshape(x, s)    y has shape s (same number of elements)    dx = dy reshaped to x's shape
 //   flatten(x)       [N, d1, d2, ...] -> [N, d1*d2*...]         dx = dy reshaped back
 //   transpose(x)     [M, N] -> [N, M]                           dx = dyT
+//   expand(x, s)     x broadcast to shape s (NumPy's rules)      dx = dy summed back to x's shape
+//   sum_to(x, s)     x summed down to s, x a broadcast of s      dx = dy broadcast to x's shape
 #pragma once
 
 #include <vector>
@@ -14,5 +16,7 @@ namespace tapegrad {
 Tensor reshape(const Tensor& x, std::vector<std::size_t> shape);
 Tensor flatten(const Tensor& x);  // keeps dim 0
 Tensor transpose(const Tensor& x);  // 2-D
+Tensor expand(const Tensor& x, std::vector<std::size_t> shape);
+Tensor sum_to(const Tensor& x, std::vector<std::size_t> shape);
 
 }  // namespace tapegrad

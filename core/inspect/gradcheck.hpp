@@ -4,6 +4,11 @@
 // random r (so every output element takes part), element by element:
 //     numeric dL/dx_ij = (L(x_ij + eps) - L(x_ij - eps)) / (2 eps),  L accumulated in double.
 // Keep inputs away from kinks (relu at 0, ties in max) where the derivative is not defined.
+//
+// gradgradcheck checks second derivatives the same way, as torch.autograd.gradgradcheck: the
+// gradient g_i = dL/dx_i is computed with create_graph, and the gradient of S = sum_i sum(u_i g_i)
+// for fixed random u_i (found by a second backward through the recorded first one) is compared
+// with central differences of S, where S(x) is computed by a plain backward at x +- eps.
 #pragma once
 
 #include <cstdint>
@@ -33,5 +38,8 @@ using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;
 
 GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Array>& inputs,
                           const GradcheckOptions& options = {});
+
+GradcheckResult gradgradcheck(const GradcheckFn& f, const std::vector<Array>& inputs,
+                              const GradcheckOptions& options = {});
 
 }  // namespace tapegrad
