@@ -39,13 +39,7 @@ bool needs_record(std::initializer_list<Tensor> inputs) {
 }
 
 Tensor Tape::push(const char* op, std::initializer_list<Tensor> inputs, Array&& value,
-                  detail::BackwardFn&& backward, TensorBackward&& tensor_backward) {
-    for (const Tensor& t : inputs)
-        if (t.defined() && t.node()->tape && t.node()->tape != this)
-            throw std::logic_error(std::string(op) +
-                                   ": an input is the output of an op recorded on another thread; "
-                                   "tapegrad keeps one tape per thread, so a graph must be built "
-                                   "on one thread (pass detached values between threads)");
+                  detail::BackwardFn&& backward) {
     if (records_.size() >= prune_at_ && !sweeping_) {  // a create_graph sweep holds indices
         prune();
         live_after_prune_ = records_.size();
@@ -57,11 +51,19 @@ Tensor Tape::push(const char* op, std::initializer_list<Tensor> inputs, Array&& 
     Record& r = records_.emplace_back();
     r.op = op;
     r.seq = next_seq_++;
-    for (const Tensor& t : inputs)
-        if (t.defined()) r.inputs.push_back(t.node());
+    for (const Tensor& t : inputs) {
+        if (!t.defined()) continue;
+        if (t.node()->tape && t.node()->tape != this) {
+            records_.pop_back();
+            throw std::logic_error(std::string(op) +
+                                   ": an input is the output of an op recorded on another "
+                                   "thread; tapegrad keeps one tape per thread, so a graph must "
+                                   "be built on one thread (pass detached values between threads)");
+        }
+        r.inputs.push_back(t.node());
+    }
     r.output = output;
     r.backward = std::move(backward);
-    r.tensor_backward = std::move(tensor_backward);
     return Tensor(std::move(output));
 }
 
@@ -145,11 +147,11 @@ void add_incoming_node(ActiveSweep& sweep, const std::shared_ptr<Node>& node, co
 // ops append records to this tape, which may move `records`: what the record holds is copied out
 // before its closure runs.
 template <class Capture>
-void run_tensor_backward(const std::vector<Record>& records, std::size_t i, ActiveSweep& state,
+void run_tensor_backward(std::vector<Record>& records, std::size_t i, ActiveSweep& state,
                          bool into_grad, Capture& capture) {
     const Record& r = records[i];
     const char* op = r.op;
-    if (!r.tensor_backward)
+    if (!r.backward.has_tensor_backward())
         throw std::logic_error(std::string("backward: ") + op +
                                " cannot be differentiated twice yet: create_graph is not "
                                "supported through it (its backward is not written as tensor "
@@ -161,18 +163,21 @@ void run_tensor_backward(const std::vector<Record>& records, std::size_t i, Acti
         inputs_nodes.push_back(r.inputs[k]);
         inputs.emplace_back(r.inputs[k]);
     }
-    const TensorBackward backward = r.tensor_backward;
     std::shared_ptr<Node> g = std::move(out->incoming_node);
     if (!out->hooks.empty()) run_hooks(*out, g);
     if (!into_grad) capture(*out, g);
     if (into_grad && out->retains_grad) keep_grad(*out, Array(g->value));
+    // The closure is moved out while it runs (its ops may move `records`), then put back.
+    detail::BackwardFn backward = std::move(records[i].backward);
     std::vector<Tensor> dx;
     try {
-        dx = backward(inputs, Tensor(out), Tensor(g));
+        dx = backward.tensor_backward(inputs, Tensor(out), Tensor(g));
     } catch (const std::exception& e) {
+        records[i].backward = std::move(backward);
         if (std::string(e.what()).rfind(op, 0) == 0) throw;
         throw std::runtime_error(std::string("backward of ") + op + ": " + e.what());
     }
+    records[i].backward = std::move(backward);
     for (std::size_t k = 0; k < inputs_nodes.size() && k < dx.size(); ++k)
         if (dx[k].defined() && inputs_nodes[k]->requires_grad)
             add_incoming_node(state, inputs_nodes[k], dx[k]);
@@ -194,12 +199,11 @@ bool add_incoming(const std::shared_ptr<Node>& node, Array&& dx) {
 
 }  // namespace detail
 
-void Tape::release(Record& r) {
+inline void Tape::release(Record& r) {
     r.output->creator = released;
     r.output.reset();
     r.inputs.clear();
     r.backward = nullptr;
-    r.tensor_backward = nullptr;
 }
 
 std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root, Array dy,

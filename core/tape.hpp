@@ -52,7 +52,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
@@ -68,22 +67,18 @@ namespace tapegrad {
 
 class TapeRecorder;  // core/inspect/trace.hpp
 
-// The backward of an op written with ops on tensors, so that create_graph can record it and the
-// gradients can be differentiated again: given the op's inputs, its output y and the gradient dy
-// of y, it returns dx for each input (an undefined Tensor where there is none).
-using TensorBackward = std::function<std::vector<Tensor>(const std::vector<Tensor>& inputs,
-                                                          const Tensor& y, const Tensor& dy)>;
-
 // One op on the tape. Its closure receives dy (the gradient of the output) and y (the output's
 // value, so an op such as sigmoid can reuse it without keeping a copy) and adds dx to each input
-// that needs one. Ops that can be differentiated twice also give their backward as tensor ops.
+// that needs one. Ops that can be differentiated twice also give their backward as tensor ops:
+// given the op's inputs, its output y and the gradient dy of y, it returns dx for each input (an
+// undefined Tensor where there is none), so that create_graph can record it. The closure object
+// holds both (backward.has_tensor_backward()).
 struct Record {
     const char* op;             // "matmul", "sigmoid", ...
     std::uint64_t seq;          // position in the thread's history
     detail::NodeList inputs;
     std::shared_ptr<Node> output;
     detail::BackwardFn backward;  // void(const Array& dy, const Array& y)
-    TensorBackward tensor_backward;  // for create_graph; empty: this op refuses it
 };
 
 class Tape {
@@ -103,7 +98,7 @@ class Tape {
 
     // Appends a record; used by record() below.
     Tensor push(const char* op, std::initializer_list<Tensor> inputs, Array&& value,
-                detail::BackwardFn&& backward, TensorBackward&& tensor_backward = {});
+                detail::BackwardFn&& backward);
 
     // The reverse sweep from `output`, seeded with `dy` (Tensor::backward and grad() call it).
     // With `captured` (grad()), the gradients of those nodes are returned instead of added to
@@ -164,14 +159,16 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value,
 }
 
 // The same, for an op that can be differentiated twice: `tensor_backward` is its backward as
-// tensor ops (TensorBackward above), run instead of `backward` when create_graph asks for it.
-template <class F>
+// tensor ops (see Record), run instead of `backward` when create_graph asks for it:
+//     std::vector<Tensor> tensor_backward(const std::vector<Tensor>& inputs, const Tensor& y,
+//                                         const Tensor& dy)
+template <class F, class G>
 Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value, F&& backward,
-              TensorBackward tensor_backward) {
+              G&& tensor_backward) {
     if (!needs_record(inputs)) return Tensor(std::move(value));
-    return Tape::current().push(op, inputs, std::move(value),
-                                detail::BackwardFn(std::forward<F>(backward)),
-                                std::move(tensor_backward));
+    return Tape::current().push(
+        op, inputs, std::move(value),
+        detail::BackwardFn(std::forward<F>(backward), std::forward<G>(tensor_backward)));
 }
 
 namespace detail {

@@ -4,12 +4,17 @@
 // that matters for speed: captures of up to 48 bytes (three Tensor handles) are stored inside it,
 // where std::function allocates for anything beyond 16 bytes. Larger closures, and closures whose
 // move may throw, go to the heap. It is move-only. Tested in tests/test_runtime.cpp.
+//
+// It may also hold the op's tensor backward (core/tape.hpp, for create_graph), built with it
+// from a second closure: std::vector<Tensor>(inputs, y, dy). Holding both in one object costs the
+// plain path nothing but the captures of the second closure (usually none).
 #pragma once
 
 #include <cstddef>
 #include <new>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "../tensor.hpp"
 
@@ -29,6 +34,11 @@ class BackwardFn {
             ops_ = &heap_ops<Fn>;
         }
     }
+    // With a tensor backward too.
+    template <class F, class G>
+    BackwardFn(F&& backward, G&& tensor_backward)
+        : BackwardFn(Both<std::decay_t<F>, std::decay_t<G>>{std::forward<F>(backward),
+                                                            std::forward<G>(tensor_backward)}) {}
     BackwardFn(BackwardFn&& other) noexcept { take(other); }
     BackwardFn& operator=(BackwardFn&& other) noexcept {
         if (this != &other) {
@@ -46,6 +56,12 @@ class BackwardFn {
     void operator()(const Array& dy, const Array& y) const { ops_->call(&storage_, dy, y); }
     explicit operator bool() const { return ops_ != nullptr; }
 
+    bool has_tensor_backward() const { return ops_ && ops_->call_tensor; }
+    std::vector<Tensor> tensor_backward(const std::vector<Tensor>& inputs, const Tensor& y,
+                                        const Tensor& dy) const {
+        return ops_->call_tensor(&storage_, inputs, y, dy);
+    }
+
     // Whether a closure of type Fn lives inside the BackwardFn (true) or on the heap.
     template <class Fn>
     static constexpr bool stored_inline() {
@@ -55,11 +71,38 @@ class BackwardFn {
 
   private:
     using Storage = std::aligned_storage_t<48, alignof(std::max_align_t)>;
+    using TensorCall = std::vector<Tensor> (*)(const void* self, const std::vector<Tensor>& inputs,
+                                               const Tensor& y, const Tensor& dy);
     struct Ops {
         void (*call)(const void* self, const Array& dy, const Array& y);
         void (*move)(void* from, void* to);  // and destroys `from`
         void (*destroy)(void* self);
+        TensorCall call_tensor;  // null: no tensor backward
     };
+
+    // A closure and its tensor backward, side by side.
+    template <class F, class G>
+    struct Both {
+        F backward;
+        G tensor;
+        void operator()(const Array& dy, const Array& y) const { backward(dy, y); }
+    };
+    template <class Fn>
+    struct TensorOf {
+        static constexpr TensorCall inline_call = nullptr, heap_call = nullptr;
+    };
+    template <class F, class G>
+    struct TensorOf<Both<F, G>> {
+        static std::vector<Tensor> inline_call(const void* self, const std::vector<Tensor>& in,
+                                               const Tensor& y, const Tensor& dy) {
+            return static_cast<const Both<F, G>*>(self)->tensor(in, y, dy);
+        }
+        static std::vector<Tensor> heap_call(const void* self, const std::vector<Tensor>& in,
+                                             const Tensor& y, const Tensor& dy) {
+            return (*static_cast<Both<F, G>* const*>(self))->tensor(in, y, dy);
+        }
+    };
+
     template <class Fn>
     static constexpr Ops inline_ops{
         [](const void* self, const Array& dy, const Array& y) {
@@ -69,14 +112,14 @@ class BackwardFn {
             new (to) Fn(std::move(*static_cast<Fn*>(from)));
             static_cast<Fn*>(from)->~Fn();
         },
-        [](void* self) { static_cast<Fn*>(self)->~Fn(); }};
+        [](void* self) { static_cast<Fn*>(self)->~Fn(); }, TensorOf<Fn>::inline_call};
     template <class Fn>
     static constexpr Ops heap_ops{
         [](const void* self, const Array& dy, const Array& y) {
             (**static_cast<Fn* const*>(self))(dy, y);
         },
         [](void* from, void* to) { *static_cast<Fn**>(to) = *static_cast<Fn**>(from); },
-        [](void* self) { delete *static_cast<Fn**>(self); }};
+        [](void* self) { delete *static_cast<Fn**>(self); }, TensorOf<Fn>::heap_call};
 
     void take(BackwardFn& other) noexcept {
         if (other.ops_) {

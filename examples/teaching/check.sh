@@ -93,6 +93,27 @@ teaching_sigmoid_gradients)
   has "    10           1 |      9.083e-05           9.083e-05 |           1           1  <- wrong"
   has "At z = -10 the prediction is as wrong as it gets: squared error's dL/dz = -9.08e-05,"
   ;;
+higher_order_hessian_vector_product)
+  out=$("$bin/higher_order" hvp) || fail "higher_order hvp exited with $?"
+  echo "$out"
+  worst=$(grep -oE 'largest difference [0-9.e+-]+' <<<"$out" | awk '{print $3}')
+  awk -v w="$worst" 'BEGIN { exit !(w < 1e-4) }' || fail "H v differs from finite differences by $worst"
+  ;;
+higher_order_newton_beats_gradient_descent)
+  out=$("$bin/higher_order" newton) || fail "higher_order newton exited with $?"
+  echo "$out" | tail -3
+  read -r newton gd < <(grep -oE 'Newton: [0-9]+ steps; gradient descent: [0-9]+' <<<"$out" |
+                        awk '{print $2, $6}')
+  [ -n "$newton" ] && [ "$newton" -le 10 ] || fail "Newton took $newton steps"
+  [ "$gd" -gt "$newton" ] || fail "gradient descent ($gd) was not slower than Newton ($newton)"
+  has "| Newton | $newton |"
+  ;;
+higher_order_physics_informed_fit)
+  out=$("$bin/higher_order" pinn 4000) || fail "higher_order pinn exited with $?"
+  echo "$out"
+  worst=$(grep -E '^\| 20 \| 32 \|' <<<"$out" | awk -F'|' '{print $6}' | tr -d ' ')
+  awk -v w="$worst" 'BEGIN { exit !(w < 1e-2) }' || fail "max |u - sin(pi x)| is $worst"
+  ;;
 teaching_landscape)
   out=$("$bin/teaching" landscape "$work") || fail "teaching landscape exited with $?"
   has "worst corner (-6, -6), every point misclassified:"
