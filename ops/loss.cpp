@@ -5,12 +5,15 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xbroadcast.hpp>
 
 #include "../core/tape.hpp"
 #include "activation.hpp"
+#include "elementwise.hpp"
+#include "shape.hpp"
 
 namespace tapegrad {
 
@@ -141,24 +144,41 @@ std::vector<std::size_t> argmax_rows(const Array& a) {
 // Every loss ends here: reduces the per-element `losses` and records one op whose closure turns
 // dy into dl, the gradient of each per-element loss, and hands it to the loss's `backward`
 // (which multiplies by dl/da). For the mean dl = dy / n, for the sum dl = dy, for none dl = dy.
-template <class F>
-Tensor reduced(const char* op, const Tensor& prediction, Array losses, Reduction reduction,
-               F backward) {
-    if (reduction == Reduction::none)
-        return record(op, {prediction}, std::move(losses),
-                      [backward](const Array& dy, const Array&) { backward(dy); });
+//
+// `tensor_backward`, when given, is the same with tensor ops, for create_graph:
+// Tensor(const Tensor& prediction, const Tensor& dl) returning dl * dl/da.
+struct NoTensorBackward {};
 
+template <class F, class T = NoTensorBackward>
+Tensor reduced(const char* op, const Tensor& prediction, Array losses, Reduction reduction,
+               F backward, T tensor_backward = {}) {
     const Shape shape(losses.shape().begin(), losses.shape().end());
     const std::size_t n = std::max<std::size_t>(losses.size(), 1);
     const float scale = reduction == Reduction::mean ? 1.0f / static_cast<float>(n) : 1.0f;
-    double total = 0.0;  // a float sum over a large batch would drift
-    for (float v : losses) total += v;
-    Array y(static_cast<float>(total * scale));  // 0-d, ready for backward()
-    return record(op, {prediction}, std::move(y),
-                  [backward, shape, scale](const Array& dy, const Array&) {
-                      Array dl = xt::broadcast(dy.data()[0] * scale, shape);
-                      backward(dl);
-                  });
+    Array y;
+    if (reduction == Reduction::none) {
+        y = std::move(losses);
+    } else {
+        double total = 0.0;  // a float sum over a large batch would drift
+        for (float v : losses) total += v;
+        y = Array(static_cast<float>(total * scale));  // 0-d, ready for backward()
+    }
+    const bool each = reduction == Reduction::none;
+    auto array_backward = [backward, shape, scale, each](const Array& dy, const Array&) {
+        if (each) return backward(dy);
+        Array dl = xt::broadcast(dy.data()[0] * scale, shape);
+        backward(dl);
+    };
+    if constexpr (std::is_same_v<T, NoTensorBackward>) {
+        return record(op, {prediction}, std::move(y), std::move(array_backward));
+    } else {
+        return record(op, {prediction}, std::move(y), std::move(array_backward),
+                      [tensor_backward, shape, scale, each](const std::vector<Tensor>& in,
+                                                           const Tensor&, const Tensor& dy) {
+                          const Tensor dl = each ? dy : expand(dy * scale, shape);
+                          return std::vector<Tensor>{tensor_backward(in[0], dl)};
+                      });
+    }
 }
 
 }  // namespace
@@ -184,6 +204,9 @@ Tensor absolute_loss(const Tensor& prediction, const Tensor& target, Reduction r
     return reduced("absolute", prediction, std::move(losses), reduction,
                    [prediction, diff](const Array& dl) {
                        prediction.accumulate_grad(dl * xt::sign(diff));
+                   },
+                   [diff](const Tensor&, const Tensor& dl) {
+                       return dl * Tensor(xt::sign(diff));
                    });
 }
 
@@ -196,6 +219,9 @@ Tensor hinge_loss(const Tensor& scores, const Tensor& target, Reduction reductio
     return reduced("hinge", scores, std::move(losses), reduction,
                    [scores, y, margin](const Array& dl) {
                        scores.accumulate_grad(xt::where(margin > 0.0f, -y * dl, 0.0f));
+                   },
+                   [y, margin](const Tensor&, const Tensor& dl) {
+                       return dl * Tensor(xt::where(margin > 0.0f, -y, 0.0f));
                    });
 }
 
@@ -216,6 +242,11 @@ Tensor log_loss(const Tensor& probabilities, const Tensor& target, Reduction red
                        const Array& a = probabilities.value();
                        probabilities.accumulate_grad(xt::where(
                            a > lo && a < hi, dl * (c - y) / (c * (1.0f - c)), 0.0f));
+                   },
+                   [y, lo, hi](const Tensor& a, const Tensor& dl) {
+                       const Tensor inside(xt::where(a.value() > lo && a.value() < hi, 1.0f, 0.0f));
+                       const Tensor c = clamp(a, lo, hi);
+                       return dl * inside * (c - Tensor(y)) / (c * (1.0f - c));
                    });
 }
 
@@ -234,7 +265,8 @@ Tensor log_loss_with_logits(const Tensor& logits, const Tensor& target, Reductio
                        Array e = xt::exp(-xt::abs(z));
                        Array s = xt::where(z >= 0.0f, 1.0f / (1.0f + e), e / (1.0f + e));
                        logits.accumulate_grad(dl * (s - y));
-                   });
+                   },
+                   [y](const Tensor& z, const Tensor& dl) { return dl * (sigmoid(z) - Tensor(y)); });
 }
 
 // squared: l = (a - y)^2       dl/da = 2 (a - y)
@@ -245,6 +277,9 @@ Tensor squared_loss(const Tensor& prediction, const Tensor& target, Reduction re
     return reduced("squared", prediction, std::move(losses), reduction,
                    [prediction, diff](const Array& dl) {
                        prediction.accumulate_grad(2.0f * dl * diff);
+                   },
+                   [target](const Tensor& a, const Tensor& dl) {
+                       return dl * (a - Tensor(target.value())) * 2.0f;
                    });
 }
 
@@ -256,6 +291,10 @@ Tensor exponential_loss(const Tensor& scores, const Tensor& target, Reduction re
     return reduced("exponential", scores, losses, reduction,
                    [scores, y, losses](const Array& dl) {
                        scores.accumulate_grad(-y * losses * dl);
+                   },
+                   [y](const Tensor& a, const Tensor& dl) {
+                       const Tensor minus_y(Array(-y));
+                       return dl * minus_y * exp(minus_y * a);
                    });
 }
 
@@ -294,6 +333,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
                            }
                        }
                        logits.accumulate_grad(std::move(da));
+                   },
+                   [t, n, c](const Tensor& a, const Tensor& dl) {
+                       // (softmax(a) s - y) dl, row by row, with y one-hot or probabilities
+                       Array y = t.is_index ? Array(xt::zeros<float>({n, c})) : t.probabilities;
+                       if (t.is_index)
+                           for (std::size_t i = 0; i < n; ++i) y(i, t.index[i]) = 1.0f;
+                       Array s = xt::sum(y, {1}, xt::evaluation_strategy::immediate);
+                       s.reshape({n, 1});
+                       return reshape(dl, {n, 1}) * (softmax(a, 1) * Tensor(s) - Tensor(y));
                    });
 }
 
@@ -321,6 +369,10 @@ Tensor cross_entropy_from_probabilities(const Tensor& probabilities, const Tenso
                                da(i, k) = a(i, k) > probability_eps ? -dl(i) * y(i, k) / a(i, k)
                                                                     : 0.0f;
                        probabilities.accumulate_grad(std::move(da));
+                   },
+                   [y, n](const Tensor& a, const Tensor& dl) {
+                       const Tensor kept(xt::where(a.value() > probability_eps, y, 0.0f));
+                       return -reshape(dl, {n, 1}) * kept / clamp(a, probability_eps, 1.0f);
                    });
 }
 

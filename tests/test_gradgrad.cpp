@@ -145,3 +145,32 @@ TEST_CASE("an op without a tensor backward refuses create_graph with an error na
     y.backward();
     CHECK(x.has_grad());
 }
+
+TEST_CASE("gradgradcheck: every differentiable loss in every reduction") {
+    const Array scores = away_from_zero({4, 3}, 0.2f, 1.5f, 13);
+    const Array probabilities = random_array({4, 3}, 0.1f, 0.9f, 14);
+    const Array binary{{1.0f, 0.0f, 1.0f}, {0.0f, 0.0f, 1.0f}, {1.0f, 1.0f, 0.0f}, {0.0f, 1.0f, 0.0f}};
+    const Array signs = 2.0f * binary - 1.0f;
+    const Array values = random_array({4, 3}, -1.0f, 1.0f, 15);
+    const Array classes{0.0f, 2.0f, 1.0f, 2.0f};
+    Array soft = random_array({4, 3}, 0.1f, 1.0f, 16);
+    soft /= xt::eval(xt::sum(soft, {1}, xt::keep_dims | xt::evaluation_strategy::immediate));
+    for (Reduction r : {Reduction::mean, Reduction::sum, Reduction::none}) {
+        CAPTURE(static_cast<int>(r));
+        auto check = [r](auto loss, const Array& prediction, const Array& target) {
+            return gradgradcheck(
+                [loss, target, r](const auto& t) { return loss(t[0], Tensor(target), r); },
+                {prediction});
+        };
+        // Piecewise-linear losses have second derivative 0: checked all the same.
+        CHECK_GRADGRAD(check(absolute_loss, values, binary));
+        CHECK_GRADGRAD(check(hinge_loss, scores, signs));
+        CHECK_GRADGRAD(check(log_loss, probabilities, binary));
+        CHECK_GRADGRAD(check(log_loss_with_logits, scores, binary));
+        CHECK_GRADGRAD(check(squared_loss, values, binary));
+        CHECK_GRADGRAD(check(exponential_loss, scores * 0.5f, signs));
+        CHECK_GRADGRAD(check(cross_entropy, scores, classes));
+        CHECK_GRADGRAD(check(cross_entropy, scores, soft));
+        CHECK_GRADGRAD(check(cross_entropy_from_probabilities, probabilities, classes));
+    }
+}
