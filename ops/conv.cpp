@@ -13,6 +13,7 @@
 #include "../core/runtime/blas.hpp"
 #include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
+#include "reduce.hpp"
 
 namespace tapegrad {
 
@@ -266,22 +267,16 @@ void sgemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std
                 static_cast<blasint>(transpose_b ? k : n), beta, c, static_cast<blasint>(n));
 }
 
-}  // namespace
-
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::size_t stride,
-              std::size_t padding) {
-    const ConvGeometry geo = geometry_of(x, weight, bias, stride, padding);
+// y [N, O, Hout, Wout]: for each image n, y[n] [O, plane] = W [O, K] · cols [K, plane], + b.
+Array conv_values(const ConvGeometry& geo, const Array& x, const Array& w, const float* b) {
     const std::size_t K = geo.k(), plane = geo.plane();
-
-    // For each image n: y[n] [O, plane] = W [O, K] · cols [K, plane], then + b.
     Array y = Array::from_shape({geo.n, geo.o, geo.ho, geo.wo});
-    const float* b = bias.defined() ? bias.value().data() : nullptr;
     parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int) {
         float* cols = scratch_cols(K * plane);
         for (std::size_t n = begin; n < end; ++n) {
-            im2col(geo, x.value().data(), n, cols);
+            im2col(geo, x.data(), n, cols);
             float* out = y.data() + n * geo.o * plane;
-            sgemm(false, false, geo.o, plane, K, weight.value().data(), cols, out);
+            sgemm(false, false, geo.o, plane, K, w.data(), cols, out);
             if (!b) continue;
             for (std::size_t o = 0; o < geo.o; ++o) {
                 float* __restrict channel = out + o * plane;
@@ -289,54 +284,120 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::si
             }
         }
     });
+    return y;
+}
 
+// dx [N, C, H, W] of dy [N, O, Hout, Wout]: for each image, dcols [K, plane] = WT [K, O] · dY,
+// added onto x's positions (col2im).
+Array conv_dx_values(const ConvGeometry& geo, const Array& dy, const Array& w) {
+    const std::size_t K = geo.k(), plane = geo.plane();
+    Array dx = xt::zeros<float>({geo.n, geo.c, geo.h, geo.w});
+    parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int) {
+        float* cols = scratch_cols(K * plane);
+        for (std::size_t n = begin; n < end; ++n) {
+            sgemm(true, false, K, plane, geo.o, w.data(), dy.data() + n * geo.o * plane, cols);
+            col2im(geo, cols, n, dx.data());
+        }
+    });
+    return dx;
+}
+
+// dW [O, C, kh, kw] = sum over images of dY [O, plane] · colsT [plane, K]. Each thread adds its
+// images into its own partial sum; the partial sums are added in thread order.
+Array conv_dw_values(const ConvGeometry& geo, const Array& x, const Array& dy) {
+    const std::size_t K = geo.k(), plane = geo.plane();
+    const int parts = parallel_parts(geo.n);
+    // (Made here, not in the parts: with an empty batch no part runs, and dW is zero.)
+    std::vector<Array> dw_parts(static_cast<std::size_t>(parts),
+                                Array(xt::zeros<float>({geo.o, geo.c, geo.kh, geo.kw})));
+    parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int t) {
+        float* cols = scratch_cols(K * plane);
+        Array& dw = dw_parts[static_cast<std::size_t>(t)];
+        for (std::size_t n = begin; n < end; ++n) {
+            im2col(geo, x.data(), n, cols);
+            sgemm(false, true, geo.o, K, plane, dy.data() + n * geo.o * plane, cols, dw.data(),
+                  1.0f);
+        }
+    });
+    for (std::size_t t = 1; t < dw_parts.size(); ++t) dw_parts[0] += dw_parts[t];
+    return std::move(dw_parts[0]);
+}
+
+// db[o] = sum of dy[n, o, :, :]
+Array conv_db_values(const ConvGeometry& geo, const Array& dy) {
+    const std::size_t plane = geo.plane();
+    Array db = Array::from_shape({geo.o});
+    for (std::size_t o = 0; o < geo.o; ++o) {
+        double total = 0.0;
+        for (std::size_t n = 0; n < geo.n; ++n)
+            total += row_sum(dy.data() + (n * geo.o + o) * plane, plane);
+        db.data()[o] = static_cast<float>(total);
+    }
+    return db;
+}
+
+using Geometry = std::shared_ptr<const ConvGeometry>;
+
+// conv2d's gradient as two ops of their own, so that it can be differentiated again
+// (create_graph). Both are bilinear, and each one's backward is made of conv2d and the other:
+//     <g, input_grad(dy, w)> = <conv2d(g, w), dy> = <w, weight_grad(g, dy)>
+//     <G, weight_grad(x, dy)> = <conv2d(x, G), dy> = <x, input_grad(dy, G)>
+Tensor conv2d_op(const Tensor& x, const Tensor& w, const Tensor& b, Geometry geo);
+Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, Geometry geo);
+
+Tensor conv_input_grad(const Tensor& dy, const Tensor& w, Geometry geo) {
+    return record(
+        "conv2d_input_grad", {dy, w}, conv_dx_values(*geo, dy.value(), w.value()),
+        [dy, w, geo](const Array& g, const Array&) {
+            if (dy.requires_grad()) dy.accumulate_grad(conv_values(*geo, g, w.value(), nullptr));
+            if (w.requires_grad()) w.accumulate_grad(conv_dw_values(*geo, g, dy.value()));
+        },
+        [geo](const std::vector<Tensor>& in, const Tensor&, const Tensor& g) {
+            return std::vector<Tensor>{conv2d_op(g, in[1], Tensor(), geo),
+                                       conv_weight_grad(g, in[0], geo)};
+        });
+}
+
+Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, Geometry geo) {
+    return record(
+        "conv2d_weight_grad", {x, dy}, conv_dw_values(*geo, x.value(), dy.value()),
+        [x, dy, geo](const Array& g, const Array&) {
+            if (x.requires_grad()) x.accumulate_grad(conv_dx_values(*geo, dy.value(), g));
+            if (dy.requires_grad()) dy.accumulate_grad(conv_values(*geo, x.value(), g, nullptr));
+        },
+        [geo](const std::vector<Tensor>& in, const Tensor&, const Tensor& g) {
+            return std::vector<Tensor>{conv_input_grad(in[1], g, geo),
+                                       conv2d_op(in[0], g, Tensor(), geo)};
+        });
+}
+
+// The convolution itself, for a geometry already checked.
+Tensor conv2d_op(const Tensor& x, const Tensor& w, const Tensor& b, Geometry geo) {
+    Array y = conv_values(*geo, x.value(), w.value(), b.defined() ? b.value().data() : nullptr);
     // The closure keeps x (a handle, no copy) and rebuilds each image's cols for dW rather than
     // keeping them: kept, they would hold kh*kw/stride^2 times the input (39 MB for the
     // tutorial's second conv) from forward to backward, out of cache by then anyway.
     return record(
-        "conv2d", {x, weight, bias}, std::move(y),
-        [x, weight, bias, geo](const Array& dy, const Array&) {
-            const std::size_t K = geo.k(), plane = geo.plane();
-            if (bias.defined() && bias.requires_grad()) {  // db[o] = sum of dy[n, o, :, :]
-                Array db = Array::from_shape({geo.o});
-                for (std::size_t o = 0; o < geo.o; ++o) {
-                    double total = 0.0;
-                    for (std::size_t n = 0; n < geo.n; ++n)
-                        total += row_sum(dy.data() + (n * geo.o + o) * plane, plane);
-                    db.data()[o] = static_cast<float>(total);
-                }
-                bias.accumulate_grad(std::move(db));
-            }
-            const bool need_dw = weight.requires_grad(), need_dx = x.requires_grad();
-            if (!need_dw && !need_dx) return;
-
-            // Each thread adds its images' dW into its own partial sum: dW = sum over threads.
-            const int parts = parallel_parts(geo.n);
-            // (Made here, not in the parts: with an empty batch no part runs, and dW is zero.)
-            std::vector<Array> dw_parts(need_dw ? static_cast<std::size_t>(parts) : 0,
-                                        Array(xt::zeros<float>(weight.shape())));
-            Array dx = need_dx ? Array(xt::zeros<float>(x.shape())) : Array();
-            parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int t) {
-                float* cols = scratch_cols(K * plane);
-                Array* dw = need_dw ? &dw_parts[static_cast<std::size_t>(t)] : nullptr;
-                for (std::size_t n = begin; n < end; ++n) {
-                    const float* dy_n = dy.data() + n * geo.o * plane;  // dY [O, plane]
-                    if (dw) {  // dW [O, K] += dY [O, plane] · colsT [plane, K]
-                        im2col(geo, x.value().data(), n, cols);
-                        sgemm(false, true, geo.o, K, plane, dy_n, cols, dw->data(), 1.0f);
-                    }
-                    if (need_dx) {  // dcols [K, plane] = WT [K, O] · dY, onto x's positions
-                        sgemm(true, false, K, plane, geo.o, weight.value().data(), dy_n, cols);
-                        col2im(geo, cols, n, dx.data());
-                    }
-                }
-            });
-            if (need_dw) {
-                for (std::size_t t = 1; t < dw_parts.size(); ++t) dw_parts[0] += dw_parts[t];
-                weight.accumulate_grad(std::move(dw_parts[0]));
-            }
-            if (need_dx) x.accumulate_grad(std::move(dx));
+        "conv2d", {x, w, b}, std::move(y),
+        [x, w, b, geo](const Array& dy, const Array&) {
+            if (b.defined() && b.requires_grad()) b.accumulate_grad(conv_db_values(*geo, dy));
+            if (w.requires_grad()) w.accumulate_grad(conv_dw_values(*geo, x.value(), dy));
+            if (x.requires_grad()) x.accumulate_grad(conv_dx_values(*geo, dy, w.value()));
+        },
+        [geo](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
+            std::vector<Tensor> d{conv_input_grad(dy, in[1], geo), conv_weight_grad(in[0], dy, geo)};
+            if (in.size() == 3) d.push_back(sum(dy, {0, 2, 3}));
+            return d;
         });
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::size_t stride,
+              std::size_t padding) {
+    return conv2d_op(x, weight, bias,
+                     std::make_shared<const ConvGeometry>(
+                         geometry_of(x, weight, bias, stride, padding)));
 }
 
 }  // namespace tapegrad

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,6 +26,60 @@ float bits_float(std::uint32_t u) {
     float f;
     std::memcpy(&f, &u, sizeof f);
     return f;
+}
+
+// Where each maximum of max_pool2d came from, and the shapes around it: what its gradient needs.
+struct PoolIndex {
+    std::vector<std::uint32_t> argmax;  // per output element, its position in the input plane
+    Shape input, output;
+    std::size_t planes, plane_in, plane_out, min_planes;
+};
+
+// dy [N, C, Ho, Wo] added onto the input positions of the maxima, [N, C, H, W]: max_pool2d's
+// gradient. The threads take contiguous ranges of planes.
+Array scatter_values(const Array& dy, const PoolIndex& at) {
+    Array dx = Array::from_shape(at.input);
+    const float* g = dy.data();
+    float* d = dx.data();
+    parallel_for(at.planes, [&](std::size_t begin, std::size_t end, int) {
+        std::fill(d + begin * at.plane_in, d + end * at.plane_in, 0.0f);
+        for (std::size_t p = begin; p < end; ++p)
+            for (std::size_t k = 0; k < at.plane_out; ++k)
+                d[p * at.plane_in + at.argmax[p * at.plane_out + k]] += g[p * at.plane_out + k];
+    }, at.min_planes);
+    return dx;
+}
+
+// Its adjoint: the values of dx [N, C, H, W] at the positions of the maxima, [N, C, Ho, Wo].
+Array gather_values(const Array& dx, const PoolIndex& at) {
+    Array out = Array::from_shape(at.output);
+    const float* d = dx.data();
+    for (std::size_t p = 0; p < at.planes; ++p)
+        for (std::size_t k = 0; k < at.plane_out; ++k)
+            out.data()[p * at.plane_out + k] = d[p * at.plane_in + at.argmax[p * at.plane_out + k]];
+    return out;
+}
+
+// The two as ops, each the other's backward, so that max_pool2d's gradient can be
+// differentiated again (create_graph): both are linear.
+Tensor pool_gather(const Tensor& dx, std::shared_ptr<const PoolIndex> index);
+
+Tensor pool_scatter(const Tensor& dy, std::shared_ptr<const PoolIndex> index) {
+    return record(
+        "max_pool2d_scatter", {dy}, scatter_values(dy.value(), *index),
+        [dy, index](const Array& g, const Array&) { dy.accumulate_grad(gather_values(g, *index)); },
+        [index](const std::vector<Tensor>&, const Tensor&, const Tensor& g) {
+            return std::vector<Tensor>{pool_gather(g, index)};
+        });
+}
+
+Tensor pool_gather(const Tensor& dx, std::shared_ptr<const PoolIndex> index) {
+    return record(
+        "max_pool2d_gather", {dx}, gather_values(dx.value(), *index),
+        [dx, index](const Array& g, const Array&) { dx.accumulate_grad(scatter_values(g, *index)); },
+        [index](const std::vector<Tensor>&, const Tensor&, const Tensor& g) {
+            return std::vector<Tensor>{pool_scatter(g, index)};
+        });
 }
 
 }  // namespace
@@ -55,7 +110,9 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
     // Where each maximum came from, as an index into its H x W plane: backward is then a
     // scatter-add of dy, with no second pass over the windows. (Filled even when nothing will be
     // recorded: it costs less than a second version of the loop.)
-    std::vector<std::uint32_t> argmax(y.size());
+    auto index = std::make_shared<PoolIndex>();
+    std::vector<std::uint32_t>& argmax = index->argmax;
+    argmax.resize(y.size());
 
     // One output row at a time: each window position (u, v) is visited for the whole row, in the
     // same order (row by row) for every window, so the loop over j is a branch-free select.
@@ -112,21 +169,19 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
         }
     }, min_planes);
 
-    return record("max_pool2d", {x}, std::move(y),
-                  [x, argmax = std::move(argmax), planes, plane_in = h * w,
-                   plane_out = ho * wo, min_planes](const Array& dy, const Array&) {
-                      Array dx = Array::from_shape(x.shape());
-                      const float* g = dy.data();
-                      float* d = dx.data();
-                      parallel_for(planes, [&](std::size_t begin, std::size_t end, int) {
-                          std::fill(d + begin * plane_in, d + end * plane_in, 0.0f);
-                          for (std::size_t p = begin; p < end; ++p)
-                              for (std::size_t k = 0; k < plane_out; ++k)
-                                  d[p * plane_in + argmax[p * plane_out + k]] +=
-                                      g[p * plane_out + k];
-                      }, min_planes);
-                      x.accumulate_grad(std::move(dx));
-                  });
+    index->input = sx;
+    index->output = Shape(y.shape().begin(), y.shape().end());
+    index->planes = planes;
+    index->plane_in = h * w;
+    index->plane_out = ho * wo;
+    index->min_planes = min_planes;
+    std::shared_ptr<const PoolIndex> at = std::move(index);
+    return record(
+        "max_pool2d", {x}, std::move(y),
+        [x, at](const Array& dy, const Array&) { x.accumulate_grad(scatter_values(dy, *at)); },
+        [at](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
+            return std::vector<Tensor>{pool_scatter(dy, at)};
+        });
 }
 
 }  // namespace tapegrad

@@ -134,16 +134,47 @@ TEST_CASE("gradgradcheck: shape ops, expand and sum_to") {
 }
 
 TEST_CASE("an op without a tensor backward refuses create_graph with an error naming it") {
-    Tensor x(random_array({1, 1, 4, 4}), true), w(random_array({1, 1, 3, 3}), true);
-    Tensor y = sum(conv2d(x, w, Tensor(), 1, 0) * 2.0f);
-    CHECK_THROWS_WITH_AS(grad(y, {x, w}, create_graph()),
-                         "backward: conv2d cannot be differentiated twice yet: create_graph is "
+    // A user's op written as in docs/add_an_op.md: an array closure only.
+    auto cube = [](const Tensor& x) {
+        return record("my_cube", {x}, x.value() * x.value() * x.value(),
+                      [x](const Array& dy, const Array&) {
+                          x.accumulate_grad(3.0f * dy * x.value() * x.value());
+                      });
+    };
+    Tensor x(Array{1.0f, 2.0f}, true);
+    Tensor y = sum(cube(x) * 2.0f);
+    CHECK_THROWS_WITH_AS(grad(y, {x}, create_graph()),
+                         "backward: my_cube cannot be differentiated twice yet: create_graph is "
                          "not supported through it (its backward is not written as tensor ops)",
                          std::logic_error);
     CHECK_FALSE(x.has_grad());
     // The graph is still whole: a plain backward works.
     y.backward();
-    CHECK(x.has_grad());
+    CHECK(x.grad() == Array{6.0f, 24.0f});
+}
+
+TEST_CASE("gradgradcheck: conv2d with any stride and padding, with and without bias") {
+    // S sums many products here: a larger step keeps float rounding out of the differences.
+    GradcheckOptions options;
+    options.eps = 1e-2;
+    const Array w = random_array({3, 2, 3, 3}, -0.5f, 0.5f, 18), b = random_array({3}, -0.5f, 0.5f, 19);
+    for (std::size_t stride : {1, 2})
+        for (std::size_t padding : {0, 1}) {
+            CAPTURE(stride);
+            CAPTURE(padding);
+            const Array x = random_array({2, 2, 5, 6}, -1.0f, 1.0f, 20);
+            CHECK_GRADGRAD(gradgradcheck(
+                [stride, padding](const auto& t) {
+                    return tanh(conv2d(t[0], t[1], t[2], stride, padding));
+                },
+                {x, w, b}, options));
+            CHECK_GRADGRAD(gradgradcheck(
+                [stride, padding](const auto& t) {
+                    return conv2d(t[0], t[1], Tensor(), stride, padding) *
+                           conv2d(t[0], t[1], Tensor(), stride, padding);
+                },
+                {x, w}, options));
+        }
 }
 
 TEST_CASE("gradgradcheck: every differentiable loss in every reduction") {
@@ -173,4 +204,12 @@ TEST_CASE("gradgradcheck: every differentiable loss in every reduction") {
         CHECK_GRADGRAD(check(cross_entropy, scores, soft));
         CHECK_GRADGRAD(check(cross_entropy_from_probabilities, probabilities, classes));
     }
+}
+
+TEST_CASE("gradgradcheck: max_pool2d, 2x2 stride 2 and 3x3 stride 2") {
+    // Distinct values, so that no window has a tie.
+    Array x = random_array({2, 2, 5, 6}, -1.0f, 1.0f, 17);
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] += 0.01f * static_cast<float>(i % 7);
+    CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return max_pool2d(t[0] * t[0], 2, 2); }, {x}));
+    CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return tanh(max_pool2d(t[0], 3, 2)); }, {x}));
 }
