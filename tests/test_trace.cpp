@@ -247,3 +247,31 @@ TEST_CASE("the listing of docs/how_it_works.md: a = sigmoid(w * x + b)") {
                             "#1  add(#0, leaf3)     [1] [1] -> [1]  = 1\n"
                             "#2  sigmoid(#1)        [1] -> [1]      = 0.7311\n");
 }
+
+TEST_CASE("the listing of docs/how_it_works.md: a double backward is a program on the tape") {
+    TapeRecorder recorder;
+    Tensor x(Array{3.0f}, true);
+    recorder.name(x, "x");
+    Tensor a = x * x;
+    recorder.name(a, "a");
+    Tensor y = a * x;
+    recorder.name(y, "y");
+    GradOptions options;
+    options.create_graph = true;
+    Tensor dy_dx = grad(y, {x}, options)[0];
+    recorder.name(dy_dx, "dy_dx");
+    std::ostringstream captured;
+    auto* old = std::cout.rdbuf(captured.rdbuf());
+    print_tape();
+    std::cout.rdbuf(old);
+    CHECK(captured.str() == "tape: 8 records waiting for backward():\n"
+                            "#0  a = mul(x, x)        [1] [1] -> [1]  = 9\n"
+                            "#1  y = mul(a, x)        [1] [1] -> [1]  = 27\n"
+                            "#2  mul(leaf2, x)        [1] [1] -> [1]  = 3\n"
+                            "#3  mul(leaf2, a)        [1] [1] -> [1]  = 9\n"
+                            "#4  mul(#2, x)           [1] [1] -> [1]  = 9\n"
+                            "#5  mul(#2, x)           [1] [1] -> [1]  = 9\n"
+                            "#6  add(#3, #4)          [1] [1] -> [1]  = 18\n"
+                            "#7  dy_dx = add(#6, #5)  [1] [1] -> [1]  = 27\n");
+    CHECK(grad(dy_dx, {x})[0].item() == doctest::Approx(18.0));
+}
