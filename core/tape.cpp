@@ -1,6 +1,7 @@
 #include "tape.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -77,10 +78,22 @@ std::size_t Tape::index_of(std::uint64_t seq) const {
 namespace {
 
 // The sweep running on this thread: where accumulate_grad() sends gradients while it runs.
+//
+// An op's output sums the gradient arriving at it in its own `grad` slot, which it does not
+// otherwise use, and passes it on when its record runs. Leaves, and op outputs that keep their
+// gradient (retain_grad, or any tensor while a TapeRecorder traces), sum theirs aside, in `kept`,
+// so that grad() changes only when the whole sweep succeeded.
 struct ActiveSweep {
     std::uint64_t id = 0;
-    std::size_t outstanding = 0;                // op outputs reached whose record has not run
-    std::vector<std::shared_ptr<Node>> leaves;  // leaves reached, in order of first arrival
+    std::size_t outstanding = 0;  // op outputs reached whose record has not run
+    bool keep_all = false;        // a recorder traces this sweep
+    // node.slot indexes it; a deque, so that a gradient being passed on stays where it is while
+    // the closure adds more entries.
+    std::deque<std::pair<std::shared_ptr<Node>, std::optional<Array>>> kept;
+
+    bool aside(const Node& n) const { return n.creator == 0 || n.retains_grad || keep_all; }
+    // The gradient summed so far for a node this sweep has reached.
+    std::optional<Array>& incoming(Node& n) { return aside(n) ? kept[n.slot].second : n.grad; }
 };
 thread_local ActiveSweep* active_sweep = nullptr;
 
@@ -113,8 +126,13 @@ void reach(ActiveSweep& sweep, const std::shared_ptr<Node>& node) {
     Node& n = *node;
     if (n.sweep == sweep.id) return;
     n.sweep = sweep.id;
-    if (n.creator == 0) sweep.leaves.push_back(node);
-    else if (n.creator != released) ++sweep.outstanding;
+    if (sweep.aside(n)) {
+        n.slot = static_cast<std::uint32_t>(sweep.kept.size());
+        sweep.kept.emplace_back(node, std::nullopt);
+    } else {
+        n.grad.reset();  // the slot starts empty
+    }
+    if (n.creator != 0 && n.creator != released) ++sweep.outstanding;
 }
 
 // a + b of two gradients of the same shape, recorded (and differentiable again): how a
@@ -191,10 +209,17 @@ bool add_incoming(const std::shared_ptr<Node>& node, Array&& dx) {
     ActiveSweep* sweep = active_sweep;
     if (!sweep) return false;
     reach(*sweep, node);
-    Node& n = *node;
-    if (n.incoming) *n.incoming += dx;
-    else n.incoming.emplace(std::move(dx));
+    std::optional<Array>& sum = sweep->incoming(*node);
+    if (sum) *sum += dx;
+    else sum.emplace(std::move(dx));
     return true;
+}
+
+const Array* incoming_gradient(Node& node) {
+    ActiveSweep* sweep = active_sweep;
+    if (!sweep || node.sweep != sweep->id) return nullptr;
+    const std::optional<Array>& sum = sweep->incoming(node);
+    return sum ? &*sum : nullptr;
 }
 
 }  // namespace detail
@@ -244,6 +269,7 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
 
     ActiveSweep state;
     state.id = ++sweeps_;
+    state.keep_all = recorder_ != nullptr;
     sweeping_ = true;
     active_sweep = create ? nullptr : &state;  // with create_graph, gradients are tensors
     if (create) {
@@ -260,7 +286,7 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
             Record& r = records_[i];
             if (!r.output) continue;
             Node& out = *r.output;
-            if (out.sweep != state.id || !(out.incoming || out.incoming_node)) continue;
+            if (out.sweep != state.id) continue;  // not reached: another graph's record
             --state.outstanding;
             for (std::size_t k = 0; k < r.inputs.size(); ++k)
                 if (r.inputs[k]->creator == released && r.inputs[k]->requires_grad)
@@ -272,7 +298,7 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
             if (create) {
                 run_tensor_backward(records_, i, state, into_grad, capture);
             } else {
-                Array& g = *out.incoming;
+                Array& g = *state.incoming(out);
                 if (!out.hooks.empty()) run_hooks(out, g);
                 if (!into_grad) capture(out, make_node(Array(g), false));
                 try {
@@ -283,41 +309,38 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
                     if (std::string(e.what()).rfind(r.op, 0) == 0) throw;
                     throw std::runtime_error(std::string("backward of ") + r.op + ": " + e.what());
                 }
-                if (into_grad && (out.retains_grad || recorder_)) keep_grad(out, std::move(g));
-                out.incoming.reset();
+                if (!state.aside(out)) out.grad.reset();  // passed on; kept ones wait below
             }
             if (!keep_graph) {
                 release(records_[i]);  // as soon as it is used: it may hold large saved arrays
                 ++released_count;
             }
         }
-        // Leaves: their gradient is complete now.
-        for (const auto& leaf : state.leaves) {
+        // Leaves and kept outputs: their gradient is complete now.
+        for (auto& [node, sum] : state.kept) {
+            const bool leaf = node->creator == 0;
             if (create) {
-                std::shared_ptr<Node> g = std::move(leaf->incoming_node);
-                if (!leaf->hooks.empty()) run_hooks(*leaf, g);
-                if (into_grad) keep_grad(*leaf, Array(g->value));
-                else capture(*leaf, g);
+                std::shared_ptr<Node> g = std::move(node->incoming_node);
+                if (!leaf || !g) continue;  // an output's was handled when its record ran
+                if (!node->hooks.empty()) run_hooks(*node, g);
+                if (into_grad) keep_grad(*node, Array(g->value));
+                else capture(*node, g);
                 continue;
             }
-            Array& g = *leaf->incoming;
-            if (!leaf->hooks.empty()) run_hooks(*leaf, g);
-            if (into_grad) keep_grad(*leaf, std::move(g));
-            else capture(*leaf, make_node(std::move(g), false));
-            leaf->incoming.reset();
+            if (!sum) continue;
+            if (leaf && !node->hooks.empty()) run_hooks(*node, *sum);
+            if (into_grad) keep_grad(*node, std::move(*sum));
+            else if (leaf) capture(*node, make_node(std::move(*sum), false));
         }
     } catch (...) {
         // The tape stays consistent: records not yet run keep their place and closure, no
         // gradient is left half-summed, and no leaf's grad() has changed.
         for (Record& r : records_)
             if (r.output && r.output->sweep == state.id) {
-                r.output->incoming.reset();
+                if (!state.aside(*r.output)) r.output->grad.reset();
                 r.output->incoming_node.reset();
             }
-        for (const auto& leaf : state.leaves) {
-            leaf->incoming.reset();
-            leaf->incoming_node.reset();
-        }
+        for (auto& entry : state.kept) entry.first->incoming_node.reset();
         active_sweep = nullptr;
         sweeping_ = false;
         if (released_count) {

@@ -36,9 +36,9 @@
 // so forward passes without backward() do not leak. NoGrad switches recording off, for
 // evaluation and parameter updates.
 //
-// During a sweep gradients are summed in each node's `incoming`; an op's output passes its
-// gradient on and keeps none (unless retain_grad() asked), a leaf's complete gradient is added
-// to its grad() at the end. So a backward() that throws (the zero_one loss refuses by design)
+// During a sweep an op's output sums the gradient arriving at it and passes it on when its record
+// runs, keeping none (unless retain_grad() asked); a leaf's gradient is summed aside and added to
+// its grad() at the end. So a backward() that throws (the zero_one loss refuses by design)
 // changes no grad(): the records it ran are released, the rest of its graph stays on the tape
 // as it was, and every other graph is untouched. The error names the op.
 //
@@ -175,6 +175,8 @@ namespace detail {
 // Where Tensor::accumulate_grad sends dx while a backward() runs on this thread: into the node's
 // incoming gradient for the sweep. Returns false (and leaves dx alone) when no sweep runs.
 bool add_incoming(const std::shared_ptr<Node>& node, Array&& dx);
+// The gradient summed so far for `node` by the backward() running on this thread, or null.
+const Array* incoming_gradient(Node& node);
 }  // namespace detail
 
 // The one helper every broadcasting op uses: sums a gradient of the broadcast shape back to

@@ -41,16 +41,15 @@ struct Node {
     Array value;
     // The gradient the user reads: a leaf's, summed over every backward(), and an op output's
     // when retain_grad() asked for it. Empty until the first gradient arrives (an xarray, even an
-    // empty one, costs hundreds of instructions to build).
+    // empty one, costs hundreds of instructions to build). Any other op output uses it during a
+    // backward() to sum the gradient arriving at it, and is empty again once that is passed on.
     std::optional<Array> grad;
-    // During one backward(): the sum of what has arrived so far, passed on (op outputs) or added
-    // to `grad` (leaves) once complete; empty again after the sweep.
-    std::optional<Array> incoming;
     bool requires_grad = false;
     bool retains_grad = false;
     std::uint64_t creator = 0;
     const Tape* tape = nullptr;  // the tape holding the creator record; null for a leaf
     std::uint64_t sweep = 0;     // the backward() that last sent it a gradient
+    std::uint32_t slot = 0;      // where that backward() sums it aside (core/tape.cpp)
     // With create_graph, the incoming gradient is itself a recorded tensor: its node.
     std::shared_ptr<Node> incoming_node;
     // register_hook: each may replace the complete gradient before it is used (null: keep it).

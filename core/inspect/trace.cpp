@@ -167,16 +167,19 @@ void TapeRecorder::run_backward(std::size_t index, const Record& r) {
                       p.inputs[k]) != p.inputs.begin() + static_cast<std::ptrdiff_t>(k))
             continue;  // repeated: the first slot sees both contributions
         watched[k] = true;
-        before[k] = in.incoming ? *in.incoming : Array(xt::zeros<float>(in.value.shape()));
+        const Array* sum = detail::incoming_gradient(*p.inputs[k]);
+        before[k] = sum ? *sum : Array(xt::zeros<float>(in.value.shape()));
     }
     try {
-        r.backward(*r.output->incoming, r.output->value);
+        r.backward(*detail::incoming_gradient(*r.output), r.output->value);
     } catch (...) {
         pending_.clear();
         throw;
     }
-    for (std::size_t k = 0; k < p.inputs.size(); ++k)
-        if (watched[k] && p.inputs[k]->incoming) p.dx[k] = *p.inputs[k]->incoming - before[k];
+    for (std::size_t k = 0; k < p.inputs.size(); ++k) {
+        if (!watched[k]) continue;
+        if (const Array* sum = detail::incoming_gradient(*p.inputs[k])) p.dx[k] = *sum - before[k];
+    }
 }
 
 void TapeRecorder::end_sweep() {
