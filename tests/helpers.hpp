@@ -78,9 +78,12 @@ struct ScopedThreads {
 
 }  // namespace tapegrad::test
 
+// CHECK_GRAD(gradcheck(...)) and CHECK_GRADGRAD(gradgradcheck(...)): the result's message on
+// failure.
 #define CHECK_GRAD(...)                                          \
     do {                                                         \
         const ::tapegrad::GradcheckResult check_ = (__VA_ARGS__); \
         INFO(check_.message);                                    \
         CHECK(check_.ok);                                        \
     } while (false)
+#define CHECK_GRADGRAD(...) CHECK_GRAD(__VA_ARGS__)

@@ -7,13 +7,6 @@ using namespace tapegrad;
 using test::away_from_zero;
 using test::random_array;
 
-#define CHECK_GRADGRAD(...)                                           \
-    do {                                                              \
-        const ::tapegrad::GradcheckResult check_ = (__VA_ARGS__);     \
-        INFO(check_.message);                                         \
-        CHECK(check_.ok);                                             \
-    } while (false)
-
 namespace {
 
 GradOptions create_graph() {

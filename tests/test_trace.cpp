@@ -27,6 +27,15 @@ std::string printed(const std::vector<TracedRecord>& records) {
     return out.str();
 }
 
+// What print_tape() writes to stdout.
+std::string printed_tape() {
+    std::ostringstream captured;
+    auto* old = std::cout.rdbuf(captured.rdbuf());
+    print_tape();
+    std::cout.rdbuf(old);
+    return captured.str();
+}
+
 }  // namespace
 
 TEST_CASE("a recorder keeps every record backward releases in forward order") {
@@ -212,11 +221,7 @@ TEST_CASE("a backward that throws leaves the recorder usable") {
 }
 
 TEST_CASE("print_tape says where the records went when the tape is empty") {
-    std::ostringstream captured;
-    auto* old = std::cout.rdbuf(captured.rdbuf());
-    print_tape();
-    std::cout.rdbuf(old);
-    CHECK(captured.str().find("start a TapeRecorder") != std::string::npos);
+    CHECK(printed_tape().find("start a TapeRecorder") != std::string::npos);
 }
 
 TEST_CASE("print_tape prints the last sweep of the recorder and the waiting records") {
@@ -224,11 +229,7 @@ TEST_CASE("print_tape prints the last sweep of the recorder and the waiting reco
     Tensor x(Array{1.0f}, true);
     (x * 2.0f).backward();
     Tensor waiting = exp(x);
-    std::ostringstream captured;
-    auto* old = std::cout.rdbuf(captured.rdbuf());
-    print_tape();
-    std::cout.rdbuf(old);
-    const std::string text = captured.str();
+    const std::string text = printed_tape();
     CHECK(text.find("backward() went through 1 record ") != std::string::npos);
     CHECK(text.find("mul_scalar(leaf1)  [1] -> [1]  = 2  |grad| out 1  in 2") != std::string::npos);
     CHECK(text.find("tape: 1 record waiting for backward():\n#0  exp(leaf1)") !=
@@ -238,11 +239,7 @@ TEST_CASE("print_tape prints the last sweep of the recorder and the waiting reco
 TEST_CASE("the listing of docs/how_it_works.md: a = sigmoid(w * x + b)") {
     Tensor w(Array{0.8f}, true), x(Array{1.5f}), b(Array{-0.2f}, true);
     Tensor a = sigmoid(w * x + b);
-    std::ostringstream captured;
-    auto* old = std::cout.rdbuf(captured.rdbuf());
-    print_tape();
-    std::cout.rdbuf(old);
-    CHECK(captured.str() == "tape: 3 records waiting for backward():\n"
+    CHECK(printed_tape() == "tape: 3 records waiting for backward():\n"
                             "#0  mul(leaf1, leaf2)  [1] [1] -> [1]  = 1.2\n"
                             "#1  add(#0, leaf3)     [1] [1] -> [1]  = 1\n"
                             "#2  sigmoid(#1)        [1] -> [1]      = 0.7311\n");
@@ -260,11 +257,7 @@ TEST_CASE("the listing of docs/how_it_works.md: a double backward is a program o
     options.create_graph = true;
     Tensor dy_dx = grad(y, {x}, options)[0];
     recorder.name(dy_dx, "dy_dx");
-    std::ostringstream captured;
-    auto* old = std::cout.rdbuf(captured.rdbuf());
-    print_tape();
-    std::cout.rdbuf(old);
-    CHECK(captured.str() == "tape: 8 records waiting for backward():\n"
+    CHECK(printed_tape() == "tape: 8 records waiting for backward():\n"
                             "#0  a = mul(x, x)        [1] [1] -> [1]  = 9\n"
                             "#1  y = mul(a, x)        [1] [1] -> [1]  = 27\n"
                             "#2  mul(leaf2, x)        [1] [1] -> [1]  = 3\n"

@@ -8,7 +8,6 @@
 // Each box is a tensor with its value and, in red, its gradient after backward(); each oval is
 // one record of the tape. Follow the arrows forward for the values, backward for the gradients.
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -44,7 +43,7 @@ int main(int argc, char** argv) {
     const std::string dot_path = dir + "/backprop_graph.dot";
     DotOptions options;
     options.title = "Two-layer network, one sample: values and gradients";
-    std::ofstream(dot_path) << to_dot(recorder.last_sweep(), options);
+    write_file_atomic(dot_path, to_dot(recorder.last_sweep(), options), "backprop_graph");
     std::cout << "wrote " << dot_path << "\n";
 
     const std::string png_path = dir + "/backprop_graph.png";

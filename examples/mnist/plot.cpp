@@ -2,13 +2,16 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
+
+#include <tapegrad/data/formats/file.hpp>
 
 namespace mnist {
 
 using examples::EpochMetrics;
+using tapegrad::write_file_atomic;
 
 void plot(const std::string& path, const std::vector<std::string>& names,
           const std::vector<std::vector<EpochMetrics>>& runs) {
@@ -18,13 +21,14 @@ void plot(const std::string& path, const std::vector<std::string>& names,
     }
     const std::string data = path + ".dat", script = path + ".gp";
     {
-        std::ofstream out(data);
+        std::ostringstream out;
         for (std::size_t r = 0; r < runs.size(); ++r) {
             out << "# " << names[r] << "\n";
             for (const EpochMetrics& m : runs[r]) out << m.epoch << ' ' << 100 * m.test_accuracy << '\n';
             out << "\n\n";
         }
-        std::ofstream gp(script);
+        write_file_atomic(data, out.str(), "--plot");
+        std::ostringstream gp;
         gp << "set terminal pngcairo size 800,500\nset output '" << path << "'\n"
            << "set title 'MNIST test accuracy per epoch: squared error vs cross-entropy'\n"
            << "set xlabel 'epoch'\nset ylabel 'test accuracy (%)'\nset key bottom right\n"
@@ -33,6 +37,7 @@ void plot(const std::string& path, const std::vector<std::string>& names,
             gp << (r ? ", " : "") << "'" << data << "' index " << r
                << " with linespoints lw 2 title '" << names[r] << "'";
         gp << "\n";
+        write_file_atomic(script, gp.str(), "--plot");
     }
     const int code = std::system(("gnuplot '" + script + "'").c_str());
     std::remove(data.c_str());

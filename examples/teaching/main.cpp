@@ -11,8 +11,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -134,7 +134,7 @@ int landscape(const std::string& dir) {
     const float lo = -6.0f, hi = 6.0f;
     const int steps = 48;
     const std::string dat = dir + "/landscape.dat";
-    std::ofstream out(dat);
+    std::ostringstream out;
     out << "# w1 w2 squared_error cross_entropy |grad squared_error| |grad cross_entropy|\n";
     // Where the neuron does worse than w = (0, 0), which answers 0.5 for every point: how often
     // is the loss nearly flat there (|dL/dw| < 0.01), so that gradient descent barely moves?
@@ -154,7 +154,7 @@ int landscape(const std::string& dir) {
         }
         out << '\n';  // gnuplot: one block per w1
     }
-    out.close();
+    write_file_atomic(dat, out.str(), "teaching");
 
     std::cout << "A sigmoid neuron a = sigmoid(w1 x1 + w2 x2) on 8 points (class 1 around\n"
                  "(1.5, 1), class 0 around (-1.5, -1)); mean loss over the points, w1 and w2 in\n"
@@ -195,8 +195,8 @@ int landscape(const std::string& dir) {
                       corner.grad_norm, worst_w1, worst_w2, corner.loss);
         return std::string(text);
     };
-    std::ofstream(script)
-        << "set terminal pngcairo size 1400,620 font ',11'\n"
+    std::ostringstream gp;
+    gp  << "set terminal pngcairo size 1400,620 font ',11'\n"
         << "set output '" << png << "'\n"
         << "set multiplot layout 1,2 title 'Loss landscape of a sigmoid neuron over two weights'\n"
         << "set xlabel 'w1'; set ylabel 'w2'; set ticslevel 0; set view 55, 35\n"
@@ -209,6 +209,7 @@ int landscape(const std::string& dir) {
         << label(ce)
         << "splot '" << dat << "' using 1:2:4 every 2:2 with pm3d\n"
         << "unset multiplot\n";
+    write_file_atomic(script, gp.str(), "teaching");
     if (std::system(("gnuplot '" + script + "'").c_str()) != 0) {
         std::cerr << "teaching: gnuplot " << script << " failed\n";
         return 1;
