@@ -99,7 +99,7 @@ thread_local ActiveSweep* active_sweep = nullptr;
 
 // Hooks may replace a complete gradient; the replacement must keep its shape.
 void run_hooks(Node& node, std::shared_ptr<Node>& dy) {
-    for (auto& hook : node.hooks) {
+    for (auto& hook : node.extras->hooks) {
         std::shared_ptr<Node> replacement = hook(dy);
         if (!replacement) continue;
         if (replacement->value.shape() != node.value.shape())
@@ -157,8 +157,8 @@ void add_incoming_node(ActiveSweep& sweep, const std::shared_ptr<Node>& node, co
         throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(dx.shape()) +
                                " for a tensor of shape " + shape_str(node->value.shape()) +
                                " (an op's tensor backward forgot to sum it back to its input)");
-    node->incoming_node =
-        node->incoming_node ? add_gradients(Tensor(node->incoming_node), dx).node() : dx.node();
+    std::shared_ptr<Node>& sum = node->more().incoming_node;
+    sum = sum ? add_gradients(Tensor(sum), dx).node() : dx.node();
 }
 
 // One record of a create_graph sweep: its tensor backward runs as ordinary, recorded ops. Those
@@ -181,8 +181,8 @@ void run_tensor_backward(std::vector<Record>& records, std::size_t i, ActiveSwee
         inputs_nodes.push_back(r.inputs[k]);
         inputs.emplace_back(r.inputs[k]);
     }
-    std::shared_ptr<Node> g = std::move(out->incoming_node);
-    if (!out->hooks.empty()) run_hooks(*out, g);
+    std::shared_ptr<Node> g = std::move(out->more().incoming_node);
+    if (out->has_hooks()) run_hooks(*out, g);
     if (!into_grad) capture(*out, g);
     if (into_grad && out->retains_grad) keep_grad(*out, Array(g->value));
     // The closure is moved out while it runs (its ops may move `records`), then put back.
@@ -299,7 +299,7 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
                 run_tensor_backward(records_, i, state, into_grad, capture);
             } else {
                 Array& g = *state.incoming(out);
-                if (!out.hooks.empty()) run_hooks(out, g);
+                if (out.has_hooks()) run_hooks(out, g);
                 if (!into_grad) capture(out, make_node(Array(g), false));
                 try {
                     if (recorder_) recorder_->run_backward(i, r);  // calls r.backward, noting dx
@@ -320,15 +320,15 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
         for (auto& [node, sum] : state.kept) {
             const bool leaf = node->creator == 0;
             if (create) {
-                std::shared_ptr<Node> g = std::move(node->incoming_node);
+                std::shared_ptr<Node> g = std::move(node->more().incoming_node);
                 if (!leaf || !g) continue;  // an output's was handled when its record ran
-                if (!node->hooks.empty()) run_hooks(*node, g);
+                if (node->has_hooks()) run_hooks(*node, g);
                 if (into_grad) keep_grad(*node, Array(g->value));
                 else capture(*node, g);
                 continue;
             }
             if (!sum) continue;
-            if (leaf && !node->hooks.empty()) run_hooks(*node, *sum);
+            if (leaf && node->has_hooks()) run_hooks(*node, *sum);
             if (into_grad) keep_grad(*node, std::move(*sum));
             else if (leaf) capture(*node, make_node(std::move(*sum), false));
         }
@@ -338,9 +338,10 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
         for (Record& r : records_)
             if (r.output && r.output->sweep == state.id) {
                 if (!state.aside(*r.output)) r.output->grad.reset();
-                r.output->incoming_node.reset();
+                if (r.output->extras) r.output->extras->incoming_node.reset();
             }
-        for (auto& entry : state.kept) entry.first->incoming_node.reset();
+        for (auto& entry : state.kept)
+            if (entry.first->extras) entry.first->extras->incoming_node.reset();
         active_sweep = nullptr;
         sweeping_ = false;
         if (released_count) {

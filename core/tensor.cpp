@@ -141,7 +141,7 @@ void Tensor::register_hook(std::function<Tensor(const Tensor& dy)> hook) const {
     if (!node.requires_grad)
         throw std::logic_error("register_hook: this tensor does not require a gradient, so no "
                                "gradient will ever arrive at it");
-    node.hooks.push_back([hook = std::move(hook)](const std::shared_ptr<Node>& dy) {
+    node.more().hooks.push_back([hook = std::move(hook)](const std::shared_ptr<Node>& dy) {
         return hook(Tensor(dy)).node();  // null when the hook returned an undefined Tensor
     });
 }

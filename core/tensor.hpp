@@ -29,6 +29,15 @@ std::string shape_str(const S& shape) {
 }
 
 class Tape;
+struct Node;
+
+// The rarely needed part of a Node.
+struct NodeExtras {
+    // With create_graph, the incoming gradient is itself a recorded tensor: its node.
+    std::shared_ptr<Node> incoming_node;
+    // register_hook: each may replace the complete gradient before it is used (null: keep it).
+    std::vector<std::function<std::shared_ptr<Node>(const std::shared_ptr<Node>& dy)>> hooks;
+};
 
 // The shared state behind a handle. `creator` is the sequence number of the tape record that
 // produced this value (0 for a leaf such as a parameter or an input) on the tape `tape`.
@@ -50,11 +59,17 @@ struct Node {
     const Tape* tape = nullptr;  // the tape holding the creator record; null for a leaf
     std::uint64_t sweep = 0;     // the backward() that last sent it a gradient
     std::uint32_t slot = 0;      // where that backward() sums it aside (core/tape.cpp)
-    // With create_graph, the incoming gradient is itself a recorded tensor: its node.
-    std::shared_ptr<Node> incoming_node;
-    // register_hook: each may replace the complete gradient before it is used (null: keep it).
-    std::vector<std::function<std::shared_ptr<Node>(const std::shared_ptr<Node>& dy)>> hooks;
+    // What few nodes need, made on first use (a scalar op makes and frees a node each).
+    std::unique_ptr<NodeExtras> extras;
+    NodeExtras& more();
+    bool has_hooks() const;
 };
+
+inline NodeExtras& Node::more() {
+    if (!extras) extras = std::make_unique<NodeExtras>();
+    return *extras;
+}
+inline bool Node::has_hooks() const { return extras && !extras->hooks.empty(); }
 
 // Makes a Node, from a per-thread cache of freed node blocks (core/runtime/node_cache.hpp). The
 // value goes by rvalue reference all the way from the op into the node: each move of an xarray
