@@ -205,13 +205,18 @@ void run_tensor_backward(std::vector<Record>& records, std::size_t i, ActiveSwee
 
 namespace detail {
 
-bool add_incoming(const std::shared_ptr<Node>& node, Array&& dx) {
+std::optional<Array>* incoming_slot(const std::shared_ptr<Node>& node) {
     ActiveSweep* sweep = active_sweep;
-    if (!sweep) return false;
+    if (!sweep) return nullptr;
     reach(*sweep, node);
-    std::optional<Array>& sum = sweep->incoming(*node);
-    if (sum) *sum += dx;
-    else sum.emplace(std::move(dx));
+    return &sweep->incoming(*node);
+}
+
+bool add_incoming(const std::shared_ptr<Node>& node, Array&& dx) {
+    std::optional<Array>* sum = incoming_slot(node);
+    if (!sum) return false;
+    if (*sum) **sum += dx;
+    else sum->emplace(std::move(dx));
     return true;
 }
 

@@ -165,9 +165,11 @@ void Tensor::accumulate_grad(Array dx) const {
         throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(dx.shape()) +
                                " for a tensor of shape " + shape_str(node.value.shape()) +
                                " (an op forgot to unbroadcast its gradient)");
-    if (detail::add_incoming(node_, std::move(dx))) return;  // a backward() is running
-    if (node.grad) *node.grad += dx;
-    else node.grad.emplace(std::move(dx));
+    // While a backward() runs, into the gradient it is summing for this tensor; else into grad().
+    std::optional<Array>* incoming = detail::incoming_slot(node_);
+    std::optional<Array>& sum = incoming ? *incoming : node.grad;
+    if (sum) *sum += dx;
+    else sum.emplace(std::move(dx));
 }
 
 }  // namespace tapegrad
