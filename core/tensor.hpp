@@ -146,7 +146,7 @@ struct GradOptions {
     // grad(): an input the output does not depend on gets an undefined Tensor, not an error.
     bool allow_unused = false;
     // The seed: the gradient of the output. Undefined: 1 (the output must hold one element).
-    Tensor grad_output;
+    Tensor grad_output{};
 };
 
 }  // namespace tapegrad

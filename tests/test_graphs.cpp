@@ -18,8 +18,6 @@ Tensor failing(const Tensor& x, const char* message = "the closure failed") {
     });
 }
 
-Array grad_of(const Tensor& t) { return t.has_grad() ? t.grad() : Array(); }
-
 }  // namespace
 
 TEST_CASE("the issue's example: two graphs of one weight, backpropagated in the other order") {
