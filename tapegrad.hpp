@@ -13,6 +13,7 @@
 
 #include "ops/activation.hpp"
 #include "ops/conv.hpp"
+#include "ops/create.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/loss.hpp"
 #include "ops/matmul.hpp"

@@ -1,5 +1,7 @@
 #include "tensor.hpp"
 
+#include <algorithm>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 
@@ -170,6 +172,50 @@ void Tensor::accumulate_grad(Array dx) const {
     std::optional<Array>& sum = incoming ? *incoming : node.grad;
     if (sum) *sum += dx;
     else sum.emplace(std::move(dx));
+}
+
+Tensor Tensor::detach() const { return Tensor(value()); }
+
+Tensor Tensor::from(const std::vector<float>& values, const Shape& shape, bool requires_grad) {
+    std::size_t count = 1;
+    for (std::size_t d : shape) count *= d;
+    if (count != values.size())
+        throw std::invalid_argument("Tensor::from: " + std::to_string(values.size()) +
+                                    " values cannot fill shape " + shape_str(shape) + " (" +
+                                    std::to_string(count) + " elements)");
+    Array a = Array::from_shape(shape);
+    std::copy(values.begin(), values.end(), a.begin());
+    return Tensor(std::move(a), requires_grad);
+}
+
+std::ostream& operator<<(std::ostream& out, const Tensor& t) {
+    if (!t.defined()) return out << "tensor(undefined)";
+    const Array& a = t.value();
+    const Shape shape = t.shape();
+    // Values row by row as nested brackets; past 6 along an axis, the first and last 3.
+    std::function<void(std::size_t, std::size_t)> print = [&](std::size_t axis, std::size_t at) {
+        if (axis == shape.size()) {
+            out << a.data()[at];
+            return;
+        }
+        std::size_t stride = 1;
+        for (std::size_t d = axis + 1; d < shape.size(); ++d) stride *= shape[d];
+        out << '[';
+        for (std::size_t i = 0; i < shape[axis]; ++i) {
+            if (shape[axis] > 6 && i == 3) {
+                out << ", ...";
+                i = shape[axis] - 3;
+            }
+            if (i > 0) out << ", ";
+            print(axis + 1, at + i * stride);
+        }
+        out << ']';
+    };
+    out << "tensor(";
+    print(0, 0);
+    out << ", shape " << shape_str(shape);
+    if (t.requires_grad()) out << ", requires_grad";
+    return out << ')';
 }
 
 }  // namespace tapegrad

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,6 +78,11 @@ inline bool Node::has_hooks() const { return extras && !extras->hooks.empty(); }
 std::shared_ptr<Node> make_node(Array&& value, bool requires_grad, std::uint64_t creator = 0);
 
 struct GradOptions;  // below
+class Tensor;
+
+// "tensor([[1, 2], [3, 4]], shape [2, 2], requires_grad)": the values (abbreviated when large),
+// the shape, and whether it requires a gradient.
+std::ostream& operator<<(std::ostream& out, const Tensor& t);
 
 class Tensor {
   public:
@@ -127,6 +133,14 @@ class Tensor {
     // Adds `dx` to the gradient. `dx` must have this tensor's shape: ops whose inputs were
     // broadcast reduce their gradient first (see unbroadcast in core/tape.hpp).
     void accumulate_grad(Array dx) const;
+
+    // The same value, cut from the graph: a new leaf holding a copy, which requires no gradient
+    // (what a GAN's discriminator step trains on).
+    Tensor detach() const;
+
+    // A tensor of `shape` from values in C (row-major) order; their count must match the shape.
+    static Tensor from(const std::vector<float>& values, const Shape& shape,
+                       bool requires_grad = false);
 
     // For the tape: the shared node and its identity.
     const std::shared_ptr<Node>& node() const { return node_; }
