@@ -79,7 +79,7 @@ struct TracedRecord {
     std::string op;
     std::vector<TracedTensor> inputs;
     TracedTensor output;
-    bool reached = false;        // false: no gradient reached the output, backward skipped it
+    bool reached = false;        // false: backward() has not run it (a snapshot of the tape)
     // What this record's closure added to each input's gradient (dx), when the input is small
     // and requires a gradient; else not_kept(). For an input repeated in the same record
     // (same_as), the first slot holds the sum and the repeated slot is not_kept().
@@ -101,7 +101,7 @@ class TapeRecorder {
     // The name given to this node, or "".
     std::string name_of(const Node& node) const;
 
-    // Every record released by backward() since the recorder started (or since clear()), in
+    // Every record a backward() ran since the recorder started (or since clear()), in
     // forward order within each sweep, sweeps in order.
     const std::vector<TracedRecord>& records() const { return records_; }
     // The records of the most recent sweep.
