@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
@@ -52,6 +54,40 @@ Tensor tanh(const Tensor& x) {
         "tanh", {x}, xt::tanh(x.value()),
         [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * (1.0f - y * y)); },
         [](const Grads&, const Tensor& y, const Tensor& dy) { return Grads{dy * (1.0f - y * y)}; });
+}
+
+Tensor leaky_relu(const Tensor& x, float negative_slope) {
+    const Array slope = xt::where(x.value() > 0.0f, 1.0f, negative_slope);  // dy/dx
+    return record(
+        "leaky_relu", {x}, x.value() * slope,
+        [x, slope](const Array& dy, const Array&) { x.accumulate_grad(dy * slope); },
+        [slope](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * Tensor(slope)}; });
+}
+
+Tensor elu(const Tensor& x, float alpha) {
+    const Array& v = x.value();
+    const Array positive = xt::where(v > 0.0f, 1.0f, 0.0f);
+    return record(
+        "elu", {x}, xt::where(v > 0.0f, v, alpha * xt::expm1(v)),
+        [x, positive, alpha](const Array& dy, const Array& y) {
+            x.accumulate_grad(dy * (positive + (1.0f - positive) * (y + alpha)));
+        },
+        [positive, alpha](const Grads&, const Tensor& y, const Tensor& dy) {
+            return Grads{dy * (Tensor(positive) + Tensor(Array(1.0f - positive)) * (y + alpha))};
+        });
+}
+
+Tensor silu(const Tensor& x) {
+    const Array s = 1.0f / (1.0f + xt::exp(-x.value()));
+    return record(
+        "silu", {x}, x.value() * s,
+        [x, s](const Array& dy, const Array&) {
+            x.accumulate_grad(dy * (s + x.value() * s * (1.0f - s)));
+        },
+        [](const Grads& in, const Tensor&, const Tensor& dy) {
+            const Tensor s = sigmoid(in[0]);
+            return Grads{dy * (s + in[0] * s * (1.0f - s))};
+        });
 }
 
 namespace {

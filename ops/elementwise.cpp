@@ -203,4 +203,64 @@ Tensor clamp(const Tensor& x, float lo, float hi) {
         });
 }
 
+Tensor sin(const Tensor& x) {
+    return record(
+        "sin", {x}, xt::sin(x.value()),
+        [x](const Array& dy, const Array&) { x.accumulate_grad(dy * xt::cos(x.value())); },
+        [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{dy * cos(in[0])}; });
+}
+
+Tensor cos(const Tensor& x) {
+    return record(
+        "cos", {x}, xt::cos(x.value()),
+        [x](const Array& dy, const Array&) { x.accumulate_grad(-dy * xt::sin(x.value())); },
+        [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{-dy * sin(in[0])}; });
+}
+
+Tensor log1p(const Tensor& x) {
+    return record(
+        "log1p", {x}, xt::log1p(x.value()),
+        [x](const Array& dy, const Array&) { x.accumulate_grad(dy / (1.0f + x.value())); },
+        [](const Grads& in, const Tensor&, const Tensor& dy) {
+            return Grads{dy / (in[0] + 1.0f)};
+        });
+}
+
+Tensor expm1(const Tensor& x) {
+    return record(
+        "expm1", {x}, xt::expm1(x.value()),
+        [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * (y + 1.0f)); },
+        [](const Grads&, const Tensor& y, const Tensor& dy) { return Grads{dy * (y + 1.0f)}; });
+}
+
+Tensor reciprocal(const Tensor& x) {
+    return record(
+        "reciprocal", {x}, 1.0f / x.value(),
+        [x](const Array& dy, const Array& y) { x.accumulate_grad(-dy * y * y); },
+        [](const Grads&, const Tensor& y, const Tensor& dy) { return Grads{-dy * y * y}; });
+}
+
+Tensor square(const Tensor& x) {
+    return record(
+        "square", {x}, x.value() * x.value(),
+        [x](const Array& dy, const Array&) { x.accumulate_grad(2.0f * dy * x.value()); },
+        [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{dy * in[0] * 2.0f}; });
+}
+
+namespace {
+
+// A piecewise-constant op: its gradient is 0 wherever it is defined.
+Tensor flat(const char* op, const Tensor& x, Array y) {
+    return record(
+        op, {x}, std::move(y),
+        [x](const Array& dy, const Array&) { x.accumulate_grad(xt::zeros<float>(dy.shape())); },
+        [](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * 0.0f}; });
+}
+
+}  // namespace
+
+Tensor sign(const Tensor& x) { return flat("sign", x, xt::sign(x.value())); }
+Tensor floor(const Tensor& x) { return flat("floor", x, xt::floor(x.value())); }
+Tensor round(const Tensor& x) { return flat("round", x, xt::nearbyint(x.value())); }
+
 }  // namespace tapegrad

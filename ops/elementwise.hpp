@@ -42,6 +42,19 @@ Tensor pow(const Tensor& x, float p);
 Tensor sqrt(const Tensor& x);
 Tensor clamp(const Tensor& x, float lo, float hi);
 
+// sin: dx = dy cos x      cos: dx = -dy sin x      log1p: y = ln(1 + x), dx = dy / (1 + x)
+// expm1: y = e^x - 1, dx = dy (y + 1)      reciprocal: y = 1 / x, dx = -dy y^2
+// square: dx = 2 dy x      sign, floor, round: piecewise constant, dx = 0 (as torch)
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor expm1(const Tensor& x);
+Tensor reciprocal(const Tensor& x);
+Tensor square(const Tensor& x);
+Tensor sign(const Tensor& x);
+Tensor floor(const Tensor& x);
+Tensor round(const Tensor& x);  // halves to even, as torch.round
+
 // The broadcast shape of two shapes, or an error naming `op` and both shapes.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
