@@ -212,14 +212,6 @@ std::optional<Array>* incoming_slot(const std::shared_ptr<Node>& node) {
     return &sweep->incoming(*node);
 }
 
-bool add_incoming(const std::shared_ptr<Node>& node, Array&& dx) {
-    std::optional<Array>* sum = incoming_slot(node);
-    if (!sum) return false;
-    if (*sum) **sum += dx;
-    else sum->emplace(std::move(dx));
-    return true;
-}
-
 const Array* incoming_gradient(Node& node) {
     ActiveSweep* sweep = active_sweep;
     if (!sweep || node.sweep != sweep->id) return nullptr;
@@ -280,7 +272,7 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
     if (create) {
         add_incoming_node(state, root, Tensor(std::move(dy)));
     } else {
-        detail::add_incoming(root, std::move(dy));
+        Tensor(root).accumulate_grad(std::move(dy));  // into the sweep's slot, as any gradient
     }
     std::size_t released_count = 0, lowest = end + 1;  // the records swept: [lowest, end]
     try {

@@ -172,10 +172,8 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value,
 }
 
 namespace detail {
-// Where Tensor::accumulate_grad sends dx while a backward() runs on this thread: into the node's
-// incoming gradient for the sweep. Returns false (and leaves dx alone) when no sweep runs.
-bool add_incoming(const std::shared_ptr<Node>& node, Array&& dx);
-// Where that gradient is summed (marking the node as reached), or null when no sweep runs.
+// Where Tensor::accumulate_grad sums dx while a backward() runs on this thread (marking the node
+// as reached), or null when no sweep runs.
 std::optional<Array>* incoming_slot(const std::shared_ptr<Node>& node);
 // The gradient summed so far for `node` by the backward() running on this thread, or null.
 const Array* incoming_gradient(Node& node);
