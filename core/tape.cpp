@@ -122,7 +122,7 @@ void keep_grad(Node& node, Array&& dy) {
 }
 
 // Marks `node` as reached by this sweep the first time a gradient arrives at it.
-void reach(ActiveSweep& sweep, const std::shared_ptr<Node>& node) {
+inline void reach(ActiveSweep& sweep, const std::shared_ptr<Node>& node) {
     Node& n = *node;
     if (n.sweep == sweep.id) return;
     n.sweep = sweep.id;
@@ -133,6 +133,12 @@ void reach(ActiveSweep& sweep, const std::shared_ptr<Node>& node) {
         n.grad.reset();  // the slot starts empty
     }
     if (n.creator != 0 && n.creator != released) ++sweep.outstanding;
+}
+
+// Where the gradient arriving at `node` is summed, reaching it first.
+inline std::optional<Array>& incoming(ActiveSweep& sweep, const std::shared_ptr<Node>& node) {
+    reach(sweep, node);
+    return sweep.incoming(*node);
 }
 
 // a + b of two gradients of the same shape, recorded (and differentiable again): how a
@@ -205,13 +211,6 @@ void run_tensor_backward(std::vector<Record>& records, std::size_t i, ActiveSwee
 
 namespace detail {
 
-std::optional<Array>* incoming_slot(const std::shared_ptr<Node>& node) {
-    ActiveSweep* sweep = active_sweep;
-    if (!sweep) return nullptr;
-    reach(*sweep, node);
-    return &sweep->incoming(*node);
-}
-
 const Array* incoming_gradient(Node& node) {
     ActiveSweep* sweep = active_sweep;
     if (!sweep || node.sweep != sweep->id) return nullptr;
@@ -220,6 +219,26 @@ const Array* incoming_gradient(Node& node) {
 }
 
 }  // namespace detail
+
+namespace {
+// Out of line, so that the hot path of accumulate_grad stays small enough to inline its moves.
+[[noreturn, gnu::cold, gnu::noinline]] void throw_gradient_shape(const Array& dx, const Node& node) {
+    throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(dx.shape()) +
+                           " for a tensor of shape " + shape_str(node.value.shape()) +
+                           " (an op forgot to unbroadcast its gradient)");
+}
+}  // namespace
+
+// Here rather than in tensor.cpp: every gradient of a sweep arrives through it.
+[[gnu::flatten]] void Tensor::accumulate_grad(Array dx) const {
+    Node& node = checked();
+    if (!node.requires_grad) return;
+    if (dx.shape() != node.value.shape()) throw_gradient_shape(dx, node);
+    // While a backward() runs, into the gradient it is summing for this tensor; else into grad().
+    std::optional<Array>& sum = active_sweep ? incoming(*active_sweep, node_) : node.grad;
+    if (sum) *sum += dx;
+    else sum.emplace(std::move(dx));
+}
 
 inline void Tape::release(Record& r) {
     r.output->creator = released;
@@ -306,7 +325,10 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
                     if (std::string(e.what()).rfind(r.op, 0) == 0) throw;
                     throw std::runtime_error(std::string("backward of ") + r.op + ": " + e.what());
                 }
-                if (!state.aside(out)) out.grad.reset();  // passed on; kept ones wait below
+                // Passed on (kept ones wait below). A node about to be freed with its record
+                // takes the gradient with it.
+                if (!state.aside(out) && (keep_graph || r.output.use_count() > 1))
+                    out.grad.reset();
             }
             if (!keep_graph) {
                 release(records_[i]);  // as soon as it is used: it may hold large saved arrays

@@ -172,9 +172,6 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value,
 }
 
 namespace detail {
-// Where Tensor::accumulate_grad sums dx while a backward() runs on this thread (marking the node
-// as reached), or null when no sweep runs.
-std::optional<Array>* incoming_slot(const std::shared_ptr<Node>& node);
 // The gradient summed so far for `node` by the backward() running on this thread, or null.
 const Array* incoming_gradient(Node& node);
 }  // namespace detail

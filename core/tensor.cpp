@@ -160,20 +160,6 @@ void Tensor::zero_grad() const {
     if (node.grad) node.grad->fill(0.0f);
 }
 
-void Tensor::accumulate_grad(Array dx) const {
-    Node& node = checked();
-    if (!node.requires_grad) return;
-    if (dx.shape() != node.value.shape())
-        throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(dx.shape()) +
-                               " for a tensor of shape " + shape_str(node.value.shape()) +
-                               " (an op forgot to unbroadcast its gradient)");
-    // While a backward() runs, into the gradient it is summing for this tensor; else into grad().
-    std::optional<Array>* incoming = detail::incoming_slot(node_);
-    std::optional<Array>& sum = incoming ? *incoming : node.grad;
-    if (sum) *sum += dx;
-    else sum.emplace(std::move(dx));
-}
-
 Tensor Tensor::detach() const { return Tensor(value()); }
 
 Tensor Tensor::from(const std::vector<float>& values, const Shape& shape, bool requires_grad) {
