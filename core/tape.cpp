@@ -33,7 +33,7 @@ NoGrad::NoGrad() { ++no_grad_depth; }
 NoGrad::~NoGrad() { --no_grad_depth; }
 
 bool needs_record(std::initializer_list<Tensor> inputs) {
-    if (!grad_enabled()) return false;
+    if (no_grad_depth != 0) return false;
     for (const Tensor& t : inputs)
         if (t.defined() && t.requires_grad()) return true;
     return false;

@@ -22,10 +22,9 @@ Tensor::Tensor() = default;
 Tensor::Tensor(Array value, bool requires_grad)
     : node_(make_node(std::move(value), requires_grad)) {}
 
-Node& Tensor::checked() const {
-    if (!node_) throw std::logic_error("tensor: this Tensor is empty (default-constructed); "
-                                       "give it a value first");
-    return *node_;
+void Tensor::throw_empty() {
+    throw std::logic_error("tensor: this Tensor is empty (default-constructed); give it a value "
+                           "first");
 }
 
 const Array& Tensor::value() const { return checked().value; }
@@ -45,7 +44,6 @@ Array& Tensor::mutable_grad() const {
     return *node.grad;
 }
 
-bool Tensor::requires_grad() const { return checked().requires_grad; }
 
 void Tensor::set_requires_grad(bool requires_grad) const {
     if (!is_leaf())

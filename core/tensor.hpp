@@ -147,9 +147,15 @@ class Tensor {
     explicit Tensor(std::shared_ptr<Node> node) : node_(std::move(node)) {}
 
   private:
-    Node& checked() const;
+    Node& checked() const {  // inline: every op and every gradient goes through it
+        if (!node_) throw_empty();
+        return *node_;
+    }
+    [[noreturn]] static void throw_empty();
     std::shared_ptr<Node> node_;
 };
+
+inline bool Tensor::requires_grad() const { return checked().requires_grad; }
 
 // What backward() and grad() (core/tape.hpp) may be asked, as torch.autograd's arguments.
 struct GradOptions {
