@@ -32,14 +32,14 @@ bool grad_enabled() { return no_grad_depth == 0; }
 NoGrad::NoGrad() { ++no_grad_depth; }
 NoGrad::~NoGrad() { --no_grad_depth; }
 
-bool needs_record(std::initializer_list<Tensor> inputs) {
+bool needs_record(const Tensor* inputs, std::size_t count) {
     if (no_grad_depth != 0) return false;
-    for (const Tensor& t : inputs)
-        if (t.defined() && t.requires_grad()) return true;
+    for (std::size_t i = 0; i < count; ++i)
+        if (inputs[i].defined() && inputs[i].requires_grad()) return true;
     return false;
 }
 
-Tensor Tape::push(const char* op, std::initializer_list<Tensor> inputs, Array&& value,
+Tensor Tape::push(const char* op, const Tensor* inputs, std::size_t count, Array&& value,
                   detail::BackwardFn&& backward) {
     if (records_.size() >= prune_at_ && !sweeping_) {  // a create_graph sweep holds indices
         prune();
@@ -52,7 +52,8 @@ Tensor Tape::push(const char* op, std::initializer_list<Tensor> inputs, Array&& 
     Record& r = records_.emplace_back();
     r.op = op;
     r.seq = next_seq_++;
-    for (const Tensor& t : inputs) {
+    for (std::size_t i = 0; i < count; ++i) {
+        const Tensor& t = inputs[i];
         if (!t.defined()) continue;
         if (t.node()->tape && t.node()->tape != this) {
             records_.pop_back();

@@ -96,8 +96,9 @@ class Tape {
     // Drops every record (the values users hold stay valid, their history is forgotten).
     void clear();
 
-    // Appends a record; used by record() below.
-    Tensor push(const char* op, std::initializer_list<Tensor> inputs, Array&& value,
+    // Appends a record; used by record() below. `inputs` points to `count` tensors (undefined
+    // ones are skipped).
+    Tensor push(const char* op, const Tensor* inputs, std::size_t count, Array&& value,
                 detail::BackwardFn&& backward);
 
     // The reverse sweep from `output`, seeded with `dy` (Tensor::backward and grad() call it).
@@ -146,15 +147,15 @@ class NoGrad {
     NoGrad& operator=(const NoGrad&) = delete;
 };
 
-// True when recording is on and at least one input requires a gradient.
-bool needs_record(std::initializer_list<Tensor> inputs);
+// True when recording is on and at least one of the `count` inputs requires a gradient.
+bool needs_record(const Tensor* inputs, std::size_t count);
 
 // What every op returns: its value, recorded with its backward closure when a gradient is
 // needed. The closure is only built in that case.
 template <class F>
 Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value, F&& backward) {
-    if (!needs_record(inputs)) return Tensor(std::move(value));
-    return Tape::current().push(op, inputs, std::move(value),
+    if (!needs_record(inputs.begin(), inputs.size())) return Tensor(std::move(value));
+    return Tape::current().push(op, inputs.begin(), inputs.size(), std::move(value),
                                 detail::BackwardFn(std::forward<F>(backward)));
 }
 
@@ -165,9 +166,19 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value,
 template <class F, class G>
 Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value, F&& backward,
               G&& tensor_backward) {
-    if (!needs_record(inputs)) return Tensor(std::move(value));
+    if (!needs_record(inputs.begin(), inputs.size())) return Tensor(std::move(value));
     return Tape::current().push(
-        op, inputs, std::move(value),
+        op, inputs.begin(), inputs.size(), std::move(value),
+        detail::BackwardFn(std::forward<F>(backward), std::forward<G>(tensor_backward)));
+}
+
+// The same for ops with a variable number of inputs (concat, stack).
+template <class F, class G>
+Tensor record(const char* op, const std::vector<Tensor>& inputs, Array value, F&& backward,
+              G&& tensor_backward) {
+    if (!needs_record(inputs.data(), inputs.size())) return Tensor(std::move(value));
+    return Tape::current().push(
+        op, inputs.data(), inputs.size(), std::move(value),
         detail::BackwardFn(std::forward<F>(backward), std::forward<G>(tensor_backward)));
 }
 

@@ -1,53 +1,11 @@
 #include "init.hpp"
 
 #include <cmath>
-#include <mutex>
-#include <random>
 #include <stdexcept>
 
 namespace tapegrad {
 
-namespace {
-
-// PyTorch's default seed, so an unseeded program is reproducible as well.
-constexpr std::uint64_t default_seed = 67280421310721ULL;
-
-struct Generator {
-    std::mutex mutex;
-    std::mt19937_64 engine{default_seed};
-};
-
-Generator& generator() {
-    static Generator g;
-    return g;
-}
-
-}  // namespace
-
-void manual_seed(std::uint64_t seed) {
-    Generator& g = generator();
-    std::lock_guard<std::mutex> lock(g.mutex);
-    g.engine.seed(seed);
-}
-
 namespace nn::init {
-
-float unit_float(std::uint64_t bits) {
-    // 24 bits: every k / 2^24 is a float, so the conversion and the scaling are exact.
-    return static_cast<float>(bits >> 40) * (1.0f / 16777216.0f);
-}
-
-Array uniform(const Shape& shape, float lo, float hi) {
-    if (!(lo <= hi))
-        throw std::invalid_argument("uniform: lo must not exceed hi, got lo = " +
-                                    std::to_string(lo) + ", hi = " + std::to_string(hi));
-    Array a = Array::from_shape(shape);
-    const float width = hi - lo;
-    Generator& g = generator();
-    std::lock_guard<std::mutex> lock(g.mutex);
-    for (float& v : a) v = std::fma(width, unit_float(g.engine()), lo);
-    return a;
-}
 
 void uniform_(const Tensor& t, float lo, float hi) {
     t.mutable_value() = uniform(t.shape(), lo, hi);

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <xtensor/xmath.hpp>
+
 #include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
 #include "elementwise.hpp"
@@ -87,6 +89,83 @@ Tensor silu(const Tensor& x) {
         [](const Grads& in, const Tensor&, const Tensor& dy) {
             const Tensor s = sigmoid(in[0]);
             return Grads{dy * (s + in[0] * s * (1.0f - s))};
+        });
+}
+
+namespace {
+
+constexpr float inv_sqrt2 = 0.70710678118654752f;
+constexpr float inv_sqrt_2pi = 0.39894228040143268f;  // 1 / sqrt(2 pi)
+constexpr float sqrt_2_over_pi = 0.79788456080286536f;
+constexpr float gelu_cubic = 0.044715f;
+
+// d gelu(x)/dx = Phi(x) + x phi(x), recorded so that gelu is differentiable again:
+// its own derivative is phi(x) (2 - x^2), written with tensor ops.
+Tensor gelu_slope(const Tensor& x) {
+    const Array& v = x.value();
+    Array slope = 0.5f * (1.0f + xt::erf(v * inv_sqrt2)) + v * inv_sqrt_2pi * xt::exp(-0.5f * v * v);
+    return record(
+        "gelu_slope", {x}, std::move(slope),
+        [x](const Array& dy, const Array&) {
+            const Array& v = x.value();
+            x.accumulate_grad(dy * inv_sqrt_2pi * xt::exp(-0.5f * v * v) * (2.0f - v * v));
+        },
+        [](const Grads& in, const Tensor&, const Tensor& dy) {
+            const Tensor& v = in[0];
+            return Grads{dy * exp(square(v) * -0.5f) * (2.0f - square(v)) * inv_sqrt_2pi};
+        });
+}
+
+// The tanh form's inner argument u(x) = sqrt(2/pi) (x + 0.044715 x^3), as tensor ops.
+Tensor gelu_tanh_slope(const Tensor& x) {
+    const Tensor t = tanh((x + pow(x, 3.0f) * gelu_cubic) * sqrt_2_over_pi);
+    const Tensor du = (square(x) * (3.0f * gelu_cubic) + 1.0f) * sqrt_2_over_pi;
+    return (t + 1.0f) * 0.5f + x * (1.0f - square(t)) * du * 0.5f;
+}
+
+}  // namespace
+
+Tensor gelu(const Tensor& x, GeluApproximation approximate) {
+    const Array& v = x.value();
+    if (approximate == GeluApproximation::tanh) {
+        const Array t = xt::tanh(sqrt_2_over_pi * (v + gelu_cubic * v * v * v));
+        const Array du = sqrt_2_over_pi * (1.0f + 3.0f * gelu_cubic * v * v);
+        return record(
+            "gelu_tanh", {x}, 0.5f * v * (1.0f + t),
+            [x, t, du](const Array& dy, const Array&) {
+                x.accumulate_grad(dy * (0.5f * (1.0f + t) + 0.5f * x.value() * (1.0f - t * t) * du));
+            },
+            [](const Grads& in, const Tensor&, const Tensor& dy) {
+                return Grads{dy * gelu_tanh_slope(in[0])};
+            });
+    }
+    return record(
+        "gelu", {x}, 0.5f * v * (1.0f + xt::erf(v * inv_sqrt2)),
+        [x](const Array& dy, const Array&) {
+            const Array& v = x.value();
+            x.accumulate_grad(dy * (0.5f * (1.0f + xt::erf(v * inv_sqrt2)) +
+                                    v * inv_sqrt_2pi * xt::exp(-0.5f * v * v)));
+        },
+        [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{dy * gelu_slope(in[0])}; });
+}
+
+Tensor softplus(const Tensor& x, float beta, float threshold) {
+    if (!(beta > 0.0f) || !std::isfinite(beta))
+        throw std::invalid_argument("softplus: beta must be positive and finite, got " +
+                                    std::to_string(beta));
+    const Array bx = beta * x.value();
+    // max(bx, 0) + ln(1 + e^-|bx|) is ln(1 + e^bx) without overflow; above the threshold, x.
+    Array y = xt::where(bx > threshold, x.value(),
+                        (xt::maximum(bx, 0.0f) + xt::log1p(xt::exp(-xt::abs(bx)))) / beta);
+    const Array above = xt::where(bx > threshold, 1.0f, 0.0f);
+    return record(
+        "softplus", {x}, std::move(y),
+        [x, bx, above](const Array& dy, const Array&) {
+            x.accumulate_grad(dy * xt::where(above > 0.0f, 1.0f, 1.0f / (1.0f + xt::exp(-bx))));
+        },
+        [beta, above](const Grads& in, const Tensor&, const Tensor& dy) {
+            const Tensor below(1.0f - above);
+            return Grads{dy * (sigmoid(in[0] * beta) * below + Tensor(above))};
         });
 }
 

@@ -10,6 +10,12 @@
 //   leaky_relu:  y = x if x > 0 else slope x      dx = dy (1 or slope)
 //   elu:         y = x if x > 0 else a (e^x - 1)  dx = dy (1 or y + a)
 //   silu:        y = x sigmoid(x)                 dx = dy (s + x s (1 - s)), s = sigmoid(x)
+//   gelu:        y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 (the normal CDF)
+//                dx = dy (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)
+//   gelu tanh:   y = x (1 + tanh u) / 2, u = sqrt(2/pi) (x + 0.044715 x^3)
+//                dx = dy ((1 + t) / 2 + x (1 - t^2) u' / 2), t = tanh u
+//   softplus:    y = ln(1 + e^(beta x)) / beta, or x where beta x > threshold
+//                dx = dy sigmoid(beta x), or dy above the threshold
 //
 // Shapes: the output has the input's shape; softmax and log_softmax normalise along `axis`
 // (default: the last), and are finite for any finite input, even logits of +-1000.
@@ -27,6 +33,9 @@ Tensor log_softmax(const Tensor& x, int axis = -1);
 Tensor leaky_relu(const Tensor& x, float negative_slope = 0.01f);
 Tensor elu(const Tensor& x, float alpha = 1.0f);
 Tensor silu(const Tensor& x);
+enum class GeluApproximation { none, tanh };
+Tensor gelu(const Tensor& x, GeluApproximation approximate = GeluApproximation::none);
+Tensor softplus(const Tensor& x, float beta = 1.0f, float threshold = 20.0f);
 
 // The plain arrays, for code that needs the numbers without a tape (losses, metrics).
 Array softmax_array(const Array& x, int axis = -1);

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include <xtensor/xbroadcast.hpp>
+
 #include "../core/tape.hpp"
 #include "shape.hpp"
 
@@ -262,5 +264,67 @@ Tensor flat(const char* op, const Tensor& x, Array y) {
 Tensor sign(const Tensor& x) { return flat("sign", x, xt::sign(x.value())); }
 Tensor floor(const Tensor& x) { return flat("floor", x, xt::floor(x.value())); }
 Tensor round(const Tensor& x) { return flat("round", x, xt::nearbyint(x.value())); }
+
+namespace {
+
+// maximum and minimum: y takes the larger (smaller) of a and b; a tie sends half of dy to each,
+// as torch. `wins_a` is 1 where a is taken, 0.5 at a tie, 0 where b is taken, in the broadcast
+// shape; it is locally constant, so the second derivative is 0.
+Tensor pick(const char* op, const Tensor& a, const Tensor& b, bool larger) {
+    check_broadcast(op, a, b);
+    const Array& va = a.value();
+    const Array& vb = b.value();
+    Array wins_a = larger ? Array(xt::where(va > vb, 1.0f, xt::where(va < vb, 0.0f, 0.5f)))
+                          : Array(xt::where(va < vb, 1.0f, xt::where(va > vb, 0.0f, 0.5f)));
+    Array y = larger ? Array(xt::maximum(va, vb)) : Array(xt::minimum(va, vb));
+    // NaN propagates, as torch.maximum: the comparisons above are false for it.
+    y = xt::where(xt::isnan(va + vb), va + vb, y);
+    return record(
+        op, {a, b}, std::move(y),
+        [a, b, wins_a](const Array& dy, const Array&) {
+            if (a.requires_grad()) accumulate_unbroadcast(a, dy * wins_a);
+            if (b.requires_grad()) accumulate_unbroadcast(b, dy * (1.0f - wins_a));
+        },
+        [wins_a](const Grads& in, const Tensor&, const Tensor& dy) {
+            return Grads{sum_back(dy * Tensor(wins_a), in[0]),
+                         sum_back(dy * Tensor(1.0f - wins_a), in[1])};
+        });
+}
+
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) { return pick("maximum", a, b, true); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return pick("minimum", a, b, false); }
+
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+    const Shape out = broadcast_shapes("where", broadcast_shapes("where", condition.shape(),
+                                                                 a.shape()), b.shape());
+    // 1 where the condition holds (nonzero), in the output's shape: a's share of dy.
+    Array take_a = xt::broadcast(xt::where(xt::not_equal(condition.value(), 0.0f), 1.0f, 0.0f), out);
+    Array y = xt::where(take_a > 0.0f, xt::broadcast(a.value(), out), xt::broadcast(b.value(), out));
+    return record(
+        "where", {a, b}, std::move(y),
+        [a, b, take_a](const Array& dy, const Array&) {
+            if (a.requires_grad()) accumulate_unbroadcast(a, dy * take_a);
+            if (b.requires_grad()) accumulate_unbroadcast(b, dy * (1.0f - take_a));
+        },
+        [take_a](const Grads& in, const Tensor&, const Tensor& dy) {
+            return Grads{sum_back(dy * Tensor(take_a), in[0]),
+                         sum_back(dy * Tensor(1.0f - take_a), in[1])};
+        });
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
+    const Shape shape = x.shape();
+    if (broadcast_shapes("masked_fill", shape, mask.shape()) != shape)
+        throw std::invalid_argument("masked_fill: the mask of shape " + shape_str(mask.shape()) +
+                                    " must broadcast to x's shape " + shape_str(shape));
+    Array keep = xt::broadcast(xt::where(xt::not_equal(mask.value(), 0.0f), 0.0f, 1.0f), shape);
+    Array y = xt::where(keep > 0.0f, x.value(), value);
+    return record(
+        "masked_fill", {x}, std::move(y),
+        [x, keep](const Array& dy, const Array&) { x.accumulate_grad(dy * keep); },
+        [keep](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * Tensor(keep)}; });
+}
 
 }  // namespace tapegrad

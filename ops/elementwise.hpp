@@ -55,6 +55,17 @@ Tensor sign(const Tensor& x);
 Tensor floor(const Tensor& x);
 Tensor round(const Tensor& x);  // halves to even, as torch.round
 
+// maximum(a, b), minimum(a, b): broadcasting; dy goes to the input taken, half to each at a tie
+// (as torch), and NaN propagates.
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+// where(c, a, b): a where c is nonzero, else b; all three broadcast. da = dy where c, db = dy
+// elsewhere; no gradient to c.
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
+// masked_fill(x, mask, v): v where mask is nonzero, else x; the mask broadcasts to x's shape.
+// dx = dy where the mask is zero.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, float value);
+
 // The broadcast shape of two shapes, or an error naming `op` and both shapes.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 

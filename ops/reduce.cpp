@@ -1,6 +1,7 @@
 #include "reduce.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -8,6 +9,7 @@
 #include <xtensor/xreducer.hpp>
 
 #include "../core/tape.hpp"
+#include "activation.hpp"
 #include "elementwise.hpp"
 #include "shape.hpp"
 
@@ -80,6 +82,187 @@ Tensor mean(const Tensor& x, int axis, bool keepdims) {
 }
 Tensor mean(const Tensor& x, std::vector<int> axes, bool keepdims) {
     return reduce_sum("mean", x, std::move(axes), keepdims, true);
+}
+
+namespace {
+
+// The axes of a reduction, checked and sorted, and the output's shape with them kept as 1.
+struct Reduction {
+    std::vector<std::size_t> axes;
+    Shape kept;
+    std::size_t n = 1;  // elements reduced into each output element
+
+    Reduction(const char* op, const Shape& shape, const std::vector<int>& axes_in) : kept(shape) {
+        for (int a : axes_in) axes.push_back(normalize_axis(op, a, shape.size()));
+        std::sort(axes.begin(), axes.end());
+        if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+            throw std::invalid_argument(std::string(op) + ": an axis is listed twice");
+        for (std::size_t a : axes) {
+            n *= kept[a];
+            kept[a] = 1;
+        }
+    }
+    Array keep_dims(Array y) const {
+        y.reshape(kept);
+        return y;
+    }
+    Shape out_shape(bool keepdims) const {
+        if (keepdims) return kept;
+        Shape s;
+        for (std::size_t i = 0; i < kept.size(); ++i)
+            if (!std::binary_search(axes.begin(), axes.end(), i)) s.push_back(kept[i]);
+        return s;
+    }
+};
+
+// max or min over axes: dy is shared evenly among the elements equal to the result (as
+// torch.amax), a locally constant weight `share`, so the second derivative is 0.
+Tensor extreme(const char* op, const Tensor& x, const std::vector<int>& axes, bool keepdims,
+               bool largest) {
+    if (x.size() == 0)
+        throw std::invalid_argument(std::string(op) + ": the tensor is empty (shape " +
+                                    shape_str(x.shape()) + "), so it has no " +
+                                    (largest ? "maximum" : "minimum"));
+    const Reduction r(op, x.shape(), axes);
+    for (std::size_t a : r.axes)
+        if (x.shape()[a] == 0)
+            throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(a) +
+                                        " has no elements");
+    Array y = largest ? Array(xt::amax(x.value(), r.axes, xt::evaluation_strategy::immediate))
+                      : Array(xt::amin(x.value(), r.axes, xt::evaluation_strategy::immediate));
+    const Array y_kept = r.keep_dims(y);
+    const Array hit = xt::where(xt::equal(x.value(), y_kept), 1.0f, 0.0f);
+    Array count = xt::sum(hit, r.axes, xt::evaluation_strategy::immediate);
+    const Array share = hit / r.keep_dims(std::move(count));
+    if (keepdims) y = y_kept;
+    const Shape kept = r.kept;
+    return record(
+        op, {x}, std::move(y),
+        [x, share, kept](const Array& dy, const Array&) {
+            Array dy_kept = dy;
+            dy_kept.reshape(kept);
+            x.accumulate_grad(share * dy_kept);
+        },
+        [share, kept](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
+            return std::vector<Tensor>{expand(reshape(dy, kept), in[0].shape()) * Tensor(share)};
+        });
+}
+
+// Index of the first largest (smallest) element along `axis`, as a float; no gradient.
+Tensor arg_extreme(const char* op, const Tensor& x, int axis, bool keepdims, bool largest) {
+    const Reduction r(op, x.shape(), {axis});
+    const std::size_t a = r.axes[0];
+    const Shape shape = x.shape();
+    if (shape[a] == 0)
+        throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(axis) +
+                                    " has no elements");
+    std::size_t outer = 1, inner = 1;
+    for (std::size_t i = 0; i < a; ++i) outer *= shape[i];
+    for (std::size_t i = a + 1; i < shape.size(); ++i) inner *= shape[i];
+    Array idx = Array::from_shape(r.out_shape(keepdims));
+    const float* v = x.value().data();
+    for (std::size_t o = 0; o < outer; ++o)
+        for (std::size_t i = 0; i < inner; ++i) {
+            const float* line = v + o * shape[a] * inner + i;
+            std::size_t best = 0;
+            for (std::size_t k = 1; k < shape[a]; ++k) {
+                const float c = line[k * inner], b = line[best * inner];
+                if (std::isnan(b)) break;  // NaN wins, as torch
+                if (std::isnan(c) || (largest ? c > b : c < b)) best = k;
+            }
+            idx.data()[o * inner + i] = static_cast<float>(best);
+        }
+    return Tensor(std::move(idx));
+}
+
+}  // namespace
+
+Tensor max(const Tensor& x) { return extreme("max", x, all_axes(x), false, true); }
+Tensor max(const Tensor& x, int axis, bool keepdims) {
+    return extreme("max", x, {axis}, keepdims, true);
+}
+Tensor min(const Tensor& x) { return extreme("min", x, all_axes(x), false, false); }
+Tensor min(const Tensor& x, int axis, bool keepdims) {
+    return extreme("min", x, {axis}, keepdims, false);
+}
+
+Tensor argmax(const Tensor& x, int axis, bool keepdims) {
+    return arg_extreme("argmax", x, axis, keepdims, true);
+}
+Tensor argmin(const Tensor& x, int axis, bool keepdims) {
+    return arg_extreme("argmin", x, axis, keepdims, false);
+}
+
+Tensor logsumexp(const Tensor& x, int axis, bool keepdims) {
+    const Reduction r("logsumexp", x.shape(), {axis});
+    // m = the largest element of each line (0 where it is infinite), so e^(x - m) <= 1.
+    Array m = xt::amax(x.value(), r.axes, xt::evaluation_strategy::immediate);
+    m = xt::where(xt::isfinite(m), m, 0.0f);
+    Array e = xt::exp(x.value() - r.keep_dims(m));
+    const Array s = xt::sum(e, r.axes, xt::evaluation_strategy::immediate);
+    Array y = xt::log(s) + m;
+    const Shape kept = r.kept;
+    if (keepdims) y.reshape(kept);
+    // dx = dy softmax(x): kept from the forward pass, e / s, which is exact where e^(x - y)
+    // would lose digits to y's rounding (y = 1000.69 has an ulp of 6e-5).
+    e /= r.keep_dims(s);
+    return record(
+        "logsumexp", {x}, std::move(y),
+        [x, kept, softmax_x = std::move(e)](const Array& dy, const Array&) {
+            Array dy_kept = dy;
+            dy_kept.reshape(kept);
+            x.accumulate_grad(dy_kept * softmax_x);
+        },
+        [kept, a = static_cast<int>(r.axes[0])](const std::vector<Tensor>& in, const Tensor&,
+                                                const Tensor& dy) {
+            return std::vector<Tensor>{expand(reshape(dy, kept), in[0].shape()) *
+                                       softmax(in[0], a)};
+        });
+}
+
+Tensor var(const Tensor& x, int axis, bool keepdims, int correction) {
+    return var(x, std::vector<int>{axis}, keepdims, correction);
+}
+
+Tensor var(const Tensor& x, std::vector<int> axes, bool keepdims, int correction) {
+    const Reduction r("var", x.shape(), axes);
+    if (correction < 0 || static_cast<std::size_t>(correction) >= r.n)
+        throw std::invalid_argument("var: correction " + std::to_string(correction) +
+                                    " leaves no degrees of freedom for " + std::to_string(r.n) +
+                                    " element" + (r.n == 1 ? "" : "s") +
+                                    " per result (it must be below the count)");
+    const float dof = static_cast<float>(r.n - static_cast<std::size_t>(correction));
+    Array mu = xt::sum(x.value(), r.axes, xt::evaluation_strategy::immediate);
+    mu /= static_cast<float>(r.n);
+    const Array d = x.value() - r.keep_dims(mu);  // x - mean
+    Array y = xt::sum(d * d, r.axes, xt::evaluation_strategy::immediate);
+    y /= dof;
+    const Shape kept = r.kept;
+    if (keepdims) y.reshape(kept);
+    // dx = dy 2 (x - mean) / dof: the mean's own dependence on x adds sum(x - mean) = 0.
+    return record(
+        "var", {x}, std::move(y),
+        [x, d, kept, dof](const Array& dy, const Array&) {
+            Array dy_kept = dy;
+            dy_kept.reshape(kept);
+            x.accumulate_grad(dy_kept * d * (2.0f / dof));
+        },
+        [axes = r.axes, kept, dof](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
+            std::vector<int> a(axes.begin(), axes.end());
+            const Tensor centred = in[0] - expand(mean(in[0], a, true), in[0].shape());
+            return std::vector<Tensor>{expand(reshape(dy, kept), in[0].shape()) * centred *
+                                       (2.0f / dof)};
+        });
+}
+
+Tensor var(const Tensor& x) { return var(x, all_axes(x), false, 1); }
+
+Tensor stddev(const Tensor& x) { return sqrt(var(x)); }
+Tensor stddev(const Tensor& x, int axis, bool keepdims, int correction) {
+    return sqrt(var(x, axis, keepdims, correction));
+}
+Tensor stddev(const Tensor& x, std::vector<int> axes, bool keepdims, int correction) {
+    return sqrt(var(x, std::move(axes), keepdims, correction));
 }
 
 }  // namespace tapegrad

@@ -9,6 +9,7 @@
 
 #include "../core/tape.hpp"
 #include "elementwise.hpp"
+#include "reduce.hpp"
 
 namespace tapegrad {
 
@@ -90,6 +91,59 @@ Tensor sum_to(const Tensor& x, std::vector<std::size_t> shape) {
         [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
             return std::vector<Tensor>{expand(dy, in[0].shape())};
         });
+}
+
+Tensor permute(const Tensor& x, std::vector<int> axes) {
+    const std::size_t rank = x.dim();
+    if (axes.size() != rank)
+        throw std::invalid_argument("permute: " + std::to_string(axes.size()) +
+                                    " axes given for a tensor of rank " + std::to_string(rank) +
+                                    " (shape " + shape_str(x.shape()) + ")");
+    std::vector<std::size_t> perm(rank), inverse(rank, rank);
+    for (std::size_t i = 0; i < rank; ++i) {
+        perm[i] = normalize_axis("permute", axes[i], rank);
+        if (inverse[perm[i]] != rank)
+            throw std::invalid_argument("permute: axis " + std::to_string(axes[i]) +
+                                        " is listed twice");
+        inverse[perm[i]] = i;
+    }
+    std::vector<int> back(inverse.begin(), inverse.end());
+    return record(
+        "permute", {x}, Array(xt::transpose(x.value(), perm)),
+        [x, inverse](const Array& dy, const Array&) {
+            x.accumulate_grad(Array(xt::transpose(dy, inverse)));
+        },
+        [back](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
+            return std::vector<Tensor>{permute(dy, back)};
+        });
+}
+
+Tensor transpose(const Tensor& x, int axis0, int axis1) {
+    const std::size_t a = normalize_axis("transpose", axis0, x.dim());
+    const std::size_t b = normalize_axis("transpose", axis1, x.dim());
+    std::vector<int> axes(x.dim());
+    std::iota(axes.begin(), axes.end(), 0);
+    std::swap(axes[a], axes[b]);
+    return permute(x, axes);
+}
+
+Tensor unsqueeze(const Tensor& x, int axis) {
+    // The new axis may go anywhere from before the first to after the last: rank + 1 places.
+    const std::size_t a = normalize_axis("unsqueeze", axis, x.dim() + 1);
+    Shape shape = x.shape();
+    shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(a), 1);
+    return reshape(x, shape);
+}
+
+Tensor squeeze(const Tensor& x, int axis) {
+    const std::size_t a = normalize_axis("squeeze", axis, x.dim());
+    Shape shape = x.shape();
+    if (shape[a] != 1)
+        throw std::invalid_argument("squeeze: axis " + std::to_string(axis) + " of shape " +
+                                    shape_str(shape) + " has size " + std::to_string(shape[a]) +
+                                    ", not 1");
+    shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(a));
+    return reshape(x, shape);
 }
 
 }  // namespace tapegrad

@@ -75,3 +75,19 @@ TEST_CASE("a tensor prints its values, shape and whether it requires a gradient"
     CHECK(text(arange(0, 10)) == "tensor([0, 1, 2, ..., 7, 8, 9], shape [10])");
     CHECK(text(Tensor()) == "tensor(undefined)");
 }
+
+TEST_CASE("rand and randn draw from the seeded generator: the same seed, the same values") {
+    manual_seed(11);
+    const Tensor u = rand({1000});
+    const Tensor n = randn({4000}, true);
+    manual_seed(11);
+    CHECK(rand({1000}).value() == u.value());
+    CHECK(randn({4000}).value() == n.value());
+    CHECK(n.requires_grad());
+    CHECK(xt::amin(u.value())() >= 0.0f);
+    CHECK(xt::amax(u.value())() < 1.0f);
+    CHECK(xt::mean(u.value())() == doctest::Approx(0.5).epsilon(0.05));
+    // N(0, 1): the mean within 4 standard errors (4 / sqrt(4000) = 0.063), the variance near 1
+    CHECK(std::abs(xt::mean(n.value())()) < 0.063);
+    CHECK(xt::variance(n.value())() == doctest::Approx(1.0).epsilon(0.1));
+}

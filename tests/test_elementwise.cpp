@@ -117,3 +117,49 @@ TEST_CASE("shapes that cannot broadcast are an error naming both") {
 TEST_CASE("clamp with lo above hi is an error") {
     CHECK_THROWS_AS(clamp(Tensor(Array{1.0f}), 1.0f, 0.0f), std::invalid_argument);
 }
+
+TEST_CASE("maximum and minimum broadcast, split a tie's gradient and propagate NaN") {
+    Tensor a(Array{1.0f, 5.0f, 3.0f}, true);
+    Tensor b(Array{2.0f, 4.0f, 3.0f}, true);
+    CHECK(maximum(a, b).value() == Array{2.0f, 5.0f, 3.0f});
+    CHECK(minimum(a, b).value() == Array{1.0f, 4.0f, 3.0f});
+    sum(maximum(a, b)).backward();
+    CHECK(a.grad() == Array{0.0f, 1.0f, 0.5f});  // the tie: half each, as torch
+    CHECK(b.grad() == Array{1.0f, 0.0f, 0.5f});
+    Tensor row(Array{{0.0f, 10.0f}}, true);  // [1, 2] against [2, 2]
+    Tensor m(Array{{1.0f, 1.0f}, {-1.0f, 20.0f}}, true);
+    sum(minimum(row, m)).backward();
+    CHECK(row.grad() == Array{{1.0f, 1.0f}});  // taken at (0, 0) and (1, 1), summed over rows
+    CHECK(m.grad() == Array{{0.0f, 1.0f}, {1.0f, 0.0f}});
+    CHECK(std::isnan(maximum(Tensor(Array{NAN}), Tensor(Array{1.0f})).value()(0)));
+    CHECK_THROWS_WITH_AS(maximum(Tensor(Array{1.0f, 2.0f}), Tensor(Array{1.0f, 2.0f, 3.0f})),
+                         doctest::Contains("maximum: shapes [2] and [3]"), std::invalid_argument);
+    const Array x = random_array({2, 3}, -1.0f, 1.0f, 41), y = random_array({3}, -1.0f, 1.0f, 42);
+    CHECK_GRAD(gradcheck([](const auto& t) { return maximum(t[0], t[1]) * t[0]; }, {x, y}));
+    CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return minimum(t[0], t[1]) * t[1]; }, {x, y}));
+}
+
+TEST_CASE("where takes a or b by a broadcast condition; masked_fill puts a value under a mask") {
+    const Tensor c = Tensor::from({1.0f, 0.0f}, {2, 1});
+    Tensor a(Array{1.0f, 2.0f, 3.0f}, true);
+    Tensor b(Array{{-1.0f, -2.0f, -3.0f}, {-4.0f, -5.0f, -6.0f}}, true);
+    Tensor y = where(c, a, b);
+    CHECK(y.value() == Array{{1.0f, 2.0f, 3.0f}, {-4.0f, -5.0f, -6.0f}});
+    sum(y * 2.0f).backward();
+    CHECK(a.grad() == Array{2.0f, 2.0f, 2.0f});
+    CHECK(b.grad() == Array{{0.0f, 0.0f, 0.0f}, {2.0f, 2.0f, 2.0f}});
+    Tensor x(Array{{1.0f, 2.0f}, {3.0f, 4.0f}}, true);
+    Tensor z = masked_fill(x, Tensor(Array{1.0f, 0.0f}), -9.0f);
+    CHECK(z.value() == Array{{-9.0f, 2.0f}, {-9.0f, 4.0f}});
+    sum(z).backward();
+    CHECK(x.grad() == Array{{0.0f, 1.0f}, {0.0f, 1.0f}});
+    CHECK_THROWS_WITH_AS(masked_fill(x, Tensor(Array{1.0f, 0.0f, 1.0f}), 0.0f),
+                         doctest::Contains("masked_fill"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(masked_fill(Tensor(Array{1.0f}), Tensor(Array{1.0f, 0.0f}), 0.0f),
+                         doctest::Contains("must broadcast to x's shape [1]"), std::invalid_argument);
+    const Array cond = Array{{1.0f, 0.0f, 1.0f}, {0.0f, 0.0f, 1.0f}};
+    const Array p = random_array({2, 3}, -1.0f, 1.0f, 43), q = random_array({3}, -1.0f, 1.0f, 44);
+    CHECK_GRAD(gradcheck([&](const auto& t) { return where(Tensor(cond), t[0], t[1]) * t[0]; }, {p, q}));
+    CHECK_GRADGRAD(gradgradcheck([&](const auto& t) { return where(Tensor(cond), t[0] * t[1], t[1]); }, {p, q}));
+    CHECK_GRADGRAD(gradgradcheck([&](const auto& t) { return masked_fill(t[0] * t[0], Tensor(cond), 2.0f); }, {p}));
+}

@@ -28,3 +28,28 @@ TEST_CASE("reshape to a different element count names both shapes") {
     CHECK_THROWS_WITH_AS(transpose(Tensor(xt::zeros<float>({2, 3, 4}))),
                          doctest::Contains("2-D"), std::invalid_argument);
 }
+
+TEST_CASE("permute, transpose of two axes, unsqueeze and squeeze move values as torch") {
+    Tensor x(Array{{{0.0f, 1.0f, 2.0f}, {3.0f, 4.0f, 5.0f}}}, true);  // [1, 2, 3]
+    Tensor p = permute(x, {2, 0, 1});
+    CHECK(p.shape() == Shape{3, 1, 2});
+    CHECK(p.value() == Array{{{0.0f, 3.0f}}, {{1.0f, 4.0f}}, {{2.0f, 5.0f}}});
+    CHECK(transpose(x, -1, 1).value() == Array{{{0.0f, 3.0f}, {1.0f, 4.0f}, {2.0f, 5.0f}}});
+    CHECK(unsqueeze(x, -1).shape() == Shape{1, 2, 3, 1});
+    CHECK(unsqueeze(x, 0).shape() == Shape{1, 1, 2, 3});
+    CHECK(squeeze(x, 0).shape() == Shape{2, 3});
+    sum(p * Tensor(Array{{{1.0f, 2.0f}}, {{3.0f, 4.0f}}, {{5.0f, 6.0f}}})).backward();
+    CHECK(x.grad() == Array{{{1.0f, 3.0f, 5.0f}, {2.0f, 4.0f, 6.0f}}});
+    CHECK_THROWS_WITH_AS(squeeze(x, 1), doctest::Contains("squeeze: axis 1 of shape [1, 2, 3] has size 2"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(permute(x, {0, 0, 1}), doctest::Contains("permute: axis 0 is listed twice"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(permute(x, {0, 1}), doctest::Contains("permute: 2 axes given for a tensor of rank 3"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(unsqueeze(x, 5), doctest::Contains("unsqueeze: axis 5 is out of range"),
+                         std::invalid_argument);
+    const Array a = random_array({2, 3, 4}, -1.0f, 1.0f, 61);
+    CHECK_GRAD(gradcheck([](const auto& t) { return permute(t[0], {1, 2, 0}) * 2.0f; }, {a}));
+    CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return square(transpose(t[0], 0, 2)); }, {a}));
+    CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return square(squeeze(unsqueeze(t[0], 1), 1)); }, {a}));
+}

@@ -51,3 +51,40 @@ TEST_CASE("gradcheck and gradgradcheck of the new smooth ops") {
     CHECK_GRAD(gradcheck([](const auto& t) { return elu(t[0], 0.7f); }, {any}));
     CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return elu(t[0], 0.7f); }, {any}));
 }
+
+TEST_CASE("gelu, its tanh form and softplus compute what torch does") {
+    const Tensor x(Array{0.0f, 1.0f, -1.0f, 3.0f});
+    // torch.nn.functional.gelu([0, 1, -1, 3]) and gelu(..., approximate='tanh')
+    CHECK(xt::allclose(gelu(x).value(), Array{0.0f, 0.8413447f, -0.1586553f, 2.9959502f}));
+    CHECK(xt::allclose(gelu(x, GeluApproximation::tanh).value(),
+                       Array{0.0f, 0.8411920f, -0.1588080f, 2.9963627f}));
+    // softplus(x) = ln(1 + e^x); with beta 2: ln(1 + e^(2x)) / 2; above the threshold, x
+    CHECK(xt::allclose(softplus(x).value(),
+                       Array{std::log(2.0f), std::log1p(std::exp(1.0f)), std::log1p(std::exp(-1.0f)),
+                             std::log1p(std::exp(3.0f))}));
+    CHECK(xt::allclose(softplus(x, 2.0f).value(),
+                       Array{std::log(2.0f) / 2, std::log1p(std::exp(2.0f)) / 2,
+                             std::log1p(std::exp(-2.0f)) / 2, std::log1p(std::exp(6.0f)) / 2}));
+    CHECK(softplus(Tensor(Array{100.0f, -100.0f})).value()(0) == 100.0f);
+    CHECK(softplus(Tensor(Array{100.0f, -100.0f})).value()(1) >= 0.0f);
+    CHECK(softplus(x, 1.0f, 2.0f).value()(3) == 3.0f);  // 3 > threshold 2: x itself
+    CHECK_THROWS_WITH_AS(softplus(x, 0.0f), doctest::Contains("softplus: beta"), std::invalid_argument);
+}
+
+TEST_CASE("gelu and softplus pass gradcheck and gradgradcheck, and third order through gelu") {
+    const Array any = away_from_zero({2, 3}, 0.2f, 2.0f, 33);
+    CHECK_GRAD(gradcheck([](const auto& t) { return gelu(t[0]); }, {any}));
+    CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return gelu(t[0]); }, {any}));
+    CHECK_GRAD(gradcheck([](const auto& t) { return gelu(t[0], GeluApproximation::tanh); }, {any}));
+    CHECK_GRADGRAD(
+        gradgradcheck([](const auto& t) { return gelu(t[0], GeluApproximation::tanh); }, {any}));
+    CHECK_GRAD(gradcheck([](const auto& t) { return softplus(t[0], 1.5f, 2.0f); }, {any}));
+    CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return softplus(t[0], 1.5f, 2.0f); }, {any}));
+    // d3/dx3 gelu(x) = phi(x) (x^3 - 4x) (phi the normal density): -0.6601 at x = 0.5
+    Tensor x(Array{0.5f}, true);
+    Tensor g1 = grad(sum(gelu(x)), {x}, GradOptions{false, true})[0];
+    Tensor g2 = grad(sum(g1), {x}, GradOptions{false, true})[0];
+    Tensor g3 = grad(sum(g2), {x})[0];
+    const double phi = std::exp(-0.125) / std::sqrt(2 * M_PI);
+    CHECK(g3.value()(0) == doctest::Approx(phi * (0.125 - 2.0)).epsilon(1e-4));
+}

@@ -18,7 +18,7 @@ Tensor softplus(const Tensor& x) {
 
 // The backward against central finite differences, at points on both sides of 0.
 GradcheckResult check_softplus() {
-    return gradcheck([](const std::vector<Tensor>& t) { return softplus(t[0]); },
+    return gradcheck([](const std::vector<Tensor>& t) { return my::softplus(t[0]); },
                      {Array{-4.0f, -0.5f, 0.0f, 0.5f, 4.0f}});
 }
 

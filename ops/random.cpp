@@ -1,0 +1,77 @@
+#include "random.hpp"
+
+#include <cmath>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <string>
+
+namespace tapegrad {
+
+namespace {
+
+// PyTorch's default seed, so an unseeded program is reproducible as well.
+constexpr std::uint64_t default_seed = 67280421310721ULL;
+
+struct Generator {
+    std::mutex mutex;
+    std::mt19937_64 engine{default_seed};
+};
+
+Generator& generator() {
+    static Generator g;
+    return g;
+}
+
+}  // namespace
+
+void manual_seed(std::uint64_t seed) {
+    Generator& g = generator();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    g.engine.seed(seed);
+}
+
+float unit_float(std::uint64_t bits) {
+    // 24 bits: every k / 2^24 is a float, so the conversion and the scaling are exact.
+    return static_cast<float>(bits >> 40) * (1.0f / 16777216.0f);
+}
+
+Array uniform_array(const Shape& shape, float lo, float hi) {
+    if (!(lo <= hi))
+        throw std::invalid_argument("uniform: lo must not exceed hi, got lo = " +
+                                    std::to_string(lo) + ", hi = " + std::to_string(hi));
+    Array a = Array::from_shape(shape);
+    const float width = hi - lo;
+    Generator& g = generator();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    for (float& v : a) v = std::fma(width, unit_float(g.engine()), lo);
+    return a;
+}
+
+Array normal_array(const Shape& shape, float mean, float std) {
+    if (!(std >= 0.0f) || !std::isfinite(std) || !std::isfinite(mean))
+        throw std::invalid_argument("normal: std must be finite and not negative and mean finite, "
+                                    "got mean = " + std::to_string(mean) + ", std = " +
+                                    std::to_string(std));
+    Array a = Array::from_shape(shape);
+    constexpr double two_pi = 6.283185307179586;
+    Generator& g = generator();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    for (float& v : a) {
+        const double u1 = 1.0 - static_cast<double>(unit_float(g.engine()));  // (0, 1]: ln finite
+        const double u2 = static_cast<double>(unit_float(g.engine()));
+        const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(two_pi * u2);
+        v = static_cast<float>(mean + std * z);
+    }
+    return a;
+}
+
+Tensor rand(const Shape& shape, bool requires_grad) {
+    return Tensor(uniform_array(shape, 0.0f, 1.0f), requires_grad);
+}
+
+Tensor randn(const Shape& shape, bool requires_grad) {
+    return Tensor(normal_array(shape, 0.0f, 1.0f), requires_grad);
+}
+
+}  // namespace tapegrad
