@@ -15,6 +15,7 @@
 #include "ops/conv.hpp"
 #include "ops/create.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/index.hpp"
 #include "ops/loss.hpp"
 #include "ops/matmul.hpp"
 #include "ops/pool.hpp"

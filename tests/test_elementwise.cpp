@@ -139,7 +139,7 @@ TEST_CASE("maximum and minimum broadcast, split a tie's gradient and propagate N
     CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return minimum(t[0], t[1]) * t[1]; }, {x, y}));
 }
 
-TEST_CASE("where takes a or b by a broadcast condition; masked_fill puts a value under a mask") {
+TEST_CASE("where takes a or b by a broadcast condition, and masked_fill puts a value under a mask") {
     const Tensor c = Tensor::from({1.0f, 0.0f}, {2, 1});
     Tensor a(Array{1.0f, 2.0f, 3.0f}, true);
     Tensor b(Array{{-1.0f, -2.0f, -3.0f}, {-4.0f, -5.0f, -6.0f}}, true);

@@ -172,7 +172,7 @@ TEST_CASE("a hook sees the complete gradient and may replace it") {
     CHECK(x.grad() == Array{210.0f, 390.0f});  // 3 * 10 * (7, 13)
 }
 
-TEST_CASE("a hook that returns an undefined Tensor keeps the gradient; a leaf's hook runs once") {
+TEST_CASE("a hook that returns an undefined Tensor keeps the gradient, and a leaf's hook runs once") {
     Tensor x(Array{1.0f, 2.0f}, true);
     int calls = 0;
     Array seen;

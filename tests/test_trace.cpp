@@ -124,7 +124,7 @@ TEST_CASE("the listing shows shapes and values before backward and gradient norm
           "#2  mul(#1, #1)        [1] [1] -> [1]  = 64  |grad| out 1  in 16 16\n");
 }
 
-TEST_CASE("the sweep traces only the records of its own graph; another graph stays on the tape") {
+TEST_CASE("the sweep traces only the records of its own graph, and another graph stays on the tape") {
     TapeRecorder recorder;
     Tensor x(Array{1.0f}, true);
     Tensor other = exp(x);
