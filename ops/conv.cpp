@@ -8,11 +8,10 @@
 #include <string>
 #include <vector>
 
-#include <cblas.h>
-
 #include "../core/runtime/blas.hpp"
 #include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
+#include "matmul.hpp"
 #include "reduce.hpp"
 
 namespace tapegrad {
@@ -249,22 +248,6 @@ double row_sum(const float* row, std::size_t n) {
     for (std::size_t l = 0; l < 8; ++l) total += part[l];
     for (; k < n; ++k) total += row[k];
     return total;
-}
-
-// c [m, n] = op(a) · op(b) + beta c on row-major raw buffers; op(a) is [m, k], op(b) is [k, n].
-void sgemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
-           const float* a, const float* b, float* c, float beta = 0.0f) {
-    if (m == 0 || n == 0) return;
-    init_blas();  // the kernels this CPU supports, as for every GEMM in tapegrad (core/runtime/blas.hpp)
-    if (k == 0) {  // BLAS rejects a leading dimension of 0; the empty sum is 0
-        if (beta == 0.0f) std::fill(c, c + m * n, 0.0f);
-        return;
-    }
-    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
-                transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
-                static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, a,
-                static_cast<blasint>(transpose_a ? m : k), b,
-                static_cast<blasint>(transpose_b ? k : n), beta, c, static_cast<blasint>(n));
 }
 
 // y [N, O, Hout, Wout]: for each image n, y[n] [O, plane] = W [O, K] · cols [K, plane], + b.

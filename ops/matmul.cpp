@@ -4,11 +4,13 @@
 #include <stdexcept>
 #include <string>
 
-#include <xtensor-blas/xblas.hpp>
+#include <cblas.h>
+#include <xtensor/xbroadcast.hpp>
 #include <xtensor/xreducer.hpp>
 
 #include "../core/runtime/blas.hpp"
 #include "../core/tape.hpp"
+#include "elementwise.hpp"
 #include "reduce.hpp"
 #include "shape.hpp"
 
@@ -16,13 +18,29 @@ namespace tapegrad {
 
 void gemm(const Array& a, bool transpose_a, const Array& b, bool transpose_b, Array& c,
           float alpha, float beta) {
-    init_blas();
-    xt::blas::gemm(a, b, c, transpose_a, transpose_b, alpha, beta);
+    const std::size_t m = c.shape()[0], n = c.shape()[1];
+    const std::size_t k = transpose_a ? a.shape()[0] : a.shape()[1];
+    sgemm(transpose_a, transpose_b, m, n, k, a.data(), b.data(), c.data(), beta, alpha);
+}
+
+void sgemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
+           const float* a, const float* b, float* c, float beta, float alpha) {
+    if (m == 0 || n == 0) return;
+    init_blas();  // the kernels this CPU supports, as for every GEMM in tapegrad (core/runtime/blas.hpp)
+    if (k == 0) {  // BLAS rejects a leading dimension of 0; the empty sum is 0
+        if (beta == 0.0f) std::fill(c, c + m * n, 0.0f);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
+                transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+                static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
+                static_cast<blasint>(transpose_a ? m : k), b,
+                static_cast<blasint>(transpose_b ? k : n), beta, c, static_cast<blasint>(n));
 }
 
 namespace {
 
-void require_2d(const char* op, const char* name, const Tensor& t) {
+void require_2d(const char* op, const char* name, const Tensor& t) {  // linear's arguments
     if (t.dim() != 2)
         throw std::invalid_argument(std::string(op) + ": " + name + " must be 2-D, but its shape is " +
                                     shape_str(t.shape()));
@@ -30,13 +48,11 @@ void require_2d(const char* op, const char* name, const Tensor& t) {
 
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
-    require_2d("matmul", "a", a);
-    require_2d("matmul", "b", b);
+namespace {
+
+// [M, K] · [K, N]: one GEMM.
+Tensor mm(const Tensor& a, const Tensor& b) {
     const Shape sa = a.shape(), sb = b.shape();
-    if (sa[1] != sb[0])
-        throw std::invalid_argument("matmul: inner dimensions differ: a is " + shape_str(sa) +
-                                    ", b is " + shape_str(sb));
     Array y = Array::from_shape({sa[0], sb[1]});
     gemm(a.value(), false, b.value(), false, y);
     return record("matmul", {a, b}, std::move(y), [a, b](const Array& dy, const Array&) {
@@ -54,6 +70,90 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
         // da = dy bT, db = aT dy
         return std::vector<Tensor>{matmul(dy, transpose(in[1])), matmul(transpose(in[0]), dy)};
     });
+}
+
+// x as a contiguous array of shape `batch` + its last two axes (a copy only when broadcast).
+Array batched(const Array& x, const Shape& batch) {
+    Shape shape = batch;
+    shape.push_back(x.shape()[x.dimension() - 2]);
+    shape.push_back(x.shape()[x.dimension() - 1]);
+    if (std::equal(shape.begin(), shape.end(), x.shape().begin(), x.shape().end())) return x;
+    return xt::broadcast(x, shape);
+}
+
+// out[i] = op(a[i]) · op(b[i]) for each of `count` matrices laid one after another.
+void gemm_batch(bool ta, bool tb, std::size_t count, std::size_t m, std::size_t n, std::size_t k,
+                const float* a, const float* b, float* out) {
+    for (std::size_t i = 0; i < count; ++i)
+        sgemm(ta, tb, m, n, k, a + i * m * k, b + i * k * n, out + i * m * n);
+}
+
+// [..., M, K] · [..., K, N] with broadcast batch axes: one GEMM per matrix of the batch.
+Tensor bmm(const Tensor& a, const Tensor& b) {
+    const Shape sa = a.shape(), sb = b.shape();
+    const Shape batch = broadcast_shapes("matmul", Shape(sa.begin(), sa.end() - 2),
+                                         Shape(sb.begin(), sb.end() - 2));
+    std::size_t count = 1;
+    for (std::size_t d : batch) count *= d;
+    const std::size_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
+    const Array av = batched(a.value(), batch), bv = batched(b.value(), batch);
+    Shape out = batch;
+    out.push_back(m);
+    out.push_back(n);
+    Array y = Array::from_shape(out);
+    gemm_batch(false, false, count, m, n, k, av.data(), bv.data(), y.data());
+    return record("matmul", {a, b}, std::move(y),
+        [a, b, batch, count, m, n, k](const Array& dy, const Array&) {
+            Shape full = batch;
+            if (a.requires_grad()) {  // da = dy bT, summed over the batch axes a was broadcast on
+                const Array bv = batched(b.value(), batch);
+                full.insert(full.end(), {m, k});
+                Array da = Array::from_shape(full);
+                gemm_batch(false, true, count, m, k, n, dy.data(), bv.data(), da.data());
+                a.accumulate_grad(unbroadcast(da, a.shape()));
+                full.resize(batch.size());
+            }
+            if (b.requires_grad()) {  // db = aT dy
+                const Array av = batched(a.value(), batch);
+                full.insert(full.end(), {k, n});
+                Array db = Array::from_shape(full);
+                // op(a) = aT is [k, m]: transpose_a with a stored as [m, k]
+                for (std::size_t i = 0; i < count; ++i)
+                    sgemm(true, false, k, n, m, av.data() + i * m * k, dy.data() + i * m * n,
+                          db.data() + i * k * n);
+                b.accumulate_grad(unbroadcast(db, b.shape()));
+            }
+        },
+        [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
+            const Tensor da = matmul(dy, transpose(in[1], -1, -2));
+            const Tensor db = matmul(transpose(in[0], -1, -2), dy);
+            return std::vector<Tensor>{sum_to(da, in[0].shape()), sum_to(db, in[1].shape())};
+        });
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+    if (a.dim() == 0 || b.dim() == 0)
+        throw std::invalid_argument("matmul: both arguments need at least one dimension, but a "
+                                    "is " + shape_str(a.shape()) + " and b is " +
+                                    shape_str(b.shape()));
+    const Shape sa = a.shape(), sb = b.shape();
+    const std::size_t ka = sa.back(), kb = sb.size() == 1 ? sb[0] : sb[sb.size() - 2];
+    if (ka != kb)
+        throw std::invalid_argument("matmul: inner dimensions differ: a is " + shape_str(sa) +
+                                    ", b is " + shape_str(sb));
+    // A vector is a matrix of one row (a) or one column (b), removed again from the result.
+    if (a.dim() == 1 && b.dim() == 1) return reshape(mm(reshape(a, {1, ka}), reshape(b, {kb, 1})), {});
+    if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
+    if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, -1)), -1);
+    if (a.dim() == 2 && b.dim() == 2) return mm(a, b);
+    if (b.dim() == 2) {  // [..., M, K] · [K, N]: the rows of every matrix in one GEMM
+        Shape out = sa;
+        out.back() = sb[1];
+        return reshape(mm(reshape(a, {a.size() / ka, ka}), b), out);
+    }
+    return bmm(a, b);
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {

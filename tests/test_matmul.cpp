@@ -1,3 +1,5 @@
+#include <xtensor/xview.hpp>
+
 #include "helpers.hpp"
 
 using namespace tapegrad;
@@ -39,7 +41,9 @@ TEST_CASE("matmul with mismatched inner dimensions names both shapes") {
     Tensor a(xt::zeros<float>({64, 784})), b(xt::zeros<float>({100, 10}));
     CHECK_THROWS_WITH_AS(matmul(a, b), "matmul: inner dimensions differ: a is [64, 784], b is [100, 10]",
                          std::invalid_argument);
-    CHECK_THROWS_WITH_AS(matmul(Tensor(xt::zeros<float>({3})), b), doctest::Contains("must be 2-D"),
+    CHECK_THROWS_WITH_AS(matmul(Tensor(xt::zeros<float>({3})), b),
+                         "matmul: inner dimensions differ: a is [3], b is [100, 10]", std::invalid_argument);
+    CHECK_THROWS_WITH_AS(matmul(Tensor(Array(3.0f)), b), doctest::Contains("matmul: both arguments need at least one dimension"),
                          std::invalid_argument);
 }
 
@@ -48,4 +52,45 @@ TEST_CASE("linear with the wrong input width or bias says what it expected") {
     CHECK_THROWS_WITH_AS(linear(x, w), doctest::Contains("x has 5 features"), std::invalid_argument);
     CHECK_THROWS_WITH_AS(linear(Tensor(xt::zeros<float>({2, 4})), w, Tensor(xt::zeros<float>({4}))),
                          doctest::Contains("bias must have shape [3]"), std::invalid_argument);
+}
+
+TEST_CASE("matmul follows torch.matmul for vectors and batches with broadcast batch axes") {
+    const Tensor v(Array{1.0f, 2.0f, 3.0f});
+    const Tensor m(Array{{1.0f, 0.0f}, {0.0f, 1.0f}, {1.0f, 1.0f}});  // [3, 2]
+    CHECK(matmul(v, v).shape() == Shape{});
+    CHECK(matmul(v, v).value()() == 14.0f);
+    CHECK(matmul(v, m).value() == Array{4.0f, 5.0f});
+    CHECK(matmul(transpose(m), v).value() == Array{4.0f, 5.0f});
+    // [2, 1, 2, 3] · [3, 3, 2] -> [2, 3, 2, 2]: every matrix of a against every one of b
+    const Array a4 = random_array({2, 1, 2, 3}, -1.0f, 1.0f, 81), b3 = random_array({3, 3, 2}, -1.0f, 1.0f, 82);
+    const Tensor y = matmul(Tensor(a4), Tensor(b3));
+    REQUIRE(y.shape() == Shape{2, 3, 2, 2});
+    for (std::size_t i = 0; i < 2; ++i)
+        for (std::size_t j = 0; j < 3; ++j) {
+            const Array expect = matmul(Tensor(Array(xt::view(a4, i, 0))), Tensor(Array(xt::view(b3, j)))).value();
+            CHECK(xt::allclose(Array(xt::view(y.value(), i, j)), expect));
+        }
+    // [2, 2, 3] · [3, 2]: the 2-D b applies to every matrix
+    const Array a3 = random_array({2, 2, 3}, -1.0f, 1.0f, 83);
+    const Tensor z = matmul(Tensor(a3), m);
+    CHECK(xt::allclose(Array(xt::view(z.value(), 1)), matmul(Tensor(Array(xt::view(a3, 1))), m).value()));
+    CHECK_THROWS_WITH_AS(matmul(Tensor(a3), Tensor(random_array({3, 4, 2}))),
+                         doctest::Contains("matmul: inner dimensions differ: a is [2, 2, 3], b is [3, 4, 2]"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(matmul(Tensor(random_array({2, 2, 3})), Tensor(random_array({3, 3, 4}))),
+                         doctest::Contains("matmul: shapes [2] and [3] cannot be broadcast"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(matmul(v, Tensor(Array{1.0f, 2.0f})), doctest::Contains("inner dimensions differ: a is [3], b is [2]"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("gradcheck and gradgradcheck of matmul in every torch.matmul form") {
+    const Array v = random_array({3}, -1.0f, 1.0f, 84), m = random_array({3, 2}, -1.0f, 1.0f, 85);
+    const Array a4 = random_array({2, 1, 2, 3}, -1.0f, 1.0f, 86), b3 = random_array({3, 3, 2}, -1.0f, 1.0f, 87);
+    const Array a3 = random_array({2, 2, 3}, -1.0f, 1.0f, 88);
+    auto mm = [](const auto& t) { return matmul(t[0], t[1]); };
+    auto mm_sq = [](const auto& t) { return square(matmul(t[0], t[1])); };
+    for (const auto& [x, y] : std::vector<std::pair<Array, Array>>{{v, v}, {v, m}, {a4, b3}, {a3, m}, {a3, v}}) {
+        CHECK_GRAD(gradcheck(mm, {x, y}));
+        CHECK_GRADGRAD(gradgradcheck(mm_sq, {x, y}));
+    }
 }
