@@ -48,13 +48,17 @@ Span inside(std::size_t size, std::size_t out, std::size_t s, std::size_t k, std
 struct ConvGeometry {
     std::size_t n, c, h, w;  // x
     std::size_t o, kh, kw;   // weight
-    std::size_t stride, pad;
+    std::size_t stride, pad, dilation, groups;
     std::size_t ho, wo;  // y
     std::vector<std::uint32_t> keep;  // column masks of the same-width fast path (see im2col)
     // inside() for each kernel row u and column v, worked out once: im2col and col2im need them
     // for every (image, channel, u, v), and the divisions showed as a sixth of im2col's time.
     std::vector<Span> row_span, col_span;
-    std::size_t k() const { return c * kh * kw; }
+    std::size_t k() const { return c * kh * kw; }  // rows of cols, all groups
+    // Group g convolves channels [g*C/G, (g+1)*C/G) into outputs [g*O/G, (g+1)*O/G): its rows
+    // of cols, its rows of W and its outputs are consecutive blocks of these sizes.
+    std::size_t k_group() const { return k() / groups; }
+    std::size_t o_group() const { return o / groups; }
     std::size_t plane() const { return ho * wo; }
 };
 
@@ -63,7 +67,8 @@ std::vector<std::uint32_t> column_masks(const ConvGeometry& geo);
 
 // Checks the arguments of conv2d and works out its sizes.
 ConvGeometry geometry_of(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                         std::size_t stride, std::size_t pad) {
+                         std::size_t stride, std::size_t pad, std::size_t dilation,
+                         std::size_t groups) {
     if (x.dim() != 4)
         throw std::invalid_argument("conv2d: x must be 4-D [N, C, H, W], but its shape is " +
                                     shape_str(x.shape()));
@@ -72,10 +77,22 @@ ConvGeometry geometry_of(const Tensor& x, const Tensor& weight, const Tensor& bi
             "conv2d: weight must be 4-D [out_channels, in_channels, kh, kw], but its shape is " +
             shape_str(weight.shape()));
     const Shape sx = x.shape(), sw = weight.shape();
-    if (sx[1] != sw[1])
-        throw std::invalid_argument("conv2d: x has " + std::to_string(sx[1]) +
-                                    " channels but weight " + shape_str(sw) + " expects " +
-                                    std::to_string(sw[1]) + " (x is " + shape_str(sx) + ")");
+    if (groups == 0) throw std::invalid_argument("conv2d: groups must be at least 1, but it is 0");
+    if (sx[1] % groups != 0 || sw[0] % groups != 0)
+        throw std::invalid_argument("conv2d: groups = " + std::to_string(groups) +
+                                    " must divide both the input channels (" +
+                                    std::to_string(sx[1]) + ") and the output channels (" +
+                                    std::to_string(sw[0]) + ")");
+    if (sx[1] != sw[1] * groups)
+        throw std::invalid_argument(
+            "conv2d: x has " + std::to_string(sx[1]) + " channels but weight " + shape_str(sw) +
+            " expects " + std::to_string(sw[1] * groups) +
+            (groups > 1 ? " (" + std::to_string(sw[1]) + " per group times " +
+                              std::to_string(groups) + " groups)"
+                        : std::string()) +
+            " (x is " + shape_str(sx) + ")");
+    if (dilation == 0)
+        throw std::invalid_argument("conv2d: dilation must be at least 1, but it is 0");
     if (bias.defined() && bias.shape() != Shape{sw[0]})
         throw std::invalid_argument("conv2d: bias must have shape " + shape_str(Shape{sw[0]}) +
                                     ", one value per output channel of weight " + shape_str(sw) +
@@ -86,16 +103,23 @@ ConvGeometry geometry_of(const Tensor& x, const Tensor& weight, const Tensor& bi
         throw std::invalid_argument("conv2d: weight " + shape_str(sw) +
                                     " has an empty kernel; kh and kw must be at least 1");
     const std::size_t hp = sx[2] + 2 * pad, wp = sx[3] + 2 * pad;
-    if (sw[2] > hp || sw[3] > wp)
+    const std::size_t eh = dilation * (sw[2] - 1) + 1, ew = dilation * (sw[3] - 1) + 1;  // spans
+    if (eh > hp || ew > wp)
         throw std::invalid_argument(
             "conv2d: the " + std::to_string(sw[2]) + "x" + std::to_string(sw[3]) +
-            " kernel of weight " + shape_str(sw) + " is larger than the padded input: x is " +
-            shape_str(sx) + " with padding " + std::to_string(pad) + ", so " + std::to_string(hp) +
-            "x" + std::to_string(wp) + "; use a smaller kernel or more padding");
-    ConvGeometry geo{sx[0], sx[1], sx[2], sx[3], sw[0], sw[2], sw[3], stride, pad,
-           (hp - sw[2]) / stride + 1, (wp - sw[3]) / stride + 1, {}, {}, {}};
-    for (std::size_t u = 0; u < geo.kh; ++u) geo.row_span.push_back(inside(geo.h, geo.ho, stride, u, pad));
-    for (std::size_t v = 0; v < geo.kw; ++v) geo.col_span.push_back(inside(geo.w, geo.wo, stride, v, pad));
+            " kernel of weight " + shape_str(sw) +
+            (dilation > 1 ? " (spanning " + std::to_string(eh) + "x" + std::to_string(ew) +
+                                " with dilation " + std::to_string(dilation) + ")"
+                          : std::string()) +
+            " is larger than the padded input: x is " + shape_str(sx) + " with padding " +
+            std::to_string(pad) + ", so " + std::to_string(hp) + "x" + std::to_string(wp) +
+            "; use a smaller kernel or more padding");
+    ConvGeometry geo{sx[0], sx[1], sx[2], sx[3], sw[0], sw[2], sw[3], stride, pad, dilation,
+                     groups, (hp - eh) / stride + 1, (wp - ew) / stride + 1, {}, {}, {}};
+    for (std::size_t u = 0; u < geo.kh; ++u)
+        geo.row_span.push_back(inside(geo.h, geo.ho, stride, u * dilation, pad));
+    for (std::size_t v = 0; v < geo.kw; ++v)
+        geo.col_span.push_back(inside(geo.w, geo.wo, stride, v * dilation, pad));
     if (same_width(geo)) geo.keep = column_masks(geo);
     return geo;
 }
@@ -135,7 +159,7 @@ inline float masked(float value, std::uint32_t mask) {
 }
 
 void im2col(const ConvGeometry& geo, const float* x, std::size_t n, float* cols) {
-    const std::size_t P = geo.plane(), s = geo.stride, wo = geo.wo;
+    const std::size_t P = geo.plane(), s = geo.stride, wo = geo.wo, d = geo.dilation;
     for (std::size_t c = 0; c < geo.c; ++c) {
         const float* plane = x + (n * geo.c + c) * geo.h * geo.w;
         for (std::size_t u = 0; u < geo.kh; ++u) {
@@ -144,11 +168,11 @@ void im2col(const ConvGeometry& geo, const float* x, std::size_t n, float* cols)
                 const Span cs = geo.col_span[v];
                 float* out = cols + ((c * geo.kh + u) * geo.kw + v) * P;
                 if (same_width(geo) && rows.lo < rows.hi) {
-                    // out[i, j] = plane[(i + u - pad) * w + j + v - pad] for the whole run
+                    // out[i, j] = plane[(i + u*d - pad) * w + j + v*d - pad] for the whole run
                     const std::size_t begin = rows.lo * wo + cs.lo;
                     const std::size_t end = (rows.hi - 1) * wo + cs.hi;
                     const float* __restrict from =
-                        plane + ((rows.lo + u - geo.pad) * geo.w + cs.lo + v - geo.pad);
+                        plane + ((rows.lo + u * d - geo.pad) * geo.w + cs.lo + v * d - geo.pad);
                     const std::uint32_t* __restrict mask = geo.keep.data() + v * geo.plane();
                     std::fill(out, out + begin, 0.0f);
                     for (std::size_t k = begin; k < end; ++k)
@@ -163,9 +187,9 @@ void im2col(const ConvGeometry& geo, const float* x, std::size_t n, float* cols)
                         continue;
                     }
                     for (std::size_t j = 0; j < cs.lo; ++j) row[j] = 0.0f;
-                    // x[i*s + u - pad, j*s + v - pad] for j in [lo, hi)
+                    // x[i*s + u*d - pad, j*s + v*d - pad] for j in [lo, hi)
                     const float* __restrict in =
-                        plane + (i * s + u - geo.pad) * geo.w + (cs.lo * s + v - geo.pad);
+                        plane + (i * s + u * d - geo.pad) * geo.w + (cs.lo * s + v * d - geo.pad);
                     float* __restrict inner = row + cs.lo;
                     const std::size_t len = cs.hi - cs.lo;
                     if (s == 1) {
@@ -185,7 +209,7 @@ void im2col(const ConvGeometry& geo, const float* x, std::size_t n, float* cols)
 // With same_width, the valid part is again one contiguous run, with the wrapped entries (which
 // belong to padding positions) masked out.
 void col2im(const ConvGeometry& geo, const float* cols, std::size_t n, float* dx) {
-    const std::size_t P = geo.plane(), s = geo.stride;
+    const std::size_t P = geo.plane(), s = geo.stride, d = geo.dilation;
     for (std::size_t c = 0; c < geo.c; ++c) {
         float* plane = dx + (n * geo.c + c) * geo.h * geo.w;
         for (std::size_t u = 0; u < geo.kh; ++u) {
@@ -198,7 +222,7 @@ void col2im(const ConvGeometry& geo, const float* cols, std::size_t n, float* dx
                     const std::size_t end = (rows.hi - 1) * geo.wo + cs.hi;
                     const std::uint32_t* __restrict mask = geo.keep.data() + v * geo.plane();
                     float* __restrict to =
-                        plane + ((rows.lo + u - geo.pad) * geo.w + cs.lo + v - geo.pad);
+                        plane + ((rows.lo + u * d - geo.pad) * geo.w + cs.lo + v * d - geo.pad);
                     for (std::size_t k = begin; k < end; ++k)
                         to[k - begin] += masked(in[k], mask[k]);
                     continue;
@@ -207,7 +231,7 @@ void col2im(const ConvGeometry& geo, const float* cols, std::size_t n, float* dx
                 for (std::size_t i = rows.lo; i < rows.hi; ++i) {
                     const float* __restrict row = in + i * geo.wo + cs.lo;
                     float* __restrict out =
-                        plane + (i * s + u - geo.pad) * geo.w + (cs.lo * s + v - geo.pad);
+                        plane + (i * s + u * d - geo.pad) * geo.w + (cs.lo * s + v * d - geo.pad);
                     if (s == 1) {
                         for (std::size_t j = 0; j < len; ++j) out[j] += row[j];
                     } else {
@@ -259,7 +283,10 @@ Array conv_values(const ConvGeometry& geo, const Array& x, const Array& w, const
         for (std::size_t n = begin; n < end; ++n) {
             im2col(geo, x.data(), n, cols);
             float* out = y.data() + n * geo.o * plane;
-            sgemm(false, false, geo.o, plane, K, w.data(), cols, out);
+            const std::size_t kg = geo.k_group(), og = geo.o_group();
+            for (std::size_t g = 0; g < geo.groups; ++g)
+                sgemm(false, false, og, plane, kg, w.data() + g * og * kg, cols + g * kg * plane,
+                      out + g * og * plane);
             if (!b) continue;
             for (std::size_t o = 0; o < geo.o; ++o) {
                 float* __restrict channel = out + o * plane;
@@ -277,8 +304,11 @@ Array conv_dx_values(const ConvGeometry& geo, const Array& dy, const Array& w) {
     Array dx = xt::zeros<float>({geo.n, geo.c, geo.h, geo.w});
     parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int) {
         float* cols = scratch_cols(K * plane);
+        const std::size_t kg = geo.k_group(), og = geo.o_group();
         for (std::size_t n = begin; n < end; ++n) {
-            sgemm(true, false, K, plane, geo.o, w.data(), dy.data() + n * geo.o * plane, cols);
+            for (std::size_t g = 0; g < geo.groups; ++g)
+                sgemm(true, false, kg, plane, og, w.data() + g * og * kg,
+                      dy.data() + (n * geo.o + g * og) * plane, cols + g * kg * plane);
             col2im(geo, cols, n, dx.data());
         }
     });
@@ -292,14 +322,16 @@ Array conv_dw_values(const ConvGeometry& geo, const Array& x, const Array& dy) {
     const int parts = parallel_parts(geo.n);
     // (Made here, not in the parts: with an empty batch no part runs, and dW is zero.)
     std::vector<Array> dw_parts(static_cast<std::size_t>(parts),
-                                Array(xt::zeros<float>({geo.o, geo.c, geo.kh, geo.kw})));
+                                Array(xt::zeros<float>({geo.o, geo.c / geo.groups, geo.kh, geo.kw})));
     parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int t) {
         float* cols = scratch_cols(K * plane);
         Array& dw = dw_parts[static_cast<std::size_t>(t)];
+        const std::size_t kg = geo.k_group(), og = geo.o_group();
         for (std::size_t n = begin; n < end; ++n) {
             im2col(geo, x.data(), n, cols);
-            sgemm(false, true, geo.o, K, plane, dy.data() + n * geo.o * plane, cols, dw.data(),
-                  1.0f);
+            for (std::size_t g = 0; g < geo.groups; ++g)
+                sgemm(false, true, og, kg, plane, dy.data() + (n * geo.o + g * og) * plane,
+                      cols + g * kg * plane, dw.data() + g * og * kg, 1.0f);
         }
     });
     for (std::size_t t = 1; t < dw_parts.size(); ++t) dw_parts[0] += dw_parts[t];
@@ -377,10 +409,10 @@ Tensor conv2d_op(const Tensor& x, const Tensor& w, const Tensor& b, Geometry geo
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::size_t stride,
-              std::size_t padding) {
+              std::size_t padding, std::size_t dilation, std::size_t groups) {
     return conv2d_op(x, weight, bias,
                      std::make_shared<const ConvGeometry>(
-                         geometry_of(x, weight, bias, stride, padding)));
+                         geometry_of(x, weight, bias, stride, padding, dilation, groups)));
 }
 
 }  // namespace tapegrad

@@ -84,7 +84,7 @@ Tensor pool_gather(const Tensor& dx, std::shared_ptr<const PoolIndex> index) {
 
 }  // namespace
 
-Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
+Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride, std::size_t padding) {
     if (x.dim() != 4)
         throw std::invalid_argument("max_pool2d: x must be 4-D [N, C, H, W], but its shape is " +
                                     shape_str(x.shape()));
@@ -92,12 +92,18 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
         throw std::invalid_argument("max_pool2d: kernel must be at least 1, but it is 0");
     if (stride == 0)
         throw std::invalid_argument("max_pool2d: stride must be at least 1, but it is 0");
+    if (2 * padding > kernel)
+        throw std::invalid_argument("max_pool2d: padding " + std::to_string(padding) +
+                                    " is more than half the kernel " + std::to_string(kernel) +
+                                    " (as torch, a window must not lie mostly in the padding)");
     const Shape sx = x.shape();
-    const std::size_t h = sx[2], w = sx[3];
+    // With padding, the windows run over a copy of x framed by -inf, which never wins.
+    const std::size_t h = sx[2] + 2 * padding, w = sx[3] + 2 * padding;
     if (kernel > h || kernel > w)
         throw std::invalid_argument("max_pool2d: the " + std::to_string(kernel) + "x" +
                                     std::to_string(kernel) + " kernel is larger than the input: x is " +
-                                    shape_str(sx) + ", so " + std::to_string(h) + "x" +
+                                    shape_str(sx) + (padding ? " with padding " + std::to_string(padding) : std::string()) +
+                                    ", so " + std::to_string(h) + "x" +
                                     std::to_string(w) + "; use a smaller kernel");
     if (h * w > std::numeric_limits<std::uint32_t>::max())
         throw std::invalid_argument("max_pool2d: an input plane of " + std::to_string(h) + "x" +
@@ -118,7 +124,17 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
     // same order (row by row) for every window, so the loop over j is a branch-free select.
     // Strictly greater keeps the first of equal maxima, and a NaN wins and stays, as in PyTorch.
     // Planes are independent: the threads take contiguous ranges of them (core/runtime/parallel.hpp).
-    const float* in = x.value().data();
+    Array framed;
+    if (padding > 0) {
+        framed = Array(xt::empty<float>({sx[0], sx[1], h, w}));
+        framed.fill(-std::numeric_limits<float>::infinity());
+        const float* from = x.value().data();
+        for (std::size_t p = 0; p < planes; ++p)
+            for (std::size_t r = 0; r < sx[2]; ++r)
+                std::copy_n(from + (p * sx[2] + r) * sx[3], sx[3],
+                            framed.data() + (p * h + r + padding) * w + padding);
+    }
+    const float* in = padding > 0 ? framed.data() : x.value().data();
     const std::size_t min_planes = std::max<std::size_t>(1, min_floats_per_thread / (h * w));
     parallel_for(planes, [&](std::size_t plane_begin, std::size_t plane_end, int) {
         for (std::size_t p = plane_begin; p < plane_end; ++p) {
@@ -169,10 +185,19 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
         }
     }, min_planes);
 
+    if (padding > 0) {  // positions in the framed plane -> positions in x's plane
+        for (std::uint32_t& a : argmax) {
+            const std::size_t r = a / w, col = a % w;
+            // Only a window of -inf alone can keep a frame cell: it goes to the nearest cell.
+            const std::size_t rr = std::min(std::max(r, padding) - padding, sx[2] - 1);
+            const std::size_t cc = std::min(std::max(col, padding) - padding, sx[3] - 1);
+            a = static_cast<std::uint32_t>(rr * sx[3] + cc);
+        }
+    }
     index->input = sx;
     index->output = Shape(y.shape().begin(), y.shape().end());
     index->planes = planes;
-    index->plane_in = h * w;
+    index->plane_in = sx[2] * sx[3];
     index->plane_out = ho * wo;
     index->min_planes = min_planes;
     std::shared_ptr<const PoolIndex> at = std::move(index);
@@ -182,6 +207,118 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
         [at](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
             return std::vector<Tensor>{pool_scatter(dy, at)};
         });
+}
+
+namespace {
+
+// avg_pool2d's sizes, checked once.
+struct AvgGeometry {
+    std::size_t planes, h, w, ho, wo, kernel, stride, pad;
+};
+
+// y[p, i, j] = the mean of the window, the padding counted as zeros.
+Array avg_values(const Array& x, const AvgGeometry& g) {
+    Array y = Array::from_shape({g.planes * g.ho * g.wo});
+    const float scale = 1.0f / static_cast<float>(g.kernel * g.kernel);
+    const float* in = x.data();
+    parallel_for(g.planes, [&](std::size_t begin, std::size_t end, int) {
+        for (std::size_t p = begin; p < end; ++p)
+            for (std::size_t i = 0; i < g.ho; ++i)
+                for (std::size_t j = 0; j < g.wo; ++j) {
+                    float total = 0.0f;
+                    for (std::size_t u = 0; u < g.kernel; ++u) {
+                        const std::size_t r = i * g.stride + u;  // in the padded plane
+                        if (r < g.pad || r >= g.h + g.pad) continue;
+                        for (std::size_t v = 0; v < g.kernel; ++v) {
+                            const std::size_t col = j * g.stride + v;
+                            if (col < g.pad || col >= g.w + g.pad) continue;
+                            total += in[(p * g.h + r - g.pad) * g.w + col - g.pad];
+                        }
+                    }
+                    y.data()[(p * g.ho + i) * g.wo + j] = total * scale;
+                }
+    });
+    return y;
+}
+
+// Its adjoint: each dy[p, i, j] / kernel^2 added to every cell of its window inside x.
+Array avg_adjoint(const Array& dy, const AvgGeometry& g) {
+    Array dx = xt::zeros<float>({g.planes * g.h * g.w});
+    const float scale = 1.0f / static_cast<float>(g.kernel * g.kernel);
+    parallel_for(g.planes, [&](std::size_t begin, std::size_t end, int) {
+        for (std::size_t p = begin; p < end; ++p)
+            for (std::size_t i = 0; i < g.ho; ++i)
+                for (std::size_t j = 0; j < g.wo; ++j) {
+                    const float share = dy.data()[(p * g.ho + i) * g.wo + j] * scale;
+                    for (std::size_t u = 0; u < g.kernel; ++u) {
+                        const std::size_t r = i * g.stride + u;
+                        if (r < g.pad || r >= g.h + g.pad) continue;
+                        for (std::size_t v = 0; v < g.kernel; ++v) {
+                            const std::size_t col = j * g.stride + v;
+                            if (col < g.pad || col >= g.w + g.pad) continue;
+                            dx.data()[(p * g.h + r - g.pad) * g.w + col - g.pad] += share;
+                        }
+                    }
+                }
+    });
+    return dx;
+}
+
+// The pool and its adjoint as ops, each the other's backward (both are linear).
+Tensor avg_pool_op(const Tensor& x, const AvgGeometry& g, const Shape& out);
+Tensor avg_pool_adjoint(const Tensor& dy, const AvgGeometry& g, const Shape& in) {
+    Array dx = avg_adjoint(dy.value(), g);
+    dx.reshape(in);
+    const Shape out = dy.shape();
+    return record(
+        "avg_pool2d_backward", {dy}, std::move(dx),
+        [dy, g, out](const Array& gx, const Array&) {
+            Array d = avg_values(gx, g);
+            d.reshape(out);
+            dy.accumulate_grad(std::move(d));
+        },
+        [g, out](const std::vector<Tensor>&, const Tensor&, const Tensor& gx) {
+            return std::vector<Tensor>{avg_pool_op(gx, g, out)};
+        });
+}
+
+Tensor avg_pool_op(const Tensor& x, const AvgGeometry& g, const Shape& out) {
+    Array y = avg_values(x.value(), g);
+    y.reshape(out);
+    const Shape in = x.shape();
+    return record(
+        "avg_pool2d", {x}, std::move(y),
+        [x, g, in](const Array& dy, const Array&) {
+            Array dx = avg_adjoint(dy, g);
+            dx.reshape(in);
+            x.accumulate_grad(std::move(dx));
+        },
+        [g, in](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
+            return std::vector<Tensor>{avg_pool_adjoint(dy, g, in)};
+        });
+}
+
+}  // namespace
+
+Tensor avg_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride, std::size_t padding) {
+    if (x.dim() != 4)
+        throw std::invalid_argument("avg_pool2d: x must be 4-D [N, C, H, W], but its shape is " +
+                                    shape_str(x.shape()));
+    if (kernel == 0) throw std::invalid_argument("avg_pool2d: kernel must be at least 1, but it is 0");
+    if (stride == 0) throw std::invalid_argument("avg_pool2d: stride must be at least 1, but it is 0");
+    if (2 * padding > kernel)
+        throw std::invalid_argument("avg_pool2d: padding " + std::to_string(padding) +
+                                    " is more than half the kernel " + std::to_string(kernel));
+    const Shape sx = x.shape();
+    const std::size_t hp = sx[2] + 2 * padding, wp = sx[3] + 2 * padding;
+    if (kernel > hp || kernel > wp)
+        throw std::invalid_argument("avg_pool2d: the " + std::to_string(kernel) + "x" +
+                                    std::to_string(kernel) + " kernel is larger than the padded "
+                                    "input: x is " + shape_str(sx) + " with padding " +
+                                    std::to_string(padding));
+    const AvgGeometry g{sx[0] * sx[1], sx[2], sx[3], (hp - kernel) / stride + 1,
+                        (wp - kernel) / stride + 1, kernel, stride, padding};
+    return avg_pool_op(x, g, {sx[0], sx[1], g.ho, g.wo});
 }
 
 }  // namespace tapegrad

@@ -1,10 +1,14 @@
-// Max pooling, as PyTorch's max_pool2d without padding (floor mode): kernel x kernel windows,
-// moved by stride along H and W.
+// Pooling, as PyTorch's max_pool2d and avg_pool2d (floor mode): kernel x kernel windows, moved by
+// stride along H and W, over x framed by `padding` cells on each side (at most half the kernel).
 //
-//   y[n,c,i,j] = max over u, v < kernel of x[n, c, i*s + u, j*s + v]
+//   max_pool2d: y[n,c,i,j] = max over u, v < kernel of x[n, c, i*s + u - p, j*s + v - p]
+//               (the frame is -inf: it never wins)
+//   avg_pool2d: y[n,c,i,j] = (sum over u, v of the same x, the frame counting as 0) / kernel^2
+//               (the padding is counted, as torch's default count_include_pad)
+//               dx: each dy[n,c,i,j] / kernel^2 added to every cell of its window inside x
 //
 //   x [N, C, H, W]   y [N, C, Hout, Wout]
-//   Hout = (H - kernel) / s + 1,  Wout = (W - kernel) / s + 1  (rounded down)
+//   Hout = (H + 2p - kernel) / s + 1,  Wout = (W + 2p - kernel) / s + 1  (rounded down)
 //
 //   dx[n,c,h,w] = sum of dy[n,c,i,j] over the windows (i, j) whose maximum is x[n,c,h,w]
 //
@@ -19,6 +23,9 @@
 
 namespace tapegrad {
 
-Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride);
+Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride,
+                  std::size_t padding = 0);
+Tensor avg_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride,
+                  std::size_t padding = 0);
 
 }  // namespace tapegrad

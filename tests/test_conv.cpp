@@ -374,3 +374,73 @@ TEST_CASE("conv2d of an empty batch gives an empty output and zero gradients") {
     CHECK(w.grad() == xt::zeros<float>({3, 2, 3, 3}));
     CHECK(b.grad() == xt::zeros<float>({3}));
 }
+
+namespace {
+
+// w [O, C, kh, kw] with d - 1 zeros between its taps: [O, C, d(kh-1)+1, d(kw-1)+1]. A dilated
+// convolution is the plain convolution with this kernel.
+Array dilated_kernel(const Array& w, std::size_t d) {
+    const std::size_t O = w.shape()[0], C = w.shape()[1], kh = w.shape()[2], kw = w.shape()[3];
+    Array big = xt::zeros<float>({O, C, d * (kh - 1) + 1, d * (kw - 1) + 1});
+    for (std::size_t o = 0; o < O; ++o)
+        for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t u = 0; u < kh; ++u)
+                for (std::size_t v = 0; v < kw; ++v) big(o, c, u * d, v * d) = w(o, c, u, v);
+    return big;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d with dilation is the convolution with the kernel spread out by zeros") {
+    const Array x = random_array({2, 3, 9, 8}, -1.0f, 1.0f, 91), w = random_array({4, 3, 3, 2}, -1.0f, 1.0f, 92);
+    const Array b = random_array({4}, -1.0f, 1.0f, 93);
+    for (std::size_t d : {2u, 3u})
+        for (std::size_t s : {1u, 2u})
+            for (std::size_t p : {0u, 2u}) {
+                CAPTURE(d);
+                CAPTURE(s);
+                CAPTURE(p);
+                const Array got = conv2d(Tensor(x), Tensor(w), Tensor(b), s, p, d).value();
+                const Array want = naive_conv(x, dilated_kernel(w, d), b, true, s, p);
+                check_close(got, want, 1e-5);
+            }
+    CHECK(conv2d(Tensor(x), Tensor(w), Tensor(), 1, 0, 2).shape() == Shape{2, 4, 5, 6});  // 9 - 4, 8 - 2
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(x), Tensor(w), Tensor(), 1, 0, 0),
+                         doctest::Contains("conv2d: dilation must be at least 1"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(x), Tensor(w), Tensor(), 1, 0, 5),
+                         doctest::Contains("(spanning 11x6 with dilation 5) is larger than the padded input"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("conv2d with groups convolves each group of channels apart, and depthwise is groups = C") {
+    const Array x = random_array({2, 4, 6, 5}, -1.0f, 1.0f, 94), w = random_array({6, 2, 3, 3}, -1.0f, 1.0f, 95);
+    const Array b = random_array({6}, -1.0f, 1.0f, 96);
+    const Tensor y = conv2d(Tensor(x), Tensor(w), Tensor(b), 1, 1, 1, 2);
+    // group 0: channels 0-1 -> outputs 0-2, group 1: channels 2-3 -> outputs 3-5
+    for (std::size_t g = 0; g < 2; ++g) {
+        const Tensor xg = slice(Tensor(x), 1, 2 * g, 2 * g + 2);
+        const Tensor wg = slice(Tensor(w), 0, 3 * g, 3 * g + 3);
+        const Tensor bg = slice(Tensor(b), 0, 3 * g, 3 * g + 3);
+        check_close(slice(y, 1, 3 * g, 3 * g + 3).value(), conv2d(xg, wg, bg, 1, 1).value(), 1e-5);
+    }
+    const Array wd = random_array({4, 1, 3, 3}, -1.0f, 1.0f, 97);  // depthwise: one filter per channel
+    const Tensor yd = conv2d(Tensor(x), Tensor(wd), Tensor(), 2, 1, 1, 4);
+    for (std::size_t c = 0; c < 4; ++c)
+        check_close(select(yd, 1, c).value(),
+                    select(conv2d(slice(Tensor(x), 1, c, c + 1), slice(Tensor(wd), 0, c, c + 1), Tensor(), 2, 1), 1, 0).value(),
+                    1e-5);
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(x), Tensor(w), Tensor(), 1, 0, 1, 3),
+                         doctest::Contains("conv2d: groups = 3 must divide both the input channels (4) and the output channels (6)"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(conv2d(Tensor(x), Tensor(random_array({6, 4, 3, 3})), Tensor(), 1, 0, 1, 2),
+                         doctest::Contains("x has 4 channels but weight [6, 4, 3, 3] expects 8 (4 per group times 2 groups)"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("conv2d with dilation and groups passes gradcheck and gradgradcheck") {
+    const Array x = random_array({1, 4, 6, 5}, -1.0f, 1.0f, 98), w = random_array({2, 2, 2, 2}, -1.0f, 1.0f, 99);
+    const Array b = random_array({2}, -1.0f, 1.0f, 100);
+    auto f = [](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], t[2], 2, 1, 2, 2); };
+    CHECK_GRAD(gradcheck(f, {x, w, b}, linear_step()));
+    CHECK_GRADGRAD(gradgradcheck([&](const std::vector<Tensor>& t) { return square(f(t)); }, {x, w, b}));
+}

@@ -187,3 +187,31 @@ TEST_CASE("max_pool2d split over two threads gives the values and gradient of on
     CHECK(two.second == one.second);
     CHECK(xt::sum(one.second)() == doctest::Approx(xt::sum(dy)()).epsilon(1e-4));
 }
+
+TEST_CASE("max_pool2d with padding frames the input with -inf, as torch") {
+    Tensor x(reshaped(Array{1.0f, -2.0f, 3.0f, -4.0f, 5.0f, -6.0f, 7.0f, -8.0f, 9.0f}, {1, 1, 3, 3}), true);
+    Tensor y = max_pool2d(x, 2, 2, 1);  // windows [-1, 1) x [-1, 1), ... over a 4x4 framed plane
+    CHECK(y.shape() == Shape{1, 1, 2, 2});
+    CHECK(y.value() == reshaped(Array{1.0f, 3.0f, 7.0f, 9.0f}, {1, 1, 2, 2}));
+    sum(y).backward();
+    CHECK(x.grad() == reshaped(Array{1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0.0f, 1.0f, 0.0f, 1.0f}, {1, 1, 3, 3}));
+    CHECK_THROWS_WITH_AS(max_pool2d(x, 2, 2, 2), doctest::Contains("max_pool2d: padding 2 is more than half the kernel 2"),
+                         std::invalid_argument);
+    const Array a = test::random_array({2, 2, 5, 4}, -1.0f, 1.0f, 101);
+    CHECK_GRAD(gradcheck([](const auto& t) { return max_pool2d(t[0], 3, 2, 1); }, {a}));
+    CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return square(max_pool2d(t[0], 3, 2, 1)); }, {a}));
+}
+
+TEST_CASE("avg_pool2d averages each window, counting the padding as zeros, as torch") {
+    Tensor x(reshaped(Array{1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f, 9.0f}, {1, 1, 3, 3}), true);
+    CHECK(avg_pool2d(x, 2, 1).value() == reshaped(Array{3.0f, 4.0f, 6.0f, 7.0f}, {1, 1, 2, 2}));
+    Tensor y = avg_pool2d(x, 2, 2, 1);  // corners: one real cell of four
+    CHECK(y.value() == reshaped(Array{0.25f, 1.25f, 2.75f, 7.0f}, {1, 1, 2, 2}));
+    sum(y).backward();
+    CHECK(x.grad() == reshaped(Array{0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f}, {1, 1, 3, 3}));
+    CHECK_THROWS_WITH_AS(avg_pool2d(x, 0, 1), doctest::Contains("avg_pool2d: kernel must be at least 1"),
+                         std::invalid_argument);
+    const Array a = test::random_array({2, 2, 5, 4}, -1.0f, 1.0f, 102);
+    CHECK_GRAD(gradcheck([](const auto& t) { return avg_pool2d(t[0], 3, 2, 1); }, {a}));
+    CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return square(avg_pool2d(t[0], 2, 1)); }, {a}));
+}
