@@ -18,6 +18,7 @@
 #include "ops/index.hpp"
 #include "ops/loss.hpp"
 #include "ops/matmul.hpp"
+#include "ops/norm.hpp"
 #include "ops/pool.hpp"
 #include "ops/random.hpp"
 #include "ops/reduce.hpp"

@@ -1,0 +1,35 @@
+// Normalization and dropout (functional; the layers that hold their parameters are in nn/).
+//
+//   dropout(x, p, training)    training: y = x * m / (1 - p), m ~ Bernoulli(1 - p) drawn from
+//                              the library's generator (manual_seed reproduces it); p = 1 gives
+//                              zeros. Not training (or p = 0): y = x.   dx = dy * m / (1 - p)
+//
+//   layer_norm(x, shape, w, b, eps)    over the last len(shape) axes of x, which must equal shape:
+//   batch_norm(x, ..., training)       over every axis but 1 (the channels) of [N, C] or [N, C, H, W]:
+//       x^ = (x - mean) / sqrt(var + eps), var the biased variance; y = x^ * w + b
+//       (w and b have `shape` for layer_norm and [C] for batch_norm; either may be undefined)
+//       dx = (g - mean(g) - x^ mean(g x^)) / sqrt(var + eps), g = dy * w, the means over the
+//       normalized axes;  dw = sum of dy x^, db = sum of dy, over the others
+//
+//   batch_norm in training also updates the running statistics in place (when given), as torch:
+//       running_mean = (1 - momentum) running_mean + momentum mean
+//       running_var  = (1 - momentum) running_var  + momentum var * n / (n - 1)   (unbiased)
+//   and refuses a batch with one value per channel. In evaluation it uses them instead:
+//       y = (x - running_mean) / sqrt(running_var + eps) * w + b
+#pragma once
+
+#include <vector>
+
+#include "../core/tensor.hpp"
+
+namespace tapegrad {
+
+Tensor dropout(const Tensor& x, float p, bool training);
+Tensor layer_norm(const Tensor& x, const std::vector<std::size_t>& normalized_shape,
+                  const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
+                  float eps = 1e-5f);
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training,
+                  float momentum = 0.1f, float eps = 1e-5f);
+
+}  // namespace tapegrad
