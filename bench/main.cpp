@@ -6,6 +6,7 @@
 //   tapegrad_bench infer --model cnn|mlp                  the 10,000 test images, no grad
 //   tapegrad_bench tape [--ops 100000] [--reps 5]         ns per op of a scalar chain
 //   tapegrad_bench roofline [--quick]                     Linear/Conv2D vs OpenBLAS alone
+//   tapegrad_bench ops [--reps 5]                         forward+backward of each op (ops.cpp)
 //
 // Common options: --threads N (tapegrad::set_num_threads: its pool and OpenBLAS; default 1),
 // --data DIR (default datasets/mnist), --batch B (default 100), --limit N (only the first N
@@ -119,7 +120,7 @@ std::size_t to_size(const std::string& flag, const std::string& value) {
 Options parse(int argc, char** argv) {
     if (argc < 2)
         throw std::invalid_argument(
-            "no subcommand; use one of: info, train, infer, tape, roofline (see bench/main.cpp)");
+            "no subcommand; use one of: info, train, infer, tape, roofline, ops (see bench/main.cpp)");
     Options o;
     o.command = argv[1];
     for (int i = 2; i < argc; ++i) {
@@ -162,8 +163,9 @@ int main(int argc, char** argv) {
         if (o.command == "infer") return bench::run_infer(o);
         if (o.command == "tape") return bench::run_tape(o);
         if (o.command == "roofline") return bench::run_roofline(o);
+        if (o.command == "ops") return bench::run_ops(o);
         throw std::invalid_argument("unknown subcommand \"" + o.command +
-                                    "\"; use one of: info, train, infer, tape, roofline");
+                                    "\"; use one of: info, train, infer, tape, roofline, ops");
     } catch (const std::exception& e) {
         std::cerr << "tapegrad_bench: " << e.what() << "\n";
         return 1;

@@ -191,10 +191,72 @@ def run_tape(o):
          peak_rss_mb=peak_rss_mb())
 
 
+def op_cases():
+    """The list of bench/ops.cpp: name, shape text, input shapes, function, constants."""
+    F = torch.nn.functional
+    g = torch.Generator().manual_seed(1)
+    idx512 = torch.randint(0, 1024, (512,), generator=g)
+    gather_idx = torch.randint(0, 1024, (64, 256), generator=g)
+    tokens = torch.randint(0, 10000, (32, 128), generator=g)
+    mask = torch.rand(64, 1024, generator=g) < 0.5
+    m, s3, img = (64, 1024), (32, 128, 64), (16, 16, 32, 32)
+    return [
+        ("gelu", [m], lambda t: F.gelu(t[0]), []),
+        ("softplus", [m], lambda t: F.softplus(t[0]), []),
+        ("silu", [m], lambda t: F.silu(t[0]), []),
+        ("leaky_relu", [m], lambda t: F.leaky_relu(t[0]), []),
+        ("elu", [m], lambda t: F.elu(t[0]), []),
+        ("sin", [m], lambda t: torch.sin(t[0]), []),
+        ("maximum", [m, m], lambda t: torch.maximum(t[0], t[1]), []),
+        ("where", [m, m], lambda t: torch.where(t[2], t[0], t[1]), [mask]),
+        ("masked_fill", [m], lambda t: t[0].masked_fill(t[1], 0.0), [mask]),
+        ("max", [m], lambda t: torch.amax(t[0], 1), []),
+        ("logsumexp", [m], lambda t: torch.logsumexp(t[0], 1), []),
+        ("var", [m], lambda t: torch.var(t[0], 1), []),
+        ("permute", [s3], lambda t: t[0].permute(0, 2, 1).contiguous(), []),
+        ("slice", [m], lambda t: t[0][:, ::2], []),
+        ("index_select", [(1024, 64)], lambda t: torch.index_select(t[0], 0, t[1]), [idx512]),
+        ("gather", [m], lambda t: torch.gather(t[0], 1, t[1]), [gather_idx]),
+        ("concat", [s3, s3], lambda t: torch.cat([t[0], t[1]], 1), []),
+        ("stack", [s3, s3], lambda t: torch.stack([t[0], t[1]], 0), []),
+        ("matmul", [s3, (32, 64, 128)], lambda t: torch.matmul(t[0], t[1]), []),
+        ("matmul_3d_2d", [s3, (64, 64)], lambda t: torch.matmul(t[0], t[1]), []),
+        ("conv2d_dilated", [img, (32, 16, 3, 3)], lambda t: F.conv2d(t[0], t[1], None, 1, 2, 2), []),
+        ("conv2d_depthwise", [img, (16, 1, 3, 3)], lambda t: F.conv2d(t[0], t[1], None, 1, 1, 1, 16), []),
+        ("max_pool2d", [img], lambda t: F.max_pool2d(t[0], 3, 2, 1), []),
+        ("avg_pool2d", [img], lambda t: F.avg_pool2d(t[0], 3, 2, 1), []),
+        ("layer_norm", [s3, (64,), (64,)], lambda t: F.layer_norm(t[0], (64,), t[1], t[2]), []),
+        ("batch_norm", [(64, 32, 16, 16), (32,), (32,)],
+         lambda t: F.batch_norm(t[0], None, None, t[1], t[2], training=True), []),
+        ("embedding", [(10000, 64)], lambda t: F.embedding(t[1], t[0]), [tokens]),
+        ("dropout", [m], lambda t: F.dropout(t[0], 0.1, training=True), []),
+    ]
+
+
+def run_ops(o):
+    torch.manual_seed(o.seed)
+    results = []
+    for name, shapes, fn, constants in op_cases():
+        values = [torch.randn(*s) for s in shapes]
+        times = []
+        for rep in range(o.reps + 2):  # two warm-up runs
+            t = [v.clone().requires_grad_() for v in values] + constants
+            t0 = time.perf_counter()
+            fn(t).sum().backward()
+            t1 = time.perf_counter()
+            if rep >= 2:
+                times.append(t1 - t0)
+        times.sort()
+        n = len(times)
+        med = times[n // 2] if n % 2 else (times[n // 2 - 1] + times[n // 2]) / 2
+        results.append({"name": name, "us": med * 1e6})
+    emit(workload="ops", threads=o.threads, reps=o.reps, ops=results, peak_rss_mb=peak_rss_mb())
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["info", "train", "infer", "tape"])
+    p.add_argument("command", choices=["info", "train", "infer", "tape", "ops"])
     p.add_argument("--model", default="cnn")
     p.add_argument("--data", default="datasets/mnist")
     p.add_argument("--threads", type=int, default=1)
@@ -207,7 +269,8 @@ def main():
     if o.threads < 1 or o.batch < 1:
         sys.exit("torch_bench: --threads and --batch must be at least 1")
     set_threads(o.threads)
-    {"info": run_info, "train": run_train, "infer": run_infer, "tape": run_tape}[o.command](o)
+    {"info": run_info, "train": run_train, "infer": run_infer, "tape": run_tape,
+     "ops": run_ops}[o.command](o)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #include "norm.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -19,62 +20,170 @@ namespace {
 
 using Grads = std::vector<Tensor>;  // what a tensor backward returns: dx of each input
 
-// The mean over `axes`, kept as axes of size 1 so that it broadcasts against x.
-Array mean_kept(const Array& x, const std::vector<std::size_t>& axes, const Shape& kept) {
-    std::size_t n = 1;
-    for (std::size_t a : axes) n *= x.shape()[a];
-    Array m = xt::sum(x, axes, xt::evaluation_strategy::immediate);
-    m /= static_cast<float>(n);
-    m.reshape(kept);
-    return m;
+// x viewed as [A, G, B]: the statistics are per group g, over the A x B elements (a, g, b).
+// layer_norm: A = 1, G = the rows, B = the normalized size; batch_norm: A = N, G = C, B = H W.
+// The weight and bias go per position b (layer_norm) or per group g (batch_norm).
+struct Groups {
+    std::size_t a, g, b;
+    bool affine_per_group;
+    std::size_t count() const { return a * b; }
+    std::size_t at(std::size_t i, std::size_t grp, std::size_t j) const { return (i * g + grp) * b + j; }
+    std::size_t affine(std::size_t grp, std::size_t j) const { return affine_per_group ? grp : j; }
+};
+
+// x^ = (x - mean) / sqrt(var + eps) for each group, with the mean, the biased variance and
+// 1 / sqrt(var + eps) of each group.
+struct Normalized {
+    Array xhat;
+    std::vector<float> mean, var, rstd;
+};
+
+// The sum of a row of n floats: eight float partial sums (vectorised), combined in double.
+double row_sum(const float* row, std::size_t n) {
+    float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (std::size_t l = 0; l < 8; ++l) part[l] += row[k + l];
+    double total = 0.0;
+    for (float p : part) total += p;
+    for (; k < n; ++k) total += row[k];
+    return total;
 }
 
-// What layer_norm and batch_norm share: x normalized over `axes`, then scaled and shifted by w
-// and b (either may be undefined) viewed with the shape `affine`, which broadcasts against x.
-// `stats` receives the mean and the biased variance (kept shape) when not null.
-Tensor normalize(const char* op, const Tensor& x, const std::vector<std::size_t>& axes,
-                 const Tensor& w, const Tensor& b, const Shape& affine, float eps,
-                 std::pair<Array, Array>* stats = nullptr) {
-    Shape kept = x.shape();
-    for (std::size_t a : axes) kept[a] = 1;
-    const Array mu = mean_kept(x.value(), axes, kept);
-    const Array centred = x.value() - mu;
-    const Array var = mean_kept(centred * centred, axes, kept);
-    const Array rstd = 1.0f / xt::sqrt(var + eps);
-    const Array xhat = centred * rstd;
-    if (stats) *stats = {mu, var};
-    auto viewed = [&affine](const Tensor& t) {
-        Array a = t.value();
-        a.reshape(affine);
-        return a;
-    };
-    Array y = xhat;
-    if (w.defined()) y *= viewed(w);
-    if (b.defined()) y += viewed(b);
+Normalized normalized(const Array& x, const Groups& s, float eps) {
+    Normalized r{Array::from_shape(x.shape()), std::vector<float>(s.g), std::vector<float>(s.g),
+                 std::vector<float>(s.g)};
+    const float* in = x.data();
+    float* out = r.xhat.data();
+    std::vector<float> centred(s.b);
+    for (std::size_t grp = 0; grp < s.g; ++grp) {
+        double total = 0.0;
+        for (std::size_t i = 0; i < s.a; ++i) total += row_sum(in + s.at(i, grp, 0), s.b);
+        const float mu = static_cast<float>(total / static_cast<double>(s.count()));
+        double squares = 0.0;  // a second pass: the variance of values far from 0 stays exact
+        for (std::size_t i = 0; i < s.a; ++i) {
+            const float* row = in + s.at(i, grp, 0);
+            for (std::size_t j = 0; j < s.b; ++j) centred[j] = (row[j] - mu) * (row[j] - mu);
+            squares += row_sum(centred.data(), s.b);
+        }
+        const double var = squares / static_cast<double>(s.count());
+        const float rstd = static_cast<float>(1.0 / std::sqrt(var + eps));
+        for (std::size_t i = 0; i < s.a; ++i) {
+            const float* __restrict row = in + s.at(i, grp, 0);
+            float* __restrict to = out + s.at(i, grp, 0);
+            for (std::size_t j = 0; j < s.b; ++j) to[j] = (row[j] - mu) * rstd;
+        }
+        r.mean[grp] = mu;
+        r.var[grp] = static_cast<float>(var);
+        r.rstd[grp] = rstd;
+    }
+    return r;
+}
+
+// What layer_norm and batch_norm share: y = x^ * w + b over the groups of `s`; w and b (either
+// may be undefined) have the shape `affine`, which broadcasts against x. `stats` receives the
+// mean and the biased variance of each group when not null.
+Tensor normalize(const char* op, const Tensor& x, const Groups& s,
+                 const std::vector<std::size_t>& axes, const Tensor& w, const Tensor& b,
+                 const Shape& affine, float eps, Normalized* stats = nullptr) {
+    Normalized n = normalized(x.value(), s, eps);
+    Array y = n.xhat;
+    const float* wv = w.defined() ? w.value().data() : nullptr;
+    const float* bv = b.defined() ? b.value().data() : nullptr;
+    if (wv || bv) {
+        for (std::size_t i = 0; i < s.a; ++i)
+            for (std::size_t grp = 0; grp < s.g; ++grp) {
+                float* __restrict row = y.data() + s.at(i, grp, 0);
+                if (s.affine_per_group) {
+                    const float scale = wv ? wv[grp] : 1.0f, shift = bv ? bv[grp] : 0.0f;
+                    for (std::size_t j = 0; j < s.b; ++j) row[j] = row[j] * scale + shift;
+                } else {
+                    if (wv) for (std::size_t j = 0; j < s.b; ++j) row[j] *= wv[j];
+                    if (bv) for (std::size_t j = 0; j < s.b; ++j) row[j] += bv[j];
+                }
+            }
+    }
+    if (stats) *stats = n;
     const bool has_w = w.defined(), has_b = b.defined();
     std::vector<int> axes_int(axes.begin(), axes.end());
     return record(
         op, {x, w, b}, std::move(y),
-        [x, w, b, xhat, rstd, axes, kept, affine](const Array& dy, const Array&) {
+        [x, w, b, s, xhat = std::move(n.xhat), rstd = std::move(n.rstd)](const Array& dy,
+                                                                          const Array&) {
+            const float* g = dy.data();
+            const float* h = xhat.data();
+            const float* wv = w.defined() ? w.value().data() : nullptr;
             if (x.requires_grad()) {
-                Array g = dy;
-                if (w.defined()) {
-                    Array wa = w.value();
-                    wa.reshape(affine);
-                    g = dy * wa;
+                // dx = rstd (g' - mean(g') - x^ mean(g' x^)), g' = dy w, per group
+                Array dx = Array::from_shape(dy.shape());
+                std::vector<float> gw(s.b), gh(s.b);
+                const double count = static_cast<double>(s.count());
+                // g' of row (i, grp) into gw, and g' x^ into gh
+                auto scaled = [&](std::size_t i, std::size_t grp) {
+                    const float* __restrict row = g + s.at(i, grp, 0);
+                    const float* __restrict hr = h + s.at(i, grp, 0);
+                    for (std::size_t j = 0; j < s.b; ++j) {
+                        const float scale = wv ? wv[s.affine_per_group ? grp : j] : 1.0f;
+                        gw[j] = row[j] * scale;
+                        gh[j] = gw[j] * hr[j];
+                    }
+                };
+                for (std::size_t grp = 0; grp < s.g; ++grp) {
+                    double m1 = 0.0, m2 = 0.0;
+                    for (std::size_t i = 0; i < s.a; ++i) {
+                        scaled(i, grp);
+                        m1 += row_sum(gw.data(), s.b);
+                        m2 += row_sum(gh.data(), s.b);
+                    }
+                    const float a1 = static_cast<float>(m1 / count), a2 = static_cast<float>(m2 / count);
+                    const float r = rstd[grp];
+                    for (std::size_t i = 0; i < s.a; ++i) {
+                        scaled(i, grp);
+                        const float* __restrict hr = h + s.at(i, grp, 0);
+                        float* __restrict out = dx.data() + s.at(i, grp, 0);
+                        for (std::size_t j = 0; j < s.b; ++j) out[j] = r * (gw[j] - a1 - hr[j] * a2);
+                    }
                 }
-                x.accumulate_grad(
-                    rstd * (g - mean_kept(g, axes, kept) - xhat * mean_kept(g * xhat, axes, kept)));
+                x.accumulate_grad(std::move(dx));
             }
-            if (w.defined() && w.requires_grad()) {
-                Array dw = unbroadcast(dy * xhat, affine);
-                dw.reshape(w.shape());
-                w.accumulate_grad(std::move(dw));
-            }
-            if (b.defined() && b.requires_grad()) {
-                Array db = unbroadcast(dy, affine);
-                db.reshape(b.shape());
-                b.accumulate_grad(std::move(db));
+            const bool dw = w.defined() && w.requires_grad(), db = b.defined() && b.requires_grad();
+            if (dw || db) {  // sums of dy x^ and dy over everything but the affine's index
+                const std::size_t size = s.affine_per_group ? s.g : s.b;
+                std::vector<double> sw(size, 0.0), sb(size, 0.0);
+                std::vector<float> gh(s.b), pw(s.b, 0.0f), pb(s.b, 0.0f);
+                std::size_t rows = 0;
+                auto flush = [&] {
+                    if (s.affine_per_group) return;
+                    for (std::size_t j = 0; j < s.b; ++j) {
+                        sw[j] += pw[j];
+                        sb[j] += pb[j];
+                        pw[j] = pb[j] = 0.0f;
+                    }
+                };
+                for (std::size_t i = 0; i < s.a; ++i)
+                    for (std::size_t grp = 0; grp < s.g; ++grp) {
+                        const float* __restrict row = g + s.at(i, grp, 0);
+                        const float* __restrict hr = h + s.at(i, grp, 0);
+                        if (s.affine_per_group) {
+                            for (std::size_t j = 0; j < s.b; ++j) gh[j] = row[j] * hr[j];
+                            sw[grp] += row_sum(gh.data(), s.b);
+                            sb[grp] += row_sum(row, s.b);
+                        } else {  // float sums of up to 64 rows at a time, then into double
+                            for (std::size_t j = 0; j < s.b; ++j) {
+                                pw[j] += row[j] * hr[j];
+                                pb[j] += row[j];
+                            }
+                            if (++rows % 64 == 0) flush();
+                        }
+                    }
+                flush();
+                auto to_array = [](const std::vector<double>& v, const Shape& shape) {
+                    Array a = Array::from_shape(shape);
+                    std::copy(v.begin(), v.end(), a.begin());
+                    return a;
+                };
+                if (dw) w.accumulate_grad(to_array(sw, w.shape()));
+                if (db) b.accumulate_grad(to_array(sb, b.shape()));
             }
         },
         [axes_int, affine, eps, has_w, has_b](const Grads& in, const Tensor&, const Tensor& dy) {
@@ -127,7 +236,10 @@ Tensor layer_norm(const Tensor& x, const std::vector<std::size_t>& normalized_sh
     if (!(eps > 0.0f)) throw std::invalid_argument("layer_norm: eps must be positive");
     std::vector<std::size_t> axes;
     for (std::size_t a = shape.size() - k; a < shape.size(); ++a) axes.push_back(a);
-    return normalize("layer_norm", x, axes, weight, bias, affine, eps);
+    std::size_t inner = 1;
+    for (std::size_t d : affine) inner *= d;
+    const Groups groups{1, inner == 0 ? 0 : x.size() / inner, inner, false};
+    return normalize("layer_norm", x, groups, axes, weight, bias, affine, eps);
 }
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
@@ -169,18 +281,19 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
         throw std::invalid_argument("batch_norm: training needs more than one value per channel, "
                                     "but x is " + shape_str(shape) +
                                     " (use a larger batch, or evaluation mode)");
-    std::pair<Array, Array> stats;
-    Tensor y = normalize("batch_norm", x, axes, weight, bias, affine, eps, &stats);
-    if (running_mean.defined()) {
-        Array& rm = running_mean.mutable_value();
-        stats.first.reshape({c});
-        rm = (1.0f - momentum) * rm + momentum * stats.first;
-    }
-    if (running_var.defined()) {
-        Array& rv = running_var.mutable_value();
-        stats.second.reshape({c});
-        const float unbiased = static_cast<float>(n) / static_cast<float>(n - 1);
-        rv = (1.0f - momentum) * rv + momentum * unbiased * stats.second;
+    Normalized stats;
+    const Groups groups{shape[0], c, x.dim() == 4 ? shape[2] * shape[3] : 1, true};
+    Tensor y = normalize("batch_norm", x, groups, axes, weight, bias, affine, eps, &stats);
+    const float unbiased = static_cast<float>(n) / static_cast<float>(n - 1);
+    for (std::size_t k = 0; k < c; ++k) {
+        if (running_mean.defined()) {
+            float& rm = running_mean.mutable_value().data()[k];
+            rm = (1.0f - momentum) * rm + momentum * stats.mean[k];
+        }
+        if (running_var.defined()) {
+            float& rv = running_var.mutable_value().data()[k];
+            rv = (1.0f - momentum) * rv + momentum * unbiased * stats.var[k];
+        }
     }
     return y;
 }

@@ -9,6 +9,7 @@
 
 #include "../core/tape.hpp"
 #include "elementwise.hpp"
+#include "kernels.hpp"
 #include "reduce.hpp"
 
 namespace tapegrad {
@@ -70,7 +71,7 @@ Tensor expand(const Tensor& x, std::vector<std::size_t> shape) {
                                     " cannot be broadcast to " + shape_str(target) +
                                     " without changing the target");
     return record(
-        "expand", {x}, Array(xt::broadcast(x.value(), target)),
+        "expand", {x}, detail::broadcast_to(x.value(), target),
         [x](const Array& dy, const Array&) { x.accumulate_grad(unbroadcast(dy, x.shape())); },
         [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
             return std::vector<Tensor>{sum_to(dy, in[0].shape())};
@@ -86,7 +87,7 @@ Tensor sum_to(const Tensor& x, std::vector<std::size_t> shape) {
     return record(
         "sum_to", {x}, unbroadcast(x.value(), target),
         [x](const Array& dy, const Array&) {
-            x.accumulate_grad(Array(xt::broadcast(dy, x.shape())));
+            x.accumulate_grad(detail::broadcast_to(dy, x.shape()));
         },
         [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
             return std::vector<Tensor>{expand(dy, in[0].shape())};
@@ -109,9 +110,9 @@ Tensor permute(const Tensor& x, std::vector<int> axes) {
     }
     std::vector<int> back(inverse.begin(), inverse.end());
     return record(
-        "permute", {x}, Array(xt::transpose(x.value(), perm)),
+        "permute", {x}, detail::permuted(x.value(), perm),
         [x, inverse](const Array& dy, const Array&) {
-            x.accumulate_grad(Array(xt::transpose(dy, inverse)));
+            x.accumulate_grad(detail::permuted(dy, inverse));
         },
         [back](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
             return std::vector<Tensor>{permute(dy, back)};
