@@ -32,7 +32,7 @@ WORKLOADS = {
 TARGETS = {"cnn": ("ratio", 1.5), "relu_mlp": ("ratio", 1.5), "mlp": ("ratio", 3.0),
            "infer_cnn": ("ratio", 1.5), "infer_mlp": ("ratio", 1.5), "tape": ("max", 300.0),
            "memory": ("max", 250.0), "roofline": ("min", 0.80)}
-ALL = list(WORKLOADS) + ["roofline", "memory"]
+ALL = list(WORKLOADS) + ["roofline", "memory", "ops"]
 # After the first repetition a thread setting this many times slower than the side's best is
 # dropped: it cannot win (PyTorch with spinning OpenMP threads on 2 busy cores ran 2.5 to 17
 # times slower at 2 threads than at 1), and an epoch there can take minutes.
@@ -126,6 +126,8 @@ class Bench:
             extra += ["--ops", str(self.o.tape_ops), "--reps", str(self.o.tape_reps)]
         if args[0] == "roofline" and self.o.quick:
             extra += ["--quick"]
+        if args[0] == "ops":
+            extra += ["--reps", "3" if self.o.quick else "9"]
         if side == "tapegrad":
             return [self.o.bench] + args + extra
         return [self.o.python, self.o.torch_script] + args + extra
@@ -137,8 +139,10 @@ class Bench:
         self.runs.append(result)
         self.results.setdefault((side, key, threads), []).append(result)
         self.done += 1
-        what = result.get("error") or \
-            f"{fmt(result.get('value'), result.get('unit', ''))} ({result['wall_seconds']} s)"
+        what = result.get("error") or (f"{len(result['ops'])} ops ({result['wall_seconds']} s)"
+                                       if "ops" in result else
+                                       f"{fmt(result.get('value'), result.get('unit', ''))} "
+                                       f"({result['wall_seconds']} s)")
         log(f"[{self.done}/{self.total}] {side} {key} threads={threads} rep {rep + 1}: {what}")
 
     def far_behind(self, side, key, threads):
@@ -244,6 +248,12 @@ def main():
                             f"skipped, more than {PRUNE}x slower than {side}'s best setting")
                         continue
                     b.measure(side, key, WORKLOADS[key][1], threads, rep)
+    if "ops" in keys:  # every op of the op set, forward + backward, both sides alternating
+        b.total += o.reps * len(o.threads) * len(sides)
+        for rep in range(o.reps):
+            for threads in o.threads:
+                for side in sides:
+                    b.measure(side, "ops", ["ops"], threads, rep)
     if "roofline" in keys:  # tapegrad alone; it alternates GEMM and layer timings inside
         for threads in o.threads:
             b.measure("tapegrad", "roofline", ["roofline"], threads, 0)
@@ -321,6 +331,26 @@ def main():
                               entry["result"], f"{op_t} / OpenBLAS {blas_t}"))
             rows.append({"key": "roofline", "layers": roofline})
 
+    op_rows = []
+    if "ops" in keys:
+        # Per op and side: the median over the runs at each thread setting, then the best setting.
+        times = {}  # (side, op) -> {threads: [us, ...]}
+        shapes = {}
+        for r in b.runs:
+            if r["key"] != "ops" or "error" in r:
+                continue
+            for op in r["ops"]:
+                times.setdefault((r["side"], op["name"]), {}).setdefault(r["threads"], []).append(op["us"])
+                shapes.setdefault(op["name"], op.get("shape"))
+        best = lambda side, name: min(((statistics.median(v), t) for t, v in
+                                       times.get((side, name), {}).items()), default=(None, None))
+        for name in shapes:
+            (tv, tt), (pv, pt) = best("tapegrad", name), best("pytorch", name)
+            op_rows.append({"op": name, "shape": shapes[name], "tapegrad_us": tv,
+                            "tapegrad_threads": tt, "pytorch_us": pv, "pytorch_threads": pt,
+                            "speedup": pv / tv if tv and pv else None})
+        rows.append({"key": "ops", "ops": op_rows})
+
     head = ("workload", "tapegrad", "PyTorch", "ratio tapegrad/PyTorch", "target", "result",
             "best threads (tapegrad / PyTorch)")
     print("| " + " | ".join(head) + " |")
@@ -328,6 +358,17 @@ def main():
     for line in table:
         print("| " + " | ".join(line) + " |")
     print()
+    if op_rows:
+        print("Ops, forward + backward of sum(op(inputs)), median microseconds at each side's best "
+              "thread setting (speedup = PyTorch / tapegrad; above 1 tapegrad is faster):")
+        print("| op | shape | tapegrad µs | PyTorch µs | speedup |")
+        print("|---|---|---|---|---|")
+        for r in op_rows:
+            print(f"| {r['op']} | {r['shape']} | {fmt(r['tapegrad_us'])} | "
+                  f"{fmt(r['pytorch_us']) if b.torch_ok else 'not installed'} | "
+                  f"{r['speedup']:.2f} |" if r["speedup"] else
+                  f"| {r['op']} | {r['shape']} | {fmt(r['tapegrad_us'])} | – | – |")
+        print()
     losses = [r for r in rows if "tapegrad_loss" in r]
     if losses:
         print("Training loss, mean of the first -> last 50 batches of the epoch:")

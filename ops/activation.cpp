@@ -10,6 +10,7 @@
 #include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
 #include "elementwise.hpp"
+#include "kernels.hpp"
 #include "reduce.hpp"
 
 namespace tapegrad {
@@ -59,32 +60,40 @@ Tensor tanh(const Tensor& x) {
 }
 
 Tensor leaky_relu(const Tensor& x, float negative_slope) {
-    const Array slope = xt::where(x.value() > 0.0f, 1.0f, negative_slope);  // dy/dx
+    const float s = negative_slope;
     return record(
-        "leaky_relu", {x}, x.value() * slope,
-        [x, slope](const Array& dy, const Array&) { x.accumulate_grad(dy * slope); },
-        [slope](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * Tensor(slope)}; });
+        "leaky_relu", {x}, detail::map(x.value(), [s](float v) { return v > 0.0f ? v : s * v; }),
+        [x, s](const Array& dy, const Array&) {
+            x.accumulate_grad(detail::map(dy, x.value(), [s](float g, float v) { return v > 0.0f ? g : s * g; }));
+        },
+        [s](const Grads& in, const Tensor&, const Tensor& dy) {  // the slope: a constant
+            return Grads{dy * Tensor(detail::map(in[0].value(), [s](float v) { return v > 0.0f ? 1.0f : s; }))};
+        });
 }
 
 Tensor elu(const Tensor& x, float alpha) {
-    const Array& v = x.value();
-    const Array positive = xt::where(v > 0.0f, 1.0f, 0.0f);
+    const float a = alpha;
     return record(
-        "elu", {x}, xt::where(v > 0.0f, v, alpha * xt::expm1(v)),
-        [x, positive, alpha](const Array& dy, const Array& y) {
-            x.accumulate_grad(dy * (positive + (1.0f - positive) * (y + alpha)));
+        "elu", {x}, detail::map(x.value(), [a](float v) { return v > 0.0f ? v : a * std::expm1(v); }),
+        [x, a](const Array& dy, const Array& y) {
+            x.accumulate_grad(detail::map(dy, x.value(), y, [a](float g, float v, float out) {
+                return v > 0.0f ? g : g * (out + a);
+            }));
         },
-        [positive, alpha](const Grads&, const Tensor& y, const Tensor& dy) {
-            return Grads{dy * (Tensor(positive) + Tensor(Array(1.0f - positive)) * (y + alpha))};
+        [a](const Grads& in, const Tensor& y, const Tensor& dy) {
+            const Array positive = detail::map(in[0].value(), [](float v) { return v > 0.0f ? 1.0f : 0.0f; });
+            return Grads{dy * (Tensor(positive) + Tensor(Array(1.0f - positive)) * (y + a))};
         });
 }
 
 Tensor silu(const Tensor& x) {
-    const Array s = 1.0f / (1.0f + xt::exp(-x.value()));
     return record(
-        "silu", {x}, x.value() * s,
-        [x, s](const Array& dy, const Array&) {
-            x.accumulate_grad(dy * (s + x.value() * s * (1.0f - s)));
+        "silu", {x}, detail::map(x.value(), [](float v) { return v / (1.0f + std::exp(-v)); }),
+        [x](const Array& dy, const Array&) {
+            x.accumulate_grad(detail::map(dy, x.value(), [](float g, float v) {
+                const float s = 1.0f / (1.0f + std::exp(-v));
+                return g * (s + v * s * (1.0f - s));
+            }));
         },
         [](const Grads& in, const Tensor&, const Tensor& dy) {
             const Tensor s = sigmoid(in[0]);
@@ -128,23 +137,26 @@ Tensor gelu_tanh_slope(const Tensor& x) {
 Tensor gelu(const Tensor& x, GeluApproximation approximate) {
     const Array& v = x.value();
     if (approximate == GeluApproximation::tanh) {
-        const Array t = xt::tanh(sqrt_2_over_pi * (v + gelu_cubic * v * v * v));
-        const Array du = sqrt_2_over_pi * (1.0f + 3.0f * gelu_cubic * v * v);
+        auto t_of = [](float u) { return std::tanh(sqrt_2_over_pi * (u + gelu_cubic * u * u * u)); };
         return record(
-            "gelu_tanh", {x}, 0.5f * v * (1.0f + t),
-            [x, t, du](const Array& dy, const Array&) {
-                x.accumulate_grad(dy * (0.5f * (1.0f + t) + 0.5f * x.value() * (1.0f - t * t) * du));
+            "gelu_tanh", {x}, detail::map(v, [t_of](float u) { return 0.5f * u * (1.0f + t_of(u)); }),
+            [x, t_of](const Array& dy, const Array&) {
+                x.accumulate_grad(detail::map(dy, x.value(), [t_of](float g, float u) {
+                    const float t = t_of(u), du = sqrt_2_over_pi * (1.0f + 3.0f * gelu_cubic * u * u);
+                    return g * (0.5f * (1.0f + t) + 0.5f * u * (1.0f - t * t) * du);
+                }));
             },
             [](const Grads& in, const Tensor&, const Tensor& dy) {
                 return Grads{dy * gelu_tanh_slope(in[0])};
             });
     }
     return record(
-        "gelu", {x}, 0.5f * v * (1.0f + xt::erf(v * inv_sqrt2)),
+        "gelu", {x}, detail::map(v, [](float u) { return 0.5f * u * (1.0f + std::erf(u * inv_sqrt2)); }),
         [x](const Array& dy, const Array&) {
-            const Array& v = x.value();
-            x.accumulate_grad(dy * (0.5f * (1.0f + xt::erf(v * inv_sqrt2)) +
-                                    v * inv_sqrt_2pi * xt::exp(-0.5f * v * v)));
+            x.accumulate_grad(detail::map(dy, x.value(), [](float g, float u) {
+                return g * (0.5f * (1.0f + std::erf(u * inv_sqrt2)) +
+                            u * inv_sqrt_2pi * std::exp(-0.5f * u * u));
+            }));
         },
         [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{dy * gelu_slope(in[0])}; });
 }
@@ -153,19 +165,22 @@ Tensor softplus(const Tensor& x, float beta, float threshold) {
     if (!(beta > 0.0f) || !std::isfinite(beta))
         throw std::invalid_argument("softplus: beta must be positive and finite, got " +
                                     std::to_string(beta));
-    const Array bx = beta * x.value();
+    const float b = beta, t = threshold;
     // max(bx, 0) + ln(1 + e^-|bx|) is ln(1 + e^bx) without overflow; above the threshold, x.
-    Array y = xt::where(bx > threshold, x.value(),
-                        (xt::maximum(bx, 0.0f) + xt::log1p(xt::exp(-xt::abs(bx)))) / beta);
-    const Array above = xt::where(bx > threshold, 1.0f, 0.0f);
+    Array y = detail::map(x.value(), [b, t](float v) {
+        const float bx = b * v;
+        return bx > t ? v : (std::max(bx, 0.0f) + std::log1p(std::exp(-std::abs(bx)))) / b;
+    });
     return record(
         "softplus", {x}, std::move(y),
-        [x, bx, above](const Array& dy, const Array&) {
-            x.accumulate_grad(dy * xt::where(above > 0.0f, 1.0f, 1.0f / (1.0f + xt::exp(-bx))));
+        [x, b, t](const Array& dy, const Array&) {
+            x.accumulate_grad(detail::map(dy, x.value(), [b, t](float g, float v) {
+                return b * v > t ? g : g / (1.0f + std::exp(-b * v));
+            }));
         },
-        [beta, above](const Grads& in, const Tensor&, const Tensor& dy) {
-            const Tensor below(1.0f - above);
-            return Grads{dy * (sigmoid(in[0] * beta) * below + Tensor(above))};
+        [b, t](const Grads& in, const Tensor&, const Tensor& dy) {
+            const Array above = detail::map(in[0].value(), [b, t](float v) { return b * v > t ? 1.0f : 0.0f; });
+            return Grads{dy * (sigmoid(in[0] * b) * Tensor(Array(1.0f - above)) + Tensor(above))};
         });
 }
 

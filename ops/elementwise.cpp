@@ -1,10 +1,12 @@
 #include "elementwise.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 #include <xtensor/xbroadcast.hpp>
 
 #include "../core/tape.hpp"
+#include "kernels.hpp"
 #include "shape.hpp"
 
 namespace tapegrad {
@@ -207,15 +209,19 @@ Tensor clamp(const Tensor& x, float lo, float hi) {
 
 Tensor sin(const Tensor& x) {
     return record(
-        "sin", {x}, xt::sin(x.value()),
-        [x](const Array& dy, const Array&) { x.accumulate_grad(dy * xt::cos(x.value())); },
+        "sin", {x}, detail::map(x.value(), [](float v) { return std::sin(v); }),
+        [x](const Array& dy, const Array&) {
+            x.accumulate_grad(detail::map(dy, x.value(), [](float g, float v) { return g * std::cos(v); }));
+        },
         [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{dy * cos(in[0])}; });
 }
 
 Tensor cos(const Tensor& x) {
     return record(
-        "cos", {x}, xt::cos(x.value()),
-        [x](const Array& dy, const Array&) { x.accumulate_grad(-dy * xt::sin(x.value())); },
+        "cos", {x}, detail::map(x.value(), [](float v) { return std::cos(v); }),
+        [x](const Array& dy, const Array&) {
+            x.accumulate_grad(detail::map(dy, x.value(), [](float g, float v) { return -g * std::sin(v); }));
+        },
         [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{-dy * sin(in[0])}; });
 }
 

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "../core/runtime/parallel.hpp"
 #include "../core/tensor.hpp"
 
 namespace tapegrad::detail {
@@ -14,5 +15,60 @@ Array broadcast_to(const Array& x, const Shape& shape);
 
 // x with its axes reordered: axis i of the result is axis perm[i] of x.
 Array permuted(const Array& x, const std::vector<std::size_t>& perm);
+
+// An array seen as lines along one axis: [outer, n, inner] around it. Line l = o * inner + i
+// (o < outer, i < inner) holds the n elements start(l) + k * inner. A reduction over every axis
+// is one line (Lines::whole).
+struct Lines {
+    std::size_t outer = 1, n = 1, inner = 1;
+    Lines(const Shape& shape, std::size_t axis) : n(shape[axis]) {
+        for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
+        for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+    }
+    static Lines whole(std::size_t size) {
+        Lines l(Shape{size}, 0);
+        return l;
+    }
+    std::size_t count() const { return outer * inner; }
+    std::size_t start(std::size_t line) const { return (line / inner) * n * inner + line % inner; }
+};
+
+// f of each element (of each pair, each triple of elements at the same place), into a new array
+// of the first argument's shape; large arrays are split over the threads.
+template <class F>
+Array map(const Array& x, F f) {
+    Array y = Array::from_shape(x.shape());
+    const float* __restrict in = x.data();
+    float* __restrict out = y.data();
+    parallel_for(x.size(), [&](std::size_t begin, std::size_t end, int) {
+        for (std::size_t i = begin; i < end; ++i) out[i] = f(in[i]);
+    }, min_floats_per_thread);
+    return y;
+}
+
+template <class F>
+Array map(const Array& a, const Array& b, F f) {
+    Array y = Array::from_shape(a.shape());
+    const float* __restrict p = a.data();
+    const float* __restrict q = b.data();
+    float* __restrict out = y.data();
+    parallel_for(a.size(), [&](std::size_t begin, std::size_t end, int) {
+        for (std::size_t i = begin; i < end; ++i) out[i] = f(p[i], q[i]);
+    }, min_floats_per_thread);
+    return y;
+}
+
+template <class F>
+Array map(const Array& a, const Array& b, const Array& c, F f) {
+    Array y = Array::from_shape(a.shape());
+    const float* __restrict p = a.data();
+    const float* __restrict q = b.data();
+    const float* __restrict r = c.data();
+    float* __restrict out = y.data();
+    parallel_for(a.size(), [&](std::size_t begin, std::size_t end, int) {
+        for (std::size_t i = begin; i < end; ++i) out[i] = f(p[i], q[i], r[i]);
+    }, min_floats_per_thread);
+    return y;
+}
 
 }  // namespace tapegrad::detail

@@ -134,8 +134,8 @@ struct Reduction {
     }
 };
 
-// max or min over axes: dy is shared evenly among the elements equal to the result (as
-// torch.amax), a locally constant weight `share`, so the second derivative is 0.
+// max or min over one axis or all: dy is shared evenly among the elements equal to the result
+// (as torch.amax), a locally constant weight `share`, so the second derivative is 0.
 Tensor extreme(const char* op, const Tensor& x, const std::vector<int>& axes, bool keepdims,
                bool largest) {
     if (x.size() == 0)
@@ -143,24 +143,44 @@ Tensor extreme(const char* op, const Tensor& x, const std::vector<int>& axes, bo
                                     shape_str(x.shape()) + "), so it has no " +
                                     (largest ? "maximum" : "minimum"));
     const Reduction r(op, x.shape(), axes);
-    for (std::size_t a : r.axes)
-        if (x.shape()[a] == 0)
-            throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(a) +
-                                        " has no elements");
-    Array y = largest ? Array(xt::amax(x.value(), r.axes, xt::evaluation_strategy::immediate))
-                      : Array(xt::amin(x.value(), r.axes, xt::evaluation_strategy::immediate));
-    const Array y_kept = r.keep_dims(y);
-    const Array hit = xt::where(xt::equal(x.value(), y_kept), 1.0f, 0.0f);
-    Array count = xt::sum(hit, r.axes, xt::evaluation_strategy::immediate);
-    const Array share = hit / r.keep_dims(std::move(count));
-    if (keepdims) y = y_kept;
+    const detail::Lines lines = r.axes.size() == 1 ? detail::Lines(x.shape(), r.axes[0])
+                                                   : detail::Lines::whole(x.size());
+    const float* v = x.value().data();
+    Array y = Array::from_shape(r.out_shape(keepdims));
+    Array share = Array::from_shape(x.shape());
+    for (std::size_t l = 0; l < lines.count(); ++l) {
+        const float* line = v + lines.start(l);
+        float best = line[0];
+        for (std::size_t k = 1; k < lines.n; ++k) {
+            const float c = line[k * lines.inner];
+            if (std::isnan(best)) break;  // NaN wins, as torch
+            if (std::isnan(c) || (largest ? c > best : c < best)) best = c;
+        }
+        std::size_t ties = 0;
+        for (std::size_t k = 0; k < lines.n; ++k) {
+            const float c = line[k * lines.inner];
+            ties += c == best || (std::isnan(c) && std::isnan(best));
+        }
+        float* s = share.data() + lines.start(l);
+        for (std::size_t k = 0; k < lines.n; ++k) {
+            const float c = line[k * lines.inner];
+            s[k * lines.inner] = c == best || (std::isnan(c) && std::isnan(best))
+                                     ? 1.0f / static_cast<float>(ties) : 0.0f;
+        }
+        y.data()[l] = best;
+    }
     const Shape kept = r.kept;
     return record(
         op, {x}, std::move(y),
-        [x, share, kept](const Array& dy, const Array&) {
-            Array dy_kept = dy;
-            dy_kept.reshape(kept);
-            x.accumulate_grad(share * dy_kept);
+        [x, share, lines](const Array& dy, const Array&) {
+            Array dx = Array::from_shape(share.shape());
+            for (std::size_t l = 0; l < lines.count(); ++l) {
+                const float g = dy.data()[l];
+                const float* s = share.data() + lines.start(l);
+                float* d = dx.data() + lines.start(l);
+                for (std::size_t k = 0; k < lines.n; ++k) d[k * lines.inner] = s[k * lines.inner] * g;
+            }
+            x.accumulate_grad(std::move(dx));
         },
         [share, kept](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
             return std::vector<Tensor>{expand(reshape(dy, kept), in[0].shape()) * Tensor(share)};
@@ -214,23 +234,39 @@ Tensor argmin(const Tensor& x, int axis, bool keepdims) {
 
 Tensor logsumexp(const Tensor& x, int axis, bool keepdims) {
     const Reduction r("logsumexp", x.shape(), {axis});
-    // m = the largest element of each line (0 where it is infinite), so e^(x - m) <= 1.
-    Array m = xt::amax(x.value(), r.axes, xt::evaluation_strategy::immediate);
-    m = xt::where(xt::isfinite(m), m, 0.0f);
-    Array e = xt::exp(x.value() - r.keep_dims(m));
-    const Array s = xt::sum(e, r.axes, xt::evaluation_strategy::immediate);
-    Array y = xt::log(s) + m;
+    const detail::Lines lines(x.shape(), r.axes[0]);
+    const float* v = x.value().data();
+    Array y = Array::from_shape(r.out_shape(keepdims));
+    // The softmax along each line, kept for the backward: dx = dy softmax(x). Kept rather than
+    // recomputed as e^(x - y), which loses digits to y's rounding (y = 1000.69 has an ulp of 6e-5).
+    Array softmax_x = Array::from_shape(x.shape());
+    for (std::size_t l = 0; l < lines.count(); ++l) {
+        const float* line = v + lines.start(l);
+        float* e = softmax_x.data() + lines.start(l);
+        float m = -INFINITY;  // the largest element (0 where it is infinite), so e^(x - m) <= 1
+        for (std::size_t k = 0; k < lines.n; ++k) m = std::max(m, line[k * lines.inner]);
+        if (!std::isfinite(m)) m = 0.0f;
+        double s = 0.0;
+        for (std::size_t k = 0; k < lines.n; ++k) {
+            e[k * lines.inner] = std::exp(line[k * lines.inner] - m);
+            s += e[k * lines.inner];
+        }
+        const float inv = static_cast<float>(1.0 / s);
+        for (std::size_t k = 0; k < lines.n; ++k) e[k * lines.inner] *= inv;
+        y.data()[l] = static_cast<float>(std::log(s)) + m;
+    }
     const Shape kept = r.kept;
-    if (keepdims) y.reshape(kept);
-    // dx = dy softmax(x): kept from the forward pass, e / s, which is exact where e^(x - y)
-    // would lose digits to y's rounding (y = 1000.69 has an ulp of 6e-5).
-    e /= r.keep_dims(s);
     return record(
         "logsumexp", {x}, std::move(y),
-        [x, kept, softmax_x = std::move(e)](const Array& dy, const Array&) {
-            Array dy_kept = dy;
-            dy_kept.reshape(kept);
-            x.accumulate_grad(dy_kept * softmax_x);
+        [x, lines, softmax_x = std::move(softmax_x)](const Array& dy, const Array&) {
+            Array dx = Array::from_shape(softmax_x.shape());
+            for (std::size_t l = 0; l < lines.count(); ++l) {
+                const float g = dy.data()[l];
+                const float* s = softmax_x.data() + lines.start(l);
+                float* d = dx.data() + lines.start(l);
+                for (std::size_t k = 0; k < lines.n; ++k) d[k * lines.inner] = s[k * lines.inner] * g;
+            }
+            x.accumulate_grad(std::move(dx));
         },
         [kept, a = static_cast<int>(r.axes[0])](const std::vector<Tensor>& in, const Tensor&,
                                                 const Tensor& dy) {
@@ -251,20 +287,42 @@ Tensor var(const Tensor& x, std::vector<int> axes, bool keepdims, int correction
                                     " element" + (r.n == 1 ? "" : "s") +
                                     " per result (it must be below the count)");
     const float dof = static_cast<float>(r.n - static_cast<std::size_t>(correction));
-    Array mu = xt::sum(x.value(), r.axes, xt::evaluation_strategy::immediate);
-    mu /= static_cast<float>(r.n);
-    const Array d = x.value() - r.keep_dims(mu);  // x - mean
-    Array y = xt::sum(d * d, r.axes, xt::evaluation_strategy::immediate);
-    y /= dof;
     const Shape kept = r.kept;
-    if (keepdims) y.reshape(kept);
+    Array d, y;  // d = x - mean
+    if (r.axes.size() == 1 || r.axes.size() == x.dim()) {  // lines: two passes, sums in double
+        const detail::Lines lines = r.axes.size() == 1 ? detail::Lines(x.shape(), r.axes[0])
+                                                       : detail::Lines::whole(x.size());
+        const float* v = x.value().data();
+        d = Array::from_shape(x.shape());
+        y = Array::from_shape(r.out_shape(keepdims));
+        for (std::size_t l = 0; l < lines.count(); ++l) {
+            const float* line = v + lines.start(l);
+            float* dl = d.data() + lines.start(l);
+            double total = 0.0;
+            for (std::size_t k = 0; k < lines.n; ++k) total += line[k * lines.inner];
+            const float mu = static_cast<float>(total / static_cast<double>(lines.n));
+            double squares = 0.0;
+            for (std::size_t k = 0; k < lines.n; ++k) {
+                dl[k * lines.inner] = line[k * lines.inner] - mu;
+                squares += static_cast<double>(dl[k * lines.inner]) * dl[k * lines.inner];
+            }
+            y.data()[l] = static_cast<float>(squares / dof);
+        }
+    } else {
+        Array mu = xt::sum(x.value(), r.axes, xt::evaluation_strategy::immediate);
+        mu /= static_cast<float>(r.n);
+        d = x.value() - r.keep_dims(mu);
+        y = xt::sum(d * d, r.axes, xt::evaluation_strategy::immediate);
+        y /= dof;
+        if (keepdims) y.reshape(kept);
+    }
     // dx = dy 2 (x - mean) / dof: the mean's own dependence on x adds sum(x - mean) = 0.
     return record(
         "var", {x}, std::move(y),
         [x, d, kept, dof](const Array& dy, const Array&) {
-            Array dy_kept = dy;
+            Array dy_kept = dy * (2.0f / dof);
             dy_kept.reshape(kept);
-            x.accumulate_grad(dy_kept * d * (2.0f / dof));
+            x.accumulate_grad(detail::broadcast_to(dy_kept, x.shape()) * d);
         },
         [axes = r.axes, kept, dof](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
             std::vector<int> a(axes.begin(), axes.end());
