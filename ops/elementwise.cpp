@@ -278,13 +278,17 @@ namespace {
 // shape; it is locally constant, so the second derivative is 0.
 Tensor pick(const char* op, const Tensor& a, const Tensor& b, bool larger) {
     check_broadcast(op, a, b);
-    const Array& va = a.value();
-    const Array& vb = b.value();
-    Array wins_a = larger ? Array(xt::where(va > vb, 1.0f, xt::where(va < vb, 0.0f, 0.5f)))
-                          : Array(xt::where(va < vb, 1.0f, xt::where(va > vb, 0.0f, 0.5f)));
-    Array y = larger ? Array(xt::maximum(va, vb)) : Array(xt::minimum(va, vb));
-    // NaN propagates, as torch.maximum: the comparisons above are false for it.
-    y = xt::where(xt::isnan(va + vb), va + vb, y);
+    const Shape shape = broadcast_shapes(op, a.shape(), b.shape());
+    const Array va = a.shape() == shape ? a.value() : detail::broadcast_to(a.value(), shape);
+    const Array vb = b.shape() == shape ? b.value() : detail::broadcast_to(b.value(), shape);
+    const float sign = larger ? 1.0f : -1.0f;  // minimum is maximum of the negatives
+    Array wins_a = detail::map(va, vb, [sign](float p, float q) {
+        return detail::select(sign * p > sign * q, 1.0f, detail::select(p == q, 0.5f, 0.0f));
+    });
+    // NaN propagates, as torch.maximum: p + q is NaN when either is.
+    Array y = detail::map(va, vb, wins_a, [](float p, float q, float w) {
+        return detail::select(std::isnan(p + q), p + q, detail::select(w > 0.0f, p, q));
+    });
     return record(
         op, {a, b}, std::move(y),
         [a, b, wins_a](const Array& dy, const Array&) {
@@ -305,9 +309,13 @@ Tensor minimum(const Tensor& a, const Tensor& b) { return pick("minimum", a, b, 
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
     const Shape out = broadcast_shapes("where", broadcast_shapes("where", condition.shape(),
                                                                  a.shape()), b.shape());
+    auto full = [&out](const Tensor& t) {
+        return t.shape() == out ? t.value() : detail::broadcast_to(t.value(), out);
+    };
     // 1 where the condition holds (nonzero), in the output's shape: a's share of dy.
-    Array take_a = xt::broadcast(xt::where(xt::not_equal(condition.value(), 0.0f), 1.0f, 0.0f), out);
-    Array y = xt::where(take_a > 0.0f, xt::broadcast(a.value(), out), xt::broadcast(b.value(), out));
+    Array take_a = detail::map(full(condition), [](float c) { return static_cast<float>(c != 0.0f); });
+    Array y = detail::map(take_a, full(a), full(b),
+                          [](float t, float p, float q) { return detail::select(t > 0.0f, p, q); });
     return record(
         "where", {a, b}, std::move(y),
         [a, b, take_a](const Array& dy, const Array&) {
@@ -325,8 +333,10 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
     if (broadcast_shapes("masked_fill", shape, mask.shape()) != shape)
         throw std::invalid_argument("masked_fill: the mask of shape " + shape_str(mask.shape()) +
                                     " must broadcast to x's shape " + shape_str(shape));
-    Array keep = xt::broadcast(xt::where(xt::not_equal(mask.value(), 0.0f), 0.0f, 1.0f), shape);
-    Array y = xt::where(keep > 0.0f, x.value(), value);
+    const Array m = mask.shape() == shape ? mask.value() : detail::broadcast_to(mask.value(), shape);
+    Array keep = detail::map(m, [](float v) { return static_cast<float>(v == 0.0f); });
+    Array y = detail::map(keep, x.value(),
+                          [value](float k, float v) { return detail::select(k > 0.0f, v, value); });
     return record(
         "masked_fill", {x}, std::move(y),
         [x, keep](const Array& dy, const Array&) { x.accumulate_grad(dy * keep); },

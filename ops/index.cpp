@@ -57,6 +57,14 @@ Array take_rows(const Array& x, std::size_t axis, const Rows& rows) {
     Array y = Array::from_shape(shape);
     const float* in = x.data();
     float* out = y.data();
+    if (v.inner == 1) {  // single elements: a gather, without a copy call per element
+        for (std::size_t o = 0; o < v.outer; ++o) {
+            const float* __restrict from = in + o * v.n;
+            float* __restrict to = out + o * rows.size();
+            for (std::size_t k = 0; k < rows.size(); ++k) to[k] = from[rows[k]];
+        }
+        return y;
+    }
     for (std::size_t o = 0; o < v.outer; ++o)
         for (std::size_t k = 0; k < rows.size(); ++k)
             std::copy_n(in + (o * v.n + rows[k]) * v.inner, v.inner,
@@ -291,15 +299,20 @@ Tensor stack(const std::vector<Tensor>& tensors, int axis) {
     if (tensors.empty()) throw std::invalid_argument("stack: the list of tensors is empty");
     const Shape first = tensors[0].shape();
     const std::size_t a = normalize_axis("stack", axis, first.size() + 1);
-    std::vector<Tensor> parts;
-    for (std::size_t i = 0; i < tensors.size(); ++i) {
+    for (std::size_t i = 0; i < tensors.size(); ++i)
         if (tensors[i].shape() != first)
             throw std::invalid_argument("stack: tensor " + std::to_string(i) + " has shape " +
                                         shape_str(tensors[i].shape()) + " but tensor 0 has " +
                                         shape_str(first) + "; stacked tensors must agree");
-        parts.push_back(unsqueeze(tensors[i], static_cast<int>(a)));
+    Shape shape = first;
+    shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(a), tensors.size());
+    if (a < first.size()) {
+        // Joined along axis a, tensor j's rows come j-th: [..., k * n, ...] is [..., k, n, ...].
+        return reshape(concat(tensors, static_cast<int>(a)), shape);
     }
-    return concat(parts, static_cast<int>(a));
+    std::vector<Tensor> parts;  // a new last axis: each tensor as a column
+    for (const Tensor& t : tensors) parts.push_back(unsqueeze(t, -1));
+    return concat(parts, -1);
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<std::size_t>& sizes, int axis) {

@@ -10,6 +10,7 @@
 
 #include "../core/tape.hpp"
 #include "elementwise.hpp"
+#include "kernels.hpp"
 #include "random.hpp"
 #include "reduce.hpp"
 #include "shape.hpp"
@@ -211,12 +212,14 @@ Tensor dropout(const Tensor& x, float p, bool training) {
     if (!training || p == 0.0f) return x;
     // The kept elements are scaled by 1 / (1 - p), so the expected value stays x; p = 1 keeps
     // none, and the mask is all zeros rather than 0 / 0.
-    Array mask = uniform_array(x.shape(), 0.0f, 1.0f);
     const float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-    mask = xt::where(mask >= p, scale, 0.0f);
+    const Array mask = detail::map(uniform_array(x.shape(), 0.0f, 1.0f),
+                                   [p, scale](float u) { return static_cast<float>(u >= p) * scale; });
     return record(
-        "dropout", {x}, x.value() * mask,
-        [x, mask](const Array& dy, const Array&) { x.accumulate_grad(dy * mask); },
+        "dropout", {x}, detail::map(x.value(), mask, [](float v, float m) { return v * m; }),
+        [x, mask](const Array& dy, const Array&) {
+            x.accumulate_grad(detail::map(dy, mask, [](float g, float m) { return g * m; }));
+        },
         [mask](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * Tensor(mask)}; });
 }
 
