@@ -11,6 +11,7 @@
 #include "../core/runtime/blas.hpp"
 #include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
+#include "kernels.hpp"
 #include "matmul.hpp"
 #include "reduce.hpp"
 
@@ -261,19 +262,6 @@ float* scratch_cols(std::size_t size) {
     return b.data.get();
 }
 
-// sum of row[0, n), with eight float partial sums the compiler keeps in one vector register
-// (a single running sum is a chain of dependent adds it may not reorder), combined in double.
-double row_sum(const float* row, std::size_t n) {
-    float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    std::size_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (std::size_t l = 0; l < 8; ++l) part[l] += row[k + l];
-    double total = 0.0;
-    for (std::size_t l = 0; l < 8; ++l) total += part[l];
-    for (; k < n; ++k) total += row[k];
-    return total;
-}
-
 // y [N, O, Hout, Wout]: for each image n, y[n] [O, plane] = W [O, K] · cols [K, plane], + b.
 Array conv_values(const ConvGeometry& geo, const Array& x, const Array& w, const float* b) {
     const std::size_t K = geo.k(), plane = geo.plane();
@@ -345,7 +333,7 @@ Array conv_db_values(const ConvGeometry& geo, const Array& dy) {
     for (std::size_t o = 0; o < geo.o; ++o) {
         double total = 0.0;
         for (std::size_t n = 0; n < geo.n; ++n)
-            total += row_sum(dy.data() + (n * geo.o + o) * plane, plane);
+            total += detail::row_sum(dy.data() + (n * geo.o + o) * plane, plane);
         db.data()[o] = static_cast<float>(total);
     }
     return db;

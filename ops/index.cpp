@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../core/tape.hpp"
+#include "kernels.hpp"
 #include "reduce.hpp"
 #include "shape.hpp"
 
@@ -22,16 +23,6 @@ std::string num(float v) {
     if (!s.empty() && s.back() == '.') s.pop_back();
     return s;
 }
-
-// An array viewed as [outer, n, inner] around one axis: row k of block o starts at
-// (o * n + k) * inner.
-struct Around {
-    std::size_t outer = 1, n = 1, inner = 1;
-    Around(const Shape& shape, std::size_t axis) : n(shape[axis]) {
-        for (std::size_t i = 0; i < axis; ++i) outer *= shape[i];
-        for (std::size_t i = axis + 1; i < shape.size(); ++i) inner *= shape[i];
-    }
-};
 
 // The whole-number values of `indices`, each below n: the rows an op picks.
 Rows to_rows(const char* op, const Tensor& indices, std::size_t n) {
@@ -52,7 +43,7 @@ Rows to_rows(const char* op, const Tensor& indices, std::size_t n) {
 // y = the listed rows of x along `axis`, in order.
 Array take_rows(const Array& x, std::size_t axis, const Rows& rows) {
     Shape shape(x.shape().begin(), x.shape().end());
-    const Around v(shape, axis);
+    const detail::Lines v(shape, axis);
     shape[axis] = rows.size();
     Array y = Array::from_shape(shape);
     const float* in = x.data();
@@ -75,7 +66,7 @@ Array take_rows(const Array& x, std::size_t axis, const Rows& rows) {
 // The reverse: zeros of `shape`, with row k of src added to row rows[k] (repeats add up).
 Array put_rows(const Array& src, const Shape& shape, std::size_t axis, const Rows& rows) {
     Array y = xt::zeros<float>(shape);
-    const Around v(shape, axis);
+    const detail::Lines v(shape, axis);
     const float* in = src.data();
     float* out = y.data();
     for (std::size_t o = 0; o < v.outer; ++o)
@@ -262,7 +253,7 @@ Tensor concat(const std::vector<Tensor>& tensors, int axis) {
         shape[a] += s[a];
     }
     Array y = Array::from_shape(shape);
-    const Around out(shape, a);
+    const detail::Lines out(shape, a);
     std::vector<std::size_t> begins;  // where each tensor's rows start along the axis
     std::size_t at = 0;
     for (const Tensor& t : tensors) {

@@ -31,6 +31,19 @@ inline float select(bool c, float a, float b) {
     return out;
 }
 
+// The sum of n floats: eight float partial sums (which the compiler keeps in one vector register;
+// a single running sum is a chain of dependent adds it may not reorder), combined in double.
+inline double row_sum(const float* row, std::size_t n) {
+    float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (std::size_t l = 0; l < 8; ++l) part[l] += row[k + l];
+    double total = 0.0;
+    for (float p : part) total += p;
+    for (; k < n; ++k) total += row[k];
+    return total;
+}
+
 // An array seen as lines along one axis: [outer, n, inner] around it. Line l = o * inner + i
 // (o < outer, i < inner) holds the n elements start(l) + k * inner. A reduction over every axis
 // is one line (Lines::whole).

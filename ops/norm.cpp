@@ -39,18 +39,6 @@ struct Normalized {
     std::vector<float> mean, var, rstd;
 };
 
-// The sum of a row of n floats: eight float partial sums (vectorised), combined in double.
-double row_sum(const float* row, std::size_t n) {
-    float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    std::size_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (std::size_t l = 0; l < 8; ++l) part[l] += row[k + l];
-    double total = 0.0;
-    for (float p : part) total += p;
-    for (; k < n; ++k) total += row[k];
-    return total;
-}
-
 Normalized normalized(const Array& x, const Groups& s, float eps) {
     Normalized r{Array::from_shape(x.shape()), std::vector<float>(s.g), std::vector<float>(s.g),
                  std::vector<float>(s.g)};
@@ -59,13 +47,13 @@ Normalized normalized(const Array& x, const Groups& s, float eps) {
     std::vector<float> centred(s.b);
     for (std::size_t grp = 0; grp < s.g; ++grp) {
         double total = 0.0;
-        for (std::size_t i = 0; i < s.a; ++i) total += row_sum(in + s.at(i, grp, 0), s.b);
+        for (std::size_t i = 0; i < s.a; ++i) total += detail::row_sum(in + s.at(i, grp, 0), s.b);
         const float mu = static_cast<float>(total / static_cast<double>(s.count()));
         double squares = 0.0;  // a second pass: the variance of values far from 0 stays exact
         for (std::size_t i = 0; i < s.a; ++i) {
             const float* row = in + s.at(i, grp, 0);
             for (std::size_t j = 0; j < s.b; ++j) centred[j] = (row[j] - mu) * (row[j] - mu);
-            squares += row_sum(centred.data(), s.b);
+            squares += detail::row_sum(centred.data(), s.b);
         }
         const double var = squares / static_cast<double>(s.count());
         const float rstd = static_cast<float>(1.0 / std::sqrt(var + eps));
@@ -133,8 +121,8 @@ Tensor normalize(const char* op, const Tensor& x, const Groups& s,
                     double m1 = 0.0, m2 = 0.0;
                     for (std::size_t i = 0; i < s.a; ++i) {
                         scaled(i, grp);
-                        m1 += row_sum(gw.data(), s.b);
-                        m2 += row_sum(gh.data(), s.b);
+                        m1 += detail::row_sum(gw.data(), s.b);
+                        m2 += detail::row_sum(gh.data(), s.b);
                     }
                     const float a1 = static_cast<float>(m1 / count), a2 = static_cast<float>(m2 / count);
                     const float r = rstd[grp];
@@ -167,8 +155,8 @@ Tensor normalize(const char* op, const Tensor& x, const Groups& s,
                         const float* __restrict hr = h + s.at(i, grp, 0);
                         if (s.affine_per_group) {
                             for (std::size_t j = 0; j < s.b; ++j) gh[j] = row[j] * hr[j];
-                            sw[grp] += row_sum(gh.data(), s.b);
-                            sb[grp] += row_sum(row, s.b);
+                            sw[grp] += detail::row_sum(gh.data(), s.b);
+                            sb[grp] += detail::row_sum(row, s.b);
                         } else {  // float sums of up to 64 rows at a time, then into double
                             for (std::size_t j = 0; j < s.b; ++j) {
                                 pw[j] += row[j] * hr[j];

@@ -27,21 +27,12 @@ std::size_t normalize_axis(const char* op, int axis, std::size_t rank) {
 
 namespace {
 
-// The sum of every element: eight float partial sums (vectorised) per block of 4096, each block
-// added in double, so that a million elements sum as exactly as a few.
+// The sum of every element, in blocks of 4096 (detail::row_sum) added in double, so that a
+// million elements sum as exactly as a few.
 double total(const Array& x) {
-    const float* v = x.data();
-    const std::size_t n = x.size();
     double result = 0.0;
-    for (std::size_t begin = 0; begin < n; begin += 4096) {
-        const std::size_t end = std::min(n, begin + 4096);
-        float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        std::size_t k = begin;
-        for (; k + 8 <= end; k += 8)
-            for (std::size_t l = 0; l < 8; ++l) part[l] += v[k + l];
-        for (; k < end; ++k) part[0] += v[k];
-        for (float p : part) result += p;
-    }
+    for (std::size_t begin = 0; begin < x.size(); begin += 4096)
+        result += detail::row_sum(x.data() + begin, std::min<std::size_t>(4096, x.size() - begin));
     return result;
 }
 
