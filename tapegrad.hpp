@@ -32,7 +32,9 @@
 
 #include "optim/adam.hpp"
 #include "optim/checkpoint.hpp"
+#include "optim/clip.hpp"
 #include "optim/optimizer.hpp"
+#include "optim/scheduler.hpp"
 #include "optim/sgd.hpp"
 
 #include "data/formats/csv.hpp"

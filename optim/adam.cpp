@@ -10,7 +10,16 @@ namespace tapegrad::optim {
 
 Adam::Adam(std::vector<Tensor> params, float lr, std::pair<float, float> betas, float eps,
            float weight_decay)
-    : Optimizer("Adam", std::move(params), lr),
+    : Adam("Adam", false, std::move(params), lr, betas, eps, weight_decay) {}
+
+AdamW::AdamW(std::vector<Tensor> params, float lr, std::pair<float, float> betas, float eps,
+             float weight_decay)
+    : Adam("AdamW", true, std::move(params), lr, betas, eps, weight_decay) {}
+
+Adam::Adam(const char* name, bool decoupled, std::vector<Tensor> params, float lr,
+           std::pair<float, float> betas, float eps, float weight_decay)
+    : Optimizer(name, std::move(params), lr),
+      decoupled_(decoupled),
       betas_(betas),
       eps_(eps),
       weight_decay_(weight_decay),
@@ -25,7 +34,7 @@ void Adam::check_hyper_parameters(std::pair<float, float> betas, float eps,
     for (const auto& [what, beta] : {std::pair{"betas.first", betas.first},
                                      std::pair{"betas.second", betas.second}})
         if (!(beta >= 0.0f && beta < 1.0f))
-            throw std::invalid_argument(std::string("Adam: ") + what +
+            throw std::invalid_argument(std::string(name_) + ": " + what +
                                         " must be in [0, 1), but it is " + number_str(beta));
 }
 
@@ -54,9 +63,13 @@ void Adam::step() {
         const float* grad = p.grad().data();
         float* m = s.exp_avg.data();
         float* v = s.exp_avg_sq.data();
+        // AdamW: p = p (1 - lr weight_decay) first, as torch's (the product in float).
+        const float decay = decoupled_ ? 1.0f - lr_ * weight_decay_ : 1.0f;
+        const float coupled = decoupled_ ? 0.0f : weight_decay_;
         for (std::size_t k = 0; k < p.size(); ++k) {
             float g = grad[k];
-            if (weight_decay_ != 0.0f) g = g + weight_decay_ * w[k];
+            if (decoupled_) w[k] *= decay;
+            else if (coupled != 0.0f) g = g + coupled * w[k];
             m[k] = beta1 * m[k] + (1.0f - beta1) * g;
             v[k] = beta2 * v[k] + (1.0f - beta2) * g * g;
             const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps_;
@@ -91,8 +104,9 @@ void Adam::load_state(const NamedArrays& state) {
     if (auto it = saved.hyper.find("betas"); it != saved.hyper.end()) {
         const Array& value = *it->second;
         if (value.size() != 2)
-            throw std::invalid_argument("Adam.load_state: 'betas' must hold two numbers, "
-                                        "but its shape is " + shape_str(value.shape()));
+            throw std::invalid_argument(std::string(name_) +
+                                        ".load_state: 'betas' must hold two numbers, but its "
+                                        "shape is " + shape_str(value.shape()));
         betas = {value.data()[0], value.data()[1]};
     }
     const float eps = hyper_or(saved, "eps", eps_);
@@ -112,14 +126,14 @@ void Adam::load_state(const NamedArrays& state) {
         const std::string at = std::to_string(i);
         const float count = step ? *step->begin() : 0.0f;
         if (step && !(count >= 1.0f && count == std::floor(count)))
-            throw std::invalid_argument("Adam.load_state: 'step." + at +
+            throw std::invalid_argument(std::string(name_) + ".load_state: 'step." + at +
                                         "' must be a whole number >= 1, but it is " +
                                         number_str(count));
         if (!step && !avg && !avg_sq) continue;
         if (!step || !avg || !avg_sq)
-            throw std::invalid_argument("Adam.load_state: parameter " + at + " needs all of step." +
-                                        at + ", exp_avg." + at + " and exp_avg_sq." + at +
-                                        ", but some are missing");
+            throw std::invalid_argument(std::string(name_) + ".load_state: parameter " + at +
+                                        " needs all of step." + at + ", exp_avg." + at +
+                                        " and exp_avg_sq." + at + ", but some are missing");
         moments[i].step = count;
         moments[i].exp_avg = *avg;
         moments[i].exp_avg_sq = *avg_sq;

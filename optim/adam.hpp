@@ -38,10 +38,16 @@ class Adam : public Optimizer {
     NamedArrays state() const override;
     void load_state(const NamedArrays& state) override;
 
+  protected:
+    // AdamW's: weight decay decoupled from the gradient.
+    Adam(const char* name, bool decoupled, std::vector<Tensor> params, float lr,
+         std::pair<float, float> betas, float eps, float weight_decay);
+
   private:
     void check_hyper_parameters(std::pair<float, float> betas, float eps,
                                 float weight_decay) const;
 
+    bool decoupled_ = false;
     std::pair<float, float> betas_;
     float eps_;
     float weight_decay_;
@@ -51,6 +57,19 @@ class Adam : public Optimizer {
         Array exp_avg_sq;   // v
     };
     std::vector<Moments> moments_;  // one per parameter
+};
+
+// AdamW, as torch.optim.AdamW: Adam with the weight decay taken out of the gradient and applied
+// to the parameter directly, before the update:
+//
+//   p = p - lr * weight_decay * p      then Adam's update with g = grad (no decay term)
+//
+// Its state() has the same entries as Adam's.
+class AdamW : public Adam {
+  public:
+    AdamW(std::vector<Tensor> params, float lr = 1e-3f,
+          std::pair<float, float> betas = {0.9f, 0.999f}, float eps = 1e-8f,
+          float weight_decay = 1e-2f);
 };
 
 }  // namespace tapegrad::optim

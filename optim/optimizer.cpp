@@ -39,6 +39,11 @@ void Optimizer::set_lr(float lr) {
     lr_ = lr;
 }
 
+float Optimizer::initial_lr() {
+    if (initial_lr_ < 0.0f) initial_lr_ = lr_;
+    return initial_lr_;
+}
+
 void Optimizer::check_non_negative(const char* what, float value) const {
     if (!(value >= 0.0f))
         throw std::invalid_argument(std::string(name_) + ": " + what + " must be >= 0, but it is " +

@@ -31,6 +31,9 @@ class Optimizer {
 
     float lr() const { return lr_; }
     void set_lr(float lr);
+    // The learning rate when the first scheduler was made for this optimizer: every scheduler's
+    // base, as torch's initial_lr (optim/scheduler.hpp).
+    float initial_lr();
 
     const std::vector<Tensor>& params() const { return params_; }
 
@@ -71,6 +74,7 @@ class Optimizer {
     const char* name_;
     std::vector<Tensor> params_;
     float lr_;
+    float initial_lr_ = -1.0f;  // set by the first scheduler
 };
 
 }  // namespace tapegrad::optim

@@ -1,0 +1,190 @@
+#include "scheduler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace tapegrad::optim {
+
+namespace {
+
+constexpr double pi = 3.14159265358979323846;
+
+void require(bool ok, const char* who, const std::string& what) {
+    if (!ok) throw std::invalid_argument(std::string(who) + ": " + what);
+}
+
+// Cosine from `start` (pct 0) to `end` (pct 1), as torch's _annealing_cos.
+double anneal_cos(double start, double end, double pct) {
+    return end + (start - end) / 2.0 * (std::cos(pi * pct) + 1.0);
+}
+
+}  // namespace
+
+Scheduler::Scheduler(const char* name, Optimizer& optimizer)
+    : name_(name), optimizer_(optimizer), base_lr_(optimizer.initial_lr()) {}
+
+void Scheduler::start() { restart(0); }
+
+void Scheduler::restart(std::size_t epoch) {
+    epoch_ = epoch;
+    last_lr_ = lr_at(epoch_);
+    optimizer_.set_lr(static_cast<float>(last_lr_));
+}
+
+void Scheduler::step() { restart(epoch_ + 1); }
+
+StepLR::StepLR(Optimizer& optimizer, std::size_t step_size, double gamma)
+    : Scheduler("StepLR", optimizer), step_size_(step_size), gamma_(gamma) {
+    require(step_size > 0, name_, "step_size must be at least 1");
+    require(gamma > 0.0, name_, "gamma must be positive");
+    start();
+}
+double StepLR::lr_at(std::size_t epoch) const {
+    return base_lr_ * std::pow(gamma_, static_cast<double>(epoch / step_size_));
+}
+
+MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<std::size_t> milestones, double gamma)
+    : Scheduler("MultiStepLR", optimizer), milestones_(std::move(milestones)), gamma_(gamma) {
+    for (std::size_t i = 1; i < milestones_.size(); ++i)
+        require(milestones_[i - 1] < milestones_[i], name_,
+                "milestones must increase, but " + std::to_string(milestones_[i]) +
+                    " follows " + std::to_string(milestones_[i - 1]));
+    require(gamma > 0.0, name_, "gamma must be positive");
+    start();
+}
+double MultiStepLR::lr_at(std::size_t epoch) const {
+    const auto passed = std::upper_bound(milestones_.begin(), milestones_.end(), epoch) -
+                        milestones_.begin();
+    return base_lr_ * std::pow(gamma_, static_cast<double>(passed));
+}
+
+ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma)
+    : Scheduler("ExponentialLR", optimizer), gamma_(gamma) {
+    require(gamma > 0.0, name_, "gamma must be positive");
+    start();
+}
+double ExponentialLR::lr_at(std::size_t epoch) const {
+    return base_lr_ * std::pow(gamma_, static_cast<double>(epoch));
+}
+
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::size_t t_max, double eta_min)
+    : Scheduler("CosineAnnealingLR", optimizer), t_max_(t_max), eta_min_(eta_min) {
+    require(t_max > 0, name_, "t_max must be at least 1");
+    require(eta_min >= 0.0, name_, "eta_min must not be negative");
+    start();
+}
+double CosineAnnealingLR::lr_at(std::size_t epoch) const {
+    return eta_min_ + (base_lr_ - eta_min_) *
+                          (1.0 + std::cos(pi * static_cast<double>(epoch) / static_cast<double>(t_max_))) / 2.0;
+}
+
+LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor,
+                   std::size_t total_iters)
+    : Scheduler("LinearLR", optimizer), start_(start_factor), end_(end_factor), total_(total_iters) {
+    require(start_factor > 0.0 && start_factor <= 1.0, name_,
+            "start_factor must be in (0, 1], as torch's");
+    require(end_factor >= 0.0 && end_factor <= 1.0, name_, "end_factor must be in [0, 1]");
+    require(total_iters > 0, name_, "total_iters must be at least 1");
+    start();
+}
+double LinearLR::lr_at(std::size_t epoch) const {
+    const double done = static_cast<double>(std::min(epoch, total_)) / static_cast<double>(total_);
+    return base_lr_ * (start_ + (end_ - start_) * done);
+}
+
+OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::size_t total_steps,
+                       double pct_start, double div_factor, double final_div_factor)
+    : Scheduler("OneCycleLR", optimizer),
+      max_lr_(max_lr),
+      initial_lr_(max_lr / div_factor),
+      min_lr_(max_lr / div_factor / final_div_factor),
+      warmup_end_(pct_start * static_cast<double>(total_steps) - 1.0),
+      total_(total_steps) {
+    require(max_lr > 0.0, name_, "max_lr must be positive");
+    require(total_steps > 1, name_, "total_steps must be at least 2");
+    require(pct_start > 0.0 && pct_start < 1.0, name_, "pct_start must be in (0, 1)");
+    require(div_factor > 0.0 && final_div_factor > 0.0, name_,
+            "div_factor and final_div_factor must be positive");
+    start();
+}
+double OneCycleLR::lr_at(std::size_t epoch) const {
+    if (epoch >= total_)
+        throw std::invalid_argument("OneCycleLR: step " + std::to_string(epoch) +
+                                    " is past total_steps = " + std::to_string(total_) +
+                                    " (the cycle is over)");
+    const double t = static_cast<double>(epoch);
+    const double end = static_cast<double>(total_) - 1.0;
+    if (t <= warmup_end_) return anneal_cos(initial_lr_, max_lr_, t / warmup_end_);
+    return anneal_cos(max_lr_, min_lr_, (t - warmup_end_) / (end - warmup_end_));
+}
+
+SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<Scheduler>> schedulers,
+                           std::vector<std::size_t> milestones)
+    : Scheduler("SequentialLR", optimizer),
+      schedulers_(std::move(schedulers)),
+      milestones_(std::move(milestones)) {
+    require(!schedulers_.empty(), name_, "the list of schedulers is empty");
+    require(milestones_.size() + 1 == schedulers_.size(), name_,
+            "needs one milestone fewer than schedulers: " + std::to_string(schedulers_.size()) +
+                " schedulers, " + std::to_string(milestones_.size()) + " milestones");
+    for (std::size_t i = 1; i < milestones_.size(); ++i)
+        require(milestones_[i - 1] < milestones_[i], name_, "milestones must increase");
+    start();
+}
+double SequentialLR::lr_at(std::size_t epoch) const {
+    // The scheduler of this epoch, at its own epoch counted from its milestone.
+    const std::size_t k = static_cast<std::size_t>(
+        std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin());
+    const std::size_t since = k == 0 ? epoch : epoch - milestones_[k - 1];
+    schedulers_[k]->restart(since);
+    return schedulers_[k]->last_lr();
+}
+
+ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Mode mode, double factor,
+                                     std::size_t patience, double threshold, std::size_t cooldown,
+                                     double min_lr)
+    : optimizer_(optimizer),
+      mode_(mode),
+      factor_(factor),
+      threshold_(threshold),
+      min_lr_(min_lr),
+      patience_(patience),
+      cooldown_(cooldown),
+      best_(mode == Mode::min ? std::numeric_limits<double>::infinity()
+                              : -std::numeric_limits<double>::infinity()),
+      last_lr_(optimizer.lr()) {
+    require(factor > 0.0 && factor < 1.0, "ReduceLROnPlateau", "factor must be in (0, 1)");
+    require(threshold >= 0.0, "ReduceLROnPlateau", "threshold must not be negative");
+}
+
+void ReduceLROnPlateau::step(double metric) {
+    if (!std::isfinite(metric))
+        throw std::invalid_argument("ReduceLROnPlateau: the metric is " + std::to_string(metric) +
+                                    "; it must be finite");
+    const bool better = mode_ == Mode::min ? metric < best_ * (1.0 - threshold_)
+                                           : metric > best_ * (1.0 + threshold_);
+    if (better) {
+        best_ = metric;
+        bad_epochs_ = 0;
+    } else {
+        ++bad_epochs_;
+    }
+    if (cooldown_left_ > 0) {
+        --cooldown_left_;
+        bad_epochs_ = 0;
+    }
+    if (bad_epochs_ > patience_) {
+        const double lowered = std::max(last_lr_ * factor_, min_lr_);
+        if (last_lr_ - lowered > 1e-8) {  // torch's eps: smaller changes are skipped
+            last_lr_ = lowered;
+            optimizer_.set_lr(static_cast<float>(last_lr_));
+        }
+        cooldown_left_ = cooldown_;
+        bad_epochs_ = 0;
+    }
+}
+
+}  // namespace tapegrad::optim
