@@ -43,6 +43,9 @@ std::string run_settings(const Options& o) {
       << " --lr " << shortest(o.lr) << " --momentum " << shortest(o.momentum) << " --schedule "
       << o.schedule << " --epochs " << o.epochs << " --batch-size " << o.batch_size << " --seed "
       << o.seed << " --limit " << o.limit;
+    // Later options only when set, so that checkpoints written before them still resume.
+    if (o.warmup) s << " --warmup " << o.warmup;
+    if (o.clip_grad_norm > 0.0f) s << " --clip-grad-norm " << shortest(o.clip_grad_norm);
     return s.str();
 }
 

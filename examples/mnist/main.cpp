@@ -41,7 +41,24 @@ using mnist::RunState;
 std::unique_ptr<optim::Optimizer> make_optimizer(const Options& o, const nn::Module& model) {
     if (o.optimizer == "sgd")
         return std::make_unique<optim::SGD>(model.parameters(), o.lr, o.momentum);
+    if (o.optimizer == "adamw") return std::make_unique<optim::AdamW>(model.parameters(), o.lr);
     return std::make_unique<optim::Adam>(model.parameters(), o.lr);
+}
+
+// The learning rate of each epoch (set with restart(epoch - 1) before it), or null for a constant
+// one: --warmup epochs rising linearly from lr / 10, then --schedule over the remaining epochs.
+std::shared_ptr<optim::Scheduler> make_schedule(const Options& o, optim::Optimizer& optimizer) {
+    using namespace optim;
+    const std::size_t rest = o.epochs > o.warmup ? o.epochs - o.warmup : 1;
+    std::shared_ptr<Scheduler> main;
+    if (o.schedule == "cosine") main = std::make_shared<CosineAnnealingLR>(optimizer, rest);
+    if (o.schedule == "step")
+        main = std::make_shared<StepLR>(optimizer, std::max<std::size_t>(1, rest / 3), 0.1);
+    if (o.warmup == 0) return main;
+    auto warm = std::make_shared<LinearLR>(optimizer, 0.1, 1.0, o.warmup);
+    if (!main) main = std::make_shared<LinearLR>(optimizer, 1.0, 1.0, 1);  // constant after it
+    return std::make_shared<SequentialLR>(optimizer, std::vector<std::shared_ptr<Scheduler>>{warm, main},
+                                          std::vector<std::size_t>{o.warmup});
 }
 
 nn::LossFn loss_function(const Head& head) {
@@ -76,6 +93,8 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
     auto model = mnist::make_model(o.model, head.outputs);
     if (!o.load.empty()) nn::load(*model, o.load);
     auto optimizer = make_optimizer(o, *model);
+    // Made before --resume loads the optimizer's state: its base is --lr, not the rate saved.
+    const std::shared_ptr<optim::Scheduler> schedule = make_schedule(o, *optimizer);
     const nn::LossFn loss_fn = loss_function(head);
     DataLoader loader(train_set, o.batch_size, /*shuffle=*/true, o.seed);
 
@@ -94,9 +113,7 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
     };
     const std::size_t last_epoch = o.stop_after ? std::min(o.stop_after, o.epochs) : o.epochs;
     for (std::size_t epoch = state.epochs_done + 1; epoch <= last_epoch; ++epoch) {
-        if (o.schedule == "cosine")  // from lr down towards 0 over the run, set per epoch
-            optimizer->set_lr(static_cast<float>(
-                0.5 * o.lr * (1 + std::cos(M_PI * static_cast<double>(epoch - 1) / o.epochs))));
+        if (schedule) schedule->restart(epoch - 1);  // the rate of this epoch, also on --resume
         examples::Progress progress(tag + "epoch " + std::to_string(epoch) + "/" +
                                         std::to_string(o.epochs),
                                     loader.num_batches(), o.batch_size);
@@ -120,6 +137,9 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
                           << "; training goes on (--keep-going-on-nan)" << std::endl;
             optimizer->zero_grad();
             loss.backward();
+            if (o.clip_grad_norm > 0.0f)
+                optim::clip_grad_norm(optimizer->params(), o.clip_grad_norm, 2.0,
+                                      !o.keep_going_on_nan);
             optimizer->step();
             const float weighted = value * batch.targets.size();
             loss_sum += weighted;
@@ -266,11 +286,16 @@ int main(int argc, char** argv) {
     app.add_option("--lr", o.lr, "learning rate")->check(examples::positive())->capture_default_str();
     app.add_option("--momentum", o.momentum, "SGD momentum")
         ->check(CLI::Range(0.0, 0.999999))->capture_default_str();
-    app.add_option("--optimizer", o.optimizer, "sgd or adam")
-        ->check(CLI::IsMember({"sgd", "adam"}))->capture_default_str();
-    app.add_option("--schedule", o.schedule, "learning rate per epoch: constant, or cosine (lr "
-                   "decaying towards 0 over the epochs)")
-        ->check(CLI::IsMember({"constant", "cosine"}))->capture_default_str();
+    app.add_option("--optimizer", o.optimizer, "sgd, adam or adamw (weight decay 0.01)")
+        ->check(CLI::IsMember({"sgd", "adam", "adamw"}))->capture_default_str();
+    app.add_option("--schedule", o.schedule, "learning rate per epoch: constant, cosine (lr "
+                   "decaying towards 0 over the epochs) or step (a tenth every third of them)")
+        ->check(CLI::IsMember({"constant", "cosine", "step"}))->capture_default_str();
+    app.add_option("--warmup", o.warmup, "epochs of linear warm-up from lr/10 before --schedule")
+        ->check(CLI::Range(0, 1000))->capture_default_str();
+    app.add_option("--clip-grad-norm", o.clip_grad_norm,
+                   "clip the gradients' total 2-norm to this (0: no clipping)")
+        ->check(CLI::Range(0.0, 1e30))->capture_default_str();
     app.add_option("--seed", o.seed, "seeds the weights and the shuffling")->capture_default_str();
     app.add_option("--threads", o.threads, "threads for tapegrad and OpenBLAS (default: all cores)")
         ->check(CLI::Range(1, 256));
@@ -299,6 +324,10 @@ int main(int argc, char** argv) {
         if (o.compare_losses && (!o.checkpoint.empty() || !o.resume.empty() || o.stop_after))
             throw std::invalid_argument("--compare-losses trains three models: it takes no "
                                         "--checkpoint, --resume or --stop-after");
+        if (o.warmup >= o.epochs)
+            throw std::invalid_argument("--warmup " + std::to_string(o.warmup) +
+                                        " must be fewer epochs than --epochs " +
+                                        std::to_string(o.epochs));
         if (!o.resume.empty() && !o.load.empty() && o.predict.empty())
             throw std::invalid_argument("--resume continues a run, model included: it takes no "
                                         "--load");

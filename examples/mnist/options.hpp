@@ -16,6 +16,8 @@ struct Options {
     float momentum = 0.9f;
     std::string optimizer = "sgd";
     std::string schedule = "cosine";
+    std::size_t warmup = 0;       // epochs of linear warm-up before the schedule
+    float clip_grad_norm = 0.0f;  // 0: no clipping
     std::uint64_t seed = 1;
     int threads = 0;
     std::string data;  // empty: examples::find_dataset("mnist")

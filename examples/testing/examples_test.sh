@@ -128,7 +128,8 @@ mnist_rejects_bad_input)
   expect_error "--epochs: Value 0 not in range 1 to 1000" "$bin/mnist" --data "$work/d" --epochs 0
   expect_error "--threads: Value 0 not in range 1 to 256" "$bin/mnist" --data "$work/d" --threads 0
   expect_error "--momentum: Value 1.5 not in range" "$bin/mnist" --data "$work/d" --momentum 1.5
-  expect_error "--optimizer: rmsprop not in {sgd,adam}" "$bin/mnist" --data "$work/d" --optimizer rmsprop
+  expect_error "--optimizer: rmsprop not in {sgd,adam,adamw}" "$bin/mnist" --data "$work/d" --optimizer rmsprop
+  expect_error "--warmup 3 must be fewer epochs than --epochs 3" "$bin/mnist" --data "$work/d" --epochs 3 --warmup 3
   expect_error "--lr: must be above 0, got 0" "$bin/mnist" --data "$work/d" --lr 0
   expect_error "--batch-size: Value ten not in range 1 to 60000" "$bin/mnist" --data "$work/d" --batch-size ten
   printf 'P2\n28 28\n255\n1 2 3\n' > "$work/short.pgm"
@@ -200,7 +201,8 @@ binary_classification_stops_when_the_loss_is_nan)
   ;;
 mnist_resume_continues_exactly)
   "$bin/make_digits" "$work" 600 100 || fail "make_digits"
-  for opts in "--model cnn" "--model relu_mlp --optimizer adam --lr 0.001 --schedule constant"; do
+  for opts in "--model cnn" "--model relu_mlp --optimizer adam --lr 0.001 --schedule constant" \
+              "--model relu_mlp --optimizer adamw --lr 0.003 --schedule step --warmup 1 --clip-grad-norm 1"; do
     # shellcheck disable=SC2206
     run=("$bin/mnist" --data "$work" $opts --epochs 3 --batch-size 20 --threads 2)
     echo "== ${opts}: 3 epochs at once, and 1 epoch + --resume for 2 more"
