@@ -34,6 +34,7 @@
 #include "optim/checkpoint.hpp"
 #include "optim/clip.hpp"
 #include "optim/optimizer.hpp"
+#include "optim/rmsprop.hpp"
 #include "optim/scheduler.hpp"
 #include "optim/sgd.hpp"
 

@@ -143,3 +143,41 @@ TEST_CASE("clip_grad_norm and clip_grad_value clip as PyTorch, and refuse a non-
     CHECK(c.grad()(1) == 1.0f);  // nothing changed
     CHECK(std::isnan(clip_grad_norm({c}, 1.0, 2.0, false)));
 }
+
+TEST_CASE("RMSprop (plain, and centered with momentum) and Adagrad take PyTorch's steps") {
+    const auto refs = references();
+    const Array grads = refs.at("adamw.grads");
+    auto run = [&](const std::string& name, auto make) {
+        INFO(name);
+        const Tensor p(refs.at("adamw.p0"), true);
+        auto optimizer = make(p);
+        const Array after = refs.at(name + ".after");
+        for (std::size_t s = 0; s < 3; ++s) {
+            p.mutable_grad() = Array(xt::view(grads, s));
+            optimizer.step();
+            INFO("step " << s + 1);
+            CHECK(xt::allclose(p.value(), Array(xt::view(after, s)), 1e-5, 1e-7));
+        }
+        return optimizer.state();
+    };
+    run("rmsprop", [](const Tensor& p) { return RMSprop({p}, 0.01f, 0.9f); });
+    const NamedArrays saved = run("rmsprop_centered_momentum", [](const Tensor& p) {
+        return RMSprop({p}, 0.01f, 0.9f, 1e-6f, 0.1f, 0.5f, true);
+    });
+    run("adagrad", [](const Tensor& p) { return Adagrad({p}, 0.1f, 0.1f, 0.05f, 0.1f); });
+
+    // The state goes back in; a missing piece is an error naming it, and changes nothing.
+    const Tensor q(refs.at("adamw.p0"), true);
+    RMSprop again({q}, 0.01f, 0.9f, 1e-6f, 0.1f, 0.5f, true);
+    again.load_state(saved);
+    CHECK(again.state().size() == saved.size());
+    NamedArrays partial;
+    for (const auto& entry : saved)
+        if (entry.first != "grad_avg.0") partial.push_back(entry);
+    RMSprop other({q}, 0.01f, 0.9f, 1e-6f, 0.1f, 0.5f, true);
+    CHECK_THROWS_WITH_AS(other.load_state(partial), doctest::Contains("RMSprop.load_state: parameter 0 needs square_avg.0, grad_avg.0"),
+                         std::invalid_argument);
+    CHECK(other.state().size() == 7);  // its settings only: nothing changed
+    CHECK_THROWS_WITH_AS(Adagrad({q}, 0.1f, -1.0f), doctest::Contains("Adagrad: lr_decay must be >= 0"),
+                         std::invalid_argument);
+}

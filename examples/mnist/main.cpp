@@ -42,6 +42,9 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const Options& o, const nn::Mod
     if (o.optimizer == "sgd")
         return std::make_unique<optim::SGD>(model.parameters(), o.lr, o.momentum);
     if (o.optimizer == "adamw") return std::make_unique<optim::AdamW>(model.parameters(), o.lr);
+    if (o.optimizer == "rmsprop")
+        return std::make_unique<optim::RMSprop>(model.parameters(), o.lr, 0.99f, 1e-8f, 0.0f,
+                                                o.momentum);
     return std::make_unique<optim::Adam>(model.parameters(), o.lr);
 }
 
@@ -286,8 +289,9 @@ int main(int argc, char** argv) {
     app.add_option("--lr", o.lr, "learning rate")->check(examples::positive())->capture_default_str();
     app.add_option("--momentum", o.momentum, "SGD momentum")
         ->check(CLI::Range(0.0, 0.999999))->capture_default_str();
-    app.add_option("--optimizer", o.optimizer, "sgd, adam or adamw (weight decay 0.01)")
-        ->check(CLI::IsMember({"sgd", "adam", "adamw"}))->capture_default_str();
+    app.add_option("--optimizer", o.optimizer,
+                   "sgd, adam, adamw (weight decay 0.01) or rmsprop (with --momentum)")
+        ->check(CLI::IsMember({"sgd", "adam", "adamw", "rmsprop"}))->capture_default_str();
     app.add_option("--schedule", o.schedule, "learning rate per epoch: constant, cosine (lr "
                    "decaying towards 0 over the epochs) or step (a tenth every third of them)")
         ->check(CLI::IsMember({"constant", "cosine", "step"}))->capture_default_str();

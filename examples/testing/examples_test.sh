@@ -128,7 +128,7 @@ mnist_rejects_bad_input)
   expect_error "--epochs: Value 0 not in range 1 to 1000" "$bin/mnist" --data "$work/d" --epochs 0
   expect_error "--threads: Value 0 not in range 1 to 256" "$bin/mnist" --data "$work/d" --threads 0
   expect_error "--momentum: Value 1.5 not in range" "$bin/mnist" --data "$work/d" --momentum 1.5
-  expect_error "--optimizer: rmsprop not in {sgd,adam,adamw}" "$bin/mnist" --data "$work/d" --optimizer rmsprop
+  expect_error "--optimizer: adadelta not in {sgd,adam,adamw,rmsprop}" "$bin/mnist" --data "$work/d" --optimizer adadelta
   expect_error "--warmup 3 must be fewer epochs than --epochs 3" "$bin/mnist" --data "$work/d" --epochs 3 --warmup 3
   expect_error "--lr: must be above 0, got 0" "$bin/mnist" --data "$work/d" --lr 0
   expect_error "--batch-size: Value ten not in range 1 to 60000" "$bin/mnist" --data "$work/d" --batch-size ten

@@ -1,13 +1,14 @@
 #!/usr/bin/python3
-"""Writes tests/data/torch_optim.npz: PyTorch's learning-rate schedules, AdamW steps and gradient
-clipping, for tests/test_schedulers.cpp.
+"""Writes tests/data/torch_optim.npz: PyTorch's learning-rate schedules, AdamW, RMSprop and
+Adagrad steps and gradient clipping, for tests/test_schedulers.cpp.
 
 Run with Debian's python3-torch (1.13) from the repository root:
     /usr/bin/python3 tests/data/make_optim_references.py
 
 Schedules: NAME.lr holds the optimizer's rate after the scheduler is made and after each of 100
-step() calls (101 numbers), for an SGD optimizer of rate 0.1. AdamW: the parameter after each
-of three steps with the gradients stored. Clipping: the total norm and the clipped gradients.
+step() calls (101 numbers), for an SGD optimizer of rate 0.1. AdamW, RMSprop, Adagrad: the
+parameter after each of three steps from adamw.p0 with the gradients adamw.grads. Clipping: the
+total norm and the clipped gradients.
 """
 import numpy as np
 import torch
@@ -59,6 +60,22 @@ for g in grads:
 out["adamw.p0"] = p0.astype(np.float64)
 out["adamw.grads"] = grads.astype(np.float64)
 out["adamw.after"] = np.array(after, dtype=np.float64)
+
+# RMSprop and Adagrad: three steps from the same p0 with the same gradients.
+for name, make in (
+        ("rmsprop", lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9)),
+        ("rmsprop_centered_momentum", lambda ps: torch.optim.RMSprop(
+            ps, lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.5, centered=True)),
+        ("adagrad", lambda ps: torch.optim.Adagrad(
+            ps, lr=0.1, lr_decay=0.1, weight_decay=0.05, initial_accumulator_value=0.1))):
+    p = torch.tensor(p0, requires_grad=True)
+    opt = make([p])
+    after = []
+    for g in grads:
+        p.grad = torch.tensor(g)
+        opt.step()
+        after.append(p.detach().numpy().copy())
+    out[f"{name}.after"] = np.array(after, dtype=np.float64)
 
 # Clipping two gradients to a total norm of 1, in the 2-norm and the max-norm.
 a, b = rng.uniform(-2, 2, 4).astype(np.float32), rng.uniform(-2, 2, (2, 3)).astype(np.float32)

@@ -1,0 +1,233 @@
+#include "rmsprop.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "../core/tape.hpp"
+
+namespace tapegrad::optim {
+
+namespace {
+
+// The per-parameter array `kind.i` of a split state, or null.
+template <class Saved>
+const Array* saved_entry(const Saved& saved, const char* kind, std::size_t i) {
+    auto k = saved.per_param.find(kind);
+    if (k == saved.per_param.end()) return nullptr;
+    auto it = k->second.find(i);
+    return it == k->second.end() ? nullptr : it->second;
+}
+
+}  // namespace
+
+RMSprop::RMSprop(std::vector<Tensor> params, float lr, float alpha, float eps, float weight_decay,
+                 float momentum, bool centered)
+    : Optimizer("RMSprop", std::move(params), lr),
+      alpha_(alpha),
+      eps_(eps),
+      weight_decay_(weight_decay),
+      momentum_(momentum),
+      centered_(centered),
+      slots_(params_.size()) {
+    check_hyper_parameters(alpha, eps, weight_decay, momentum);
+}
+
+void RMSprop::check_hyper_parameters(float alpha, float eps, float weight_decay,
+                                     float momentum) const {
+    check_non_negative("alpha", alpha);
+    check_non_negative("eps", eps);
+    check_non_negative("weight_decay", weight_decay);
+    check_non_negative("momentum", momentum);
+}
+
+void RMSprop::step() {
+    NoGrad no_grad;
+    const float alpha = alpha_, eps = eps_, decay = weight_decay_, momentum = momentum_, lr = lr_;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const Tensor& p = params_[i];
+        if (!p.has_grad()) continue;
+        Slots& s = slots_[i];
+        if (!s.started) {
+            s.started = true;
+            s.square_avg = xt::zeros<float>(p.shape());
+            if (centered_) s.grad_avg = xt::zeros<float>(p.shape());
+            if (momentum > 0.0f) s.momentum_buffer = xt::zeros<float>(p.shape());
+        }
+        float* w = p.mutable_value().data();
+        const float* grad = p.grad().data();
+        float* v = s.square_avg.data();
+        float* a = centered_ ? s.grad_avg.data() : nullptr;
+        float* b = momentum > 0.0f ? s.momentum_buffer.data() : nullptr;
+        for (std::size_t k = 0; k < p.size(); ++k) {  // torch's operations, in its order
+            float g = grad[k];
+            if (decay != 0.0f) g = g + decay * w[k];
+            v[k] = v[k] * alpha + (1.0f - alpha) * g * g;
+            float d;
+            if (a) {
+                a[k] = a[k] * alpha + (1.0f - alpha) * g;
+                d = std::sqrt(v[k] + -1.0f * a[k] * a[k]) + eps;
+            } else {
+                d = std::sqrt(v[k]) + eps;
+            }
+            if (b) {
+                b[k] = b[k] * momentum + g / d;
+                w[k] = w[k] + -lr * b[k];
+            } else {
+                w[k] = w[k] + -lr * (g / d);
+            }
+        }
+    }
+}
+
+NamedArrays RMSprop::state() const {
+    NamedArrays out{{"lr", scalar(lr_)},
+                    {"alpha", scalar(alpha_)},
+                    {"eps", scalar(eps_)},
+                    {"weight_decay", scalar(weight_decay_)},
+                    {"momentum", scalar(momentum_)},
+                    {"centered", scalar(centered_ ? 1.0f : 0.0f)},
+                    {"param_count", scalar(static_cast<float>(params_.size()))}};
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const Slots& s = slots_[i];
+        if (!s.started) continue;
+        const std::string at = "." + std::to_string(i);
+        out.emplace_back("square_avg" + at, s.square_avg);
+        if (centered_) out.emplace_back("grad_avg" + at, s.grad_avg);
+        if (momentum_ > 0.0f) out.emplace_back("momentum_buffer" + at, s.momentum_buffer);
+    }
+    return out;
+}
+
+void RMSprop::load_state(const NamedArrays& state) {
+    const SavedState saved = split_state(
+        state, {"lr", "alpha", "eps", "weight_decay", "momentum", "centered"},
+        {"square_avg", "grad_avg", "momentum_buffer"});
+    const float lr = hyper_or(saved, "lr", lr_), alpha = hyper_or(saved, "alpha", alpha_),
+                eps = hyper_or(saved, "eps", eps_),
+                weight_decay = hyper_or(saved, "weight_decay", weight_decay_),
+                momentum = hyper_or(saved, "momentum", momentum_);
+    const bool centered = hyper_or(saved, "centered", centered_ ? 1.0f : 0.0f) != 0.0f;
+    check_non_negative("the learning rate", lr);
+    check_hyper_parameters(alpha, eps, weight_decay, momentum);
+    std::vector<Slots> slots(params_.size());
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const Array* v = saved_entry(saved, "square_avg", i);
+        const Array* a = saved_entry(saved, "grad_avg", i);
+        const Array* b = saved_entry(saved, "momentum_buffer", i);
+        if (!v && !a && !b) continue;
+        const std::string at = std::to_string(i);
+        if (!v || (centered && !a) || (momentum > 0.0f && !b))
+            throw std::invalid_argument("RMSprop.load_state: parameter " + at +
+                                        " needs square_avg." + at +
+                                        (centered ? ", grad_avg." + at : std::string()) +
+                                        (momentum > 0.0f ? ", momentum_buffer." + at : std::string()) +
+                                        ", but some are missing");
+        slots[i].started = true;
+        slots[i].square_avg = *v;
+        if (centered) slots[i].grad_avg = *a;
+        if (momentum > 0.0f) slots[i].momentum_buffer = *b;
+    }
+    lr_ = lr;
+    alpha_ = alpha;
+    eps_ = eps;
+    weight_decay_ = weight_decay;
+    momentum_ = momentum;
+    centered_ = centered;
+    slots_ = std::move(slots);
+}
+
+Adagrad::Adagrad(std::vector<Tensor> params, float lr, float lr_decay, float weight_decay,
+                 float initial_accumulator_value, float eps)
+    : Optimizer("Adagrad", std::move(params), lr),
+      lr_decay_(lr_decay),
+      weight_decay_(weight_decay),
+      initial_(initial_accumulator_value),
+      eps_(eps),
+      steps_(params_.size(), 0.0f),
+      sums_(params_.size()) {
+    check_non_negative("lr_decay", lr_decay);
+    check_non_negative("weight_decay", weight_decay);
+    check_non_negative("initial_accumulator_value", initial_accumulator_value);
+    check_non_negative("eps", eps);
+}
+
+void Adagrad::step() {
+    NoGrad no_grad;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const Tensor& p = params_[i];
+        if (!p.has_grad()) continue;
+        if (steps_[i] == 0.0f) {
+            sums_[i] = Array::from_shape(p.shape());
+            sums_[i].fill(initial_);
+        }
+        steps_[i] += 1.0f;
+        const float clr = lr_ / (1.0f + (steps_[i] - 1.0f) * lr_decay_);
+        float* w = p.mutable_value().data();
+        const float* grad = p.grad().data();
+        float* s = sums_[i].data();
+        const float decay = weight_decay_, eps = eps_;
+        for (std::size_t k = 0; k < p.size(); ++k) {
+            float g = grad[k];
+            if (decay != 0.0f) g = g + decay * w[k];
+            s[k] = s[k] + g * g;
+            w[k] = w[k] + -clr * (g / (std::sqrt(s[k]) + eps));
+        }
+    }
+}
+
+NamedArrays Adagrad::state() const {
+    NamedArrays out{{"lr", scalar(lr_)},
+                    {"lr_decay", scalar(lr_decay_)},
+                    {"weight_decay", scalar(weight_decay_)},
+                    {"initial_accumulator_value", scalar(initial_)},
+                    {"eps", scalar(eps_)},
+                    {"param_count", scalar(static_cast<float>(params_.size()))}};
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        if (steps_[i] == 0.0f) continue;
+        const std::string at = "." + std::to_string(i);
+        out.emplace_back("step" + at, scalar(steps_[i]));
+        out.emplace_back("sum" + at, sums_[i]);
+    }
+    return out;
+}
+
+void Adagrad::load_state(const NamedArrays& state) {
+    const SavedState saved =
+        split_state(state, {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"},
+                    {"step", "sum"}, {"step"});
+    const float lr = hyper_or(saved, "lr", lr_), lr_decay = hyper_or(saved, "lr_decay", lr_decay_),
+                weight_decay = hyper_or(saved, "weight_decay", weight_decay_),
+                initial = hyper_or(saved, "initial_accumulator_value", initial_),
+                eps = hyper_or(saved, "eps", eps_);
+    check_non_negative("the learning rate", lr);
+    check_non_negative("lr_decay", lr_decay);
+    check_non_negative("weight_decay", weight_decay);
+    check_non_negative("eps", eps);
+    std::vector<float> steps(params_.size(), 0.0f);
+    std::vector<Array> sums(params_.size());
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const Array* step = saved_entry(saved, "step", i);
+        const Array* sum = saved_entry(saved, "sum", i);
+        if (!step && !sum) continue;
+        const std::string at = std::to_string(i);
+        if (!step || !sum)
+            throw std::invalid_argument("Adagrad.load_state: parameter " + at + " needs step." +
+                                        at + " and sum." + at + ", but one is missing");
+        const float t = *step->begin();
+        if (!(t >= 1.0f && t == std::floor(t)))
+            throw std::invalid_argument("Adagrad.load_state: 'step." + at +
+                                        "' must be a whole number >= 1, but it is " +
+                                        number_str(t));
+        steps[i] = t;
+        sums[i] = *sum;
+    }
+    lr_ = lr;
+    lr_decay_ = lr_decay;
+    weight_decay_ = weight_decay;
+    initial_ = initial;
+    eps_ = eps;
+    steps_ = std::move(steps);
+    sums_ = std::move(sums);
+}
+
+}  // namespace tapegrad::optim
