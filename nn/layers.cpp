@@ -4,6 +4,8 @@
 
 #include "../ops/activation.hpp"
 #include "../ops/conv.hpp"
+#include "../ops/index.hpp"
+#include "../ops/norm.hpp"
 #include "../ops/matmul.hpp"
 #include "../ops/pool.hpp"
 #include "../ops/shape.hpp"
@@ -45,37 +47,106 @@ std::string Linear::extra_repr() const {
 }
 
 Conv2D::Conv2D(std::size_t in_channels, std::size_t out_channels, std::size_t kernel,
-               std::size_t stride, std::size_t padding, bool bias)
-    : in_(in_channels), out_(out_channels), kernel_(kernel), stride_(stride), padding_(padding) {
-    if (in_channels == 0 || out_channels == 0 || kernel == 0 || stride == 0)
+               std::size_t stride, std::size_t padding, std::size_t dilation, std::size_t groups,
+               bool bias)
+    : in_(in_channels), out_(out_channels), kernel_(kernel), stride_(stride), padding_(padding),
+      dilation_(dilation), groups_(groups) {
+    if (in_channels == 0 || out_channels == 0 || kernel == 0 || stride == 0 || dilation == 0 ||
+        groups == 0)
         throw std::invalid_argument(
-            "Conv2D: in_channels, out_channels, kernel and stride must be at least 1, got in=" +
-            std::to_string(in_channels) + ", out=" + std::to_string(out_channels) + ", kernel=" +
-            std::to_string(kernel) + ", stride=" + std::to_string(stride));
-    weight = register_parameter("weight",
-                                Array::from_shape({out_channels, in_channels, kernel, kernel}));
+            "Conv2D: in_channels, out_channels, kernel, stride, dilation and groups must be at "
+            "least 1, got in=" + std::to_string(in_channels) + ", out=" +
+            std::to_string(out_channels) + ", kernel=" + std::to_string(kernel) + ", stride=" +
+            std::to_string(stride) + ", dilation=" + std::to_string(dilation) + ", groups=" +
+            std::to_string(groups));
+    if (in_channels % groups != 0 || out_channels % groups != 0)
+        throw std::invalid_argument("Conv2D: groups = " + std::to_string(groups) +
+                                    " must divide both in_channels (" +
+                                    std::to_string(in_channels) + ") and out_channels (" +
+                                    std::to_string(out_channels) + ")");
+    weight = register_parameter(
+        "weight", Array::from_shape({out_channels, in_channels / groups, kernel, kernel}));
     if (bias) this->bias = register_parameter("bias", Array::from_shape({out_channels}));
     reset(weight, this->bias);
 }
 
-Tensor Conv2D::forward(const Tensor& x) { return conv2d(x, weight, bias, stride_, padding_); }
+Tensor Conv2D::forward(const Tensor& x) {
+    return conv2d(x, weight, bias, stride_, padding_, dilation_, groups_);
+}
 
 std::string Conv2D::extra_repr() const {
     return "in=" + std::to_string(in_) + ", out=" + std::to_string(out_) +
            ", kernel=" + std::to_string(kernel_) + ", stride=" + std::to_string(stride_) +
-           ", padding=" + std::to_string(padding_) + ", bias=" + yes_no(bias.defined());
+           ", padding=" + std::to_string(padding_) +
+           (dilation_ != 1 ? ", dilation=" + std::to_string(dilation_) : std::string()) +
+           (groups_ != 1 ? ", groups=" + std::to_string(groups_) : std::string()) +
+           ", bias=" + yes_no(bias.defined());
 }
 
-MaxPool2D::MaxPool2D(std::size_t kernel, std::size_t stride) : kernel_(kernel), stride_(stride) {
+namespace {
+
+std::string pool_repr(std::size_t kernel, std::size_t stride, std::size_t padding) {
+    return "kernel=" + std::to_string(kernel) + ", stride=" + std::to_string(stride) +
+           (padding ? ", padding=" + std::to_string(padding) : std::string());
+}
+
+void check_pool(const char* layer, std::size_t kernel, std::size_t stride, std::size_t padding) {
     if (kernel == 0 || stride == 0)
-        throw std::invalid_argument("MaxPool2D: kernel and stride must be at least 1, got " +
-                                    extra_repr());
+        throw std::invalid_argument(std::string(layer) +
+                                    ": kernel and stride must be at least 1, got " +
+                                    pool_repr(kernel, stride, padding));
 }
 
-Tensor MaxPool2D::forward(const Tensor& x) { return max_pool2d(x, kernel_, stride_); }
+}  // namespace
 
-std::string MaxPool2D::extra_repr() const {
-    return "kernel=" + std::to_string(kernel_) + ", stride=" + std::to_string(stride_);
+MaxPool2D::MaxPool2D(std::size_t kernel, std::size_t stride, std::size_t padding)
+    : kernel_(kernel), stride_(stride), padding_(padding) {
+    check_pool("MaxPool2D", kernel, stride, padding);
+}
+
+Tensor MaxPool2D::forward(const Tensor& x) { return max_pool2d(x, kernel_, stride_, padding_); }
+std::string MaxPool2D::extra_repr() const { return pool_repr(kernel_, stride_, padding_); }
+
+AvgPool2D::AvgPool2D(std::size_t kernel, std::size_t stride, std::size_t padding)
+    : kernel_(kernel), stride_(stride), padding_(padding) {
+    check_pool("AvgPool2D", kernel, stride, padding);
+}
+
+Tensor AvgPool2D::forward(const Tensor& x) { return avg_pool2d(x, kernel_, stride_, padding_); }
+std::string AvgPool2D::extra_repr() const { return pool_repr(kernel_, stride_, padding_); }
+
+Tensor LeakyReLU::forward(const Tensor& x) { return leaky_relu(x, slope_); }
+std::string LeakyReLU::extra_repr() const { return "negative_slope=" + std::to_string(slope_); }
+Tensor ELU::forward(const Tensor& x) { return elu(x, alpha_); }
+std::string ELU::extra_repr() const { return "alpha=" + std::to_string(alpha_); }
+Tensor GELU::forward(const Tensor& x) {
+    return gelu(x, tanh_ ? GeluApproximation::tanh : GeluApproximation::none);
+}
+std::string GELU::extra_repr() const { return tanh_ ? "approximate=tanh" : ""; }
+Tensor SiLU::forward(const Tensor& x) { return silu(x); }
+Tensor Softplus::forward(const Tensor& x) { return softplus(x, beta_, threshold_); }
+std::string Softplus::extra_repr() const {
+    return "beta=" + std::to_string(beta_) + ", threshold=" + std::to_string(threshold_);
+}
+
+Dropout::Dropout(float p) : p_(p) {
+    if (!(p >= 0.0f && p <= 1.0f))
+        throw std::invalid_argument("Dropout: p must be in [0, 1], got " + std::to_string(p));
+}
+Tensor Dropout::forward(const Tensor& x) { return dropout(x, p_, is_training()); }
+std::string Dropout::extra_repr() const { return "p=" + std::to_string(p_); }
+
+Embedding::Embedding(std::size_t num_embeddings, std::size_t dim) {
+    if (num_embeddings == 0 || dim == 0)
+        throw std::invalid_argument("Embedding: num_embeddings and dim must be at least 1, got " +
+                                    std::to_string(num_embeddings) + " and " +
+                                    std::to_string(dim));
+    weight = register_parameter("weight", normal_array({num_embeddings, dim}, 0.0f, 1.0f));
+}
+Tensor Embedding::forward(const Tensor& indices) { return embedding(indices, weight); }
+std::string Embedding::extra_repr() const {
+    return "num_embeddings=" + std::to_string(weight.shape()[0]) +
+           ", dim=" + std::to_string(weight.shape()[1]);
 }
 
 Tensor Flatten::forward(const Tensor& x) { return flatten(x); }
@@ -84,6 +155,24 @@ Tensor Sigmoid::forward(const Tensor& x) { return sigmoid(x); }
 Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
 Tensor Softmax::forward(const Tensor& x) { return softmax(x, axis_); }
 std::string Softmax::extra_repr() const { return "axis=" + std::to_string(axis_); }
+
+LayerNorm::LayerNorm(std::vector<std::size_t> normalized_shape, float eps, bool elementwise_affine)
+    : shape_(std::move(normalized_shape)), eps_(eps) {
+    if (shape_.empty())
+        throw std::invalid_argument("LayerNorm: normalized_shape is empty; give the sizes of the "
+                                    "last axes to normalize over");
+    if (!(eps > 0.0f)) throw std::invalid_argument("LayerNorm: eps must be positive");
+    if (elementwise_affine) {
+        const Shape s(shape_.begin(), shape_.end());
+        weight = register_parameter("weight", xt::ones<float>(s));
+        bias = register_parameter("bias", xt::zeros<float>(s));
+    }
+}
+Tensor LayerNorm::forward(const Tensor& x) { return layer_norm(x, shape_, weight, bias, eps_); }
+std::string LayerNorm::extra_repr() const {
+    return "normalized_shape=" + shape_str(Shape(shape_.begin(), shape_.end())) +
+           ", eps=" + std::to_string(eps_) + ", elementwise_affine=" + yes_no(weight.defined());
+}
 
 Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
     for (const auto& m : modules) push_back(m);

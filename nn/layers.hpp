@@ -2,12 +2,20 @@
 //
 //   Linear(in, out, bias)       x [N, in] -> [N, out]           y = x · wT + b   (ops/matmul.hpp)
 //                               weight [out, in], bias [out]
-//   Conv2D(in_ch, out_ch, k, stride, padding, bias)              (ops/conv.hpp)
+//   Conv2D(in_ch, out_ch, k, stride, padding, dilation, groups, bias)   (ops/conv.hpp)
 //                               x [N, in_ch, H, W] -> [N, out_ch, Hout, Wout]
-//                               weight [out_ch, in_ch, k, k], bias [out_ch]
-//   MaxPool2D(k, stride)        x [N, C, H, W] -> [N, C, Hout, Wout]   (ops/pool.hpp)
+//                               weight [out_ch, in_ch / groups, k, k], bias [out_ch]
+//   MaxPool2D(k, stride, padding), AvgPool2D(k, stride, padding)
+//                               x [N, C, H, W] -> [N, C, Hout, Wout]   (ops/pool.hpp)
 //   Flatten()                   [N, d1, d2, ...] -> [N, d1*d2*...]     (ops/shape.hpp)
-//   ReLU(), Sigmoid(), Tanh(), Softmax(axis)     any shape, elementwise or along axis
+//   ReLU(), Sigmoid(), Tanh(), Softmax(axis), LeakyReLU(slope), ELU(alpha), GELU(tanh?),
+//   SiLU(), Softplus(beta, threshold), Identity()
+//                               any shape, elementwise or along axis (ops/activation.hpp)
+//   Dropout(p)                  in training: ops/norm.hpp's dropout; in evaluation: the identity
+//   Embedding(num, dim)         indices of any shape -> that shape + [dim]; weight [num, dim]
+//                               ~ N(0, 1), as torch.nn.Embedding
+//   LayerNorm(shape, eps, affine)   over the last axes, which must equal shape; weight (ones)
+//                               and bias (zeros) of that shape when affine (ops/norm.hpp)
 //   Sequential{m0, m1, ...}     calls its children in order; they are named "0", "1", ...
 //
 // Linear and Conv2D start as PyTorch's do: weight ~ U(-b, b) (Kaiming-uniform with a = sqrt(5))
@@ -19,6 +27,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "module.hpp"
 
@@ -43,29 +52,43 @@ class Linear : public Module {
 
 class Conv2D : public Module {
   public:
+    // torch.nn.Conv2d's argument order. groups must divide both channel counts.
     Conv2D(std::size_t in_channels, std::size_t out_channels, std::size_t kernel,
-           std::size_t stride = 1, std::size_t padding = 0, bool bias = true);
+           std::size_t stride = 1, std::size_t padding = 0, std::size_t dilation = 1,
+           std::size_t groups = 1, bool bias = true);
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Conv2D"; }
     std::string extra_repr() const override;
 
-    Tensor weight;  // [out_channels, in_channels, kernel, kernel]
+    Tensor weight;  // [out_channels, in_channels / groups, kernel, kernel]
     Tensor bias;    // [out_channels]; empty when built without bias
 
   private:
-    std::size_t in_, out_, kernel_, stride_, padding_;
+    std::size_t in_, out_, kernel_, stride_, padding_, dilation_, groups_;
 };
 
 class MaxPool2D : public Module {
   public:
     explicit MaxPool2D(std::size_t kernel) : MaxPool2D(kernel, kernel) {}  // stride = kernel
-    MaxPool2D(std::size_t kernel, std::size_t stride);
+    MaxPool2D(std::size_t kernel, std::size_t stride, std::size_t padding = 0);
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "MaxPool2D"; }
     std::string extra_repr() const override;
 
   private:
-    std::size_t kernel_, stride_;
+    std::size_t kernel_, stride_, padding_;
+};
+
+class AvgPool2D : public Module {
+  public:
+    explicit AvgPool2D(std::size_t kernel) : AvgPool2D(kernel, kernel) {}  // stride = kernel
+    AvgPool2D(std::size_t kernel, std::size_t stride, std::size_t padding = 0);
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "AvgPool2D"; }
+    std::string extra_repr() const override;
+
+  private:
+    std::size_t kernel_, stride_, padding_;
 };
 
 class Flatten : public Module {
@@ -101,6 +124,101 @@ class Softmax : public Module {
 
   private:
     int axis_;
+};
+
+class Identity : public Module {
+  public:
+    Tensor forward(const Tensor& x) override { return x; }
+    std::string type_name() const override { return "Identity"; }
+};
+
+class LeakyReLU : public Module {
+  public:
+    explicit LeakyReLU(float negative_slope = 0.01f) : slope_(negative_slope) {}
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "LeakyReLU"; }
+    std::string extra_repr() const override;
+
+  private:
+    float slope_;
+};
+
+class ELU : public Module {
+  public:
+    explicit ELU(float alpha = 1.0f) : alpha_(alpha) {}
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "ELU"; }
+    std::string extra_repr() const override;
+
+  private:
+    float alpha_;
+};
+
+class GELU : public Module {
+  public:
+    explicit GELU(bool tanh_approximation = false) : tanh_(tanh_approximation) {}
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "GELU"; }
+    std::string extra_repr() const override;
+
+  private:
+    bool tanh_;
+};
+
+class SiLU : public Module {
+  public:
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "SiLU"; }
+};
+
+class Softplus : public Module {
+  public:
+    explicit Softplus(float beta = 1.0f, float threshold = 20.0f) : beta_(beta), threshold_(threshold) {}
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "Softplus"; }
+    std::string extra_repr() const override;
+
+  private:
+    float beta_, threshold_;
+};
+
+// Zeroes a share p of the elements in training (and scales the rest by 1 / (1 - p)); the
+// identity in evaluation (Module::eval()).
+class Dropout : public Module {
+  public:
+    explicit Dropout(float p = 0.5f);
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "Dropout"; }
+    std::string extra_repr() const override;
+
+  private:
+    float p_;
+};
+
+class Embedding : public Module {
+  public:
+    Embedding(std::size_t num_embeddings, std::size_t dim);
+    Tensor forward(const Tensor& indices) override;
+    std::string type_name() const override { return "Embedding"; }
+    std::string extra_repr() const override;
+
+    Tensor weight;  // [num_embeddings, dim]
+};
+
+class LayerNorm : public Module {
+  public:
+    explicit LayerNorm(std::vector<std::size_t> normalized_shape, float eps = 1e-5f,
+                       bool elementwise_affine = true);
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "LayerNorm"; }
+    std::string extra_repr() const override;
+
+    Tensor weight;  // normalized_shape, ones; empty without elementwise_affine
+    Tensor bias;    // normalized_shape, zeros; empty without elementwise_affine
+
+  private:
+    std::vector<std::size_t> shape_;
+    float eps_;
 };
 
 // A chain of modules, built from its layers and grown with push_back:

@@ -260,3 +260,78 @@ TEST_CASE("summary of a small convolutional net shows each shape") {
     CHECK(s.find("Total params: " + std::to_string(4 * 9 + 4 + 64 * 10 + 10) + "\n") !=
           std::string::npos);
 }
+
+TEST_CASE("Dropout drops in training and is the identity after eval(), and train() turns it back on") {
+    nn::Sequential net{std::make_shared<nn::Dropout>(0.5f)};
+    const Tensor x(xt::ones<float>({1000}));
+    manual_seed(4);
+    const Array trained = net(x).value();
+    std::size_t zeros = 0;
+    for (float v : trained) {
+        CHECK((v == 0.0f || v == 2.0f));
+        zeros += v == 0.0f;
+    }
+    CHECK(zeros > 400);
+    CHECK(zeros < 600);
+    net.eval();
+    CHECK(net(x).value() == x.value());
+    net.train();
+    CHECK(net(x).value() != x.value());
+    CHECK_THROWS_WITH_AS(nn::Dropout(1.5f), doctest::Contains("Dropout: p must be in [0, 1], got 1.5"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("Conv2D takes torch's dilation and groups, with weights of torch's shape and bound") {
+    manual_seed(5);
+    nn::Conv2D depthwise(4, 8, 3, 1, 1, 1, 4);
+    CHECK(depthwise.weight.shape() == Shape{8, 1, 3, 3});
+    const float bound = 1.0f / std::sqrt(9.0f);  // fan_in = in / groups * k * k = 9
+    CHECK(xt::amax(xt::abs(depthwise.weight.value()))() <= bound);
+    CHECK(xt::amax(xt::abs(depthwise.weight.value()))() > 0.8f * bound);
+    const Tensor x(test::random_array({2, 4, 6, 6}));
+    CHECK(depthwise(x).shape() == Shape{2, 8, 6, 6});
+    CHECK(xt::allclose(depthwise(x).value(),
+                       conv2d(x, depthwise.weight, depthwise.bias, 1, 1, 1, 4).value()));
+    nn::Conv2D dilated(4, 2, 3, 1, 2, 2);
+    CHECK(dilated(x).shape() == Shape{2, 2, 6, 6});
+    std::ostringstream out;
+    out << dilated;
+    CHECK(out.str() == "Conv2D(in=4, out=2, kernel=3, stride=1, padding=2, dilation=2, bias=true)");
+    CHECK_THROWS_WITH_AS(nn::Conv2D(4, 6, 3, 1, 0, 1, 4),
+                         doctest::Contains("Conv2D: groups = 4 must divide both in_channels (4) and out_channels (6)"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("pooling, activation, Identity, Embedding and LayerNorm layers call their ops") {
+    const Tensor img(test::random_array({1, 2, 5, 5}));
+    CHECK(nn::AvgPool2D(3, 2, 1)(img).value() == avg_pool2d(img, 3, 2, 1).value());
+    CHECK(nn::MaxPool2D(3, 2, 1)(img).value() == max_pool2d(img, 3, 2, 1).value());
+    const Tensor x(test::random_array({3, 4}, -2.0f, 2.0f));
+    CHECK(nn::LeakyReLU(0.2f)(x).value() == leaky_relu(x, 0.2f).value());
+    CHECK(nn::ELU(0.5f)(x).value() == elu(x, 0.5f).value());
+    CHECK(nn::GELU()(x).value() == gelu(x).value());
+    CHECK(nn::GELU(true)(x).value() == gelu(x, GeluApproximation::tanh).value());
+    CHECK(nn::SiLU()(x).value() == silu(x).value());
+    CHECK(nn::Softplus(2.0f, 5.0f)(x).value() == softplus(x, 2.0f, 5.0f).value());
+    CHECK(nn::Identity()(x).node() == x.node());
+
+    manual_seed(6);
+    nn::Embedding table(1000, 16);
+    CHECK(table.weight.shape() == Shape{1000, 16});
+    CHECK(std::abs(xt::mean(table.weight.value())()) < 0.05);  // N(0, 1), as torch
+    CHECK(xt::variance(table.weight.value())() == doctest::Approx(1.0).epsilon(0.05));
+    CHECK(table(Tensor(Array{{3.0f, 999.0f}})).shape() == Shape{1, 2, 16});
+    CHECK_THROWS_WITH_AS(table(Tensor(Array{1000.0f})), doctest::Contains("embedding: index 1000"),
+                         std::invalid_argument);
+
+    nn::LayerNorm norm({4});
+    CHECK(norm.named_parameters().size() == 2);
+    CHECK(norm.named_parameters()[0].first == "weight");
+    CHECK(norm.weight.value() == Array{1.0f, 1.0f, 1.0f, 1.0f});
+    CHECK(norm.bias.value() == Array{0.0f, 0.0f, 0.0f, 0.0f});
+    CHECK(xt::allclose(norm(x).value(), layer_norm(x, {4}).value()));
+    CHECK(nn::LayerNorm({4}, 1e-5f, false).parameter_count() == 0);
+    CHECK_THROWS_WITH_AS(norm(Tensor(test::random_array({3, 5}))),
+                         doctest::Contains("layer_norm: normalized_shape [4] must be the last axes of x"),
+                         std::invalid_argument);
+}
