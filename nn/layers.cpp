@@ -174,6 +174,38 @@ std::string LayerNorm::extra_repr() const {
            ", eps=" + std::to_string(eps_) + ", elementwise_affine=" + yes_no(weight.defined());
 }
 
+BatchNorm::BatchNorm(std::size_t rank, std::size_t features, float eps, float momentum)
+    : rank_(rank), features_(features), eps_(eps), momentum_(momentum) {
+    const char* name = rank == 2 ? "BatchNorm1D" : "BatchNorm2D";
+    if (features == 0)
+        throw std::invalid_argument(std::string(name) + ": the number of features must be at least 1");
+    if (!(eps > 0.0f)) throw std::invalid_argument(std::string(name) + ": eps must be positive");
+    if (!(momentum >= 0.0f && momentum <= 1.0f))
+        throw std::invalid_argument(std::string(name) + ": momentum must be in [0, 1], got " +
+                                    std::to_string(momentum));
+    weight = register_parameter("weight", xt::ones<float>({features}));
+    bias = register_parameter("bias", xt::zeros<float>({features}));
+    running_mean = register_buffer("running_mean", xt::zeros<float>({features}));
+    running_var = register_buffer("running_var", xt::ones<float>({features}));
+    num_batches_tracked = register_buffer("num_batches_tracked", Array::from_shape({}));
+    num_batches_tracked.mutable_value().fill(0.0f);
+}
+
+Tensor BatchNorm::forward(const Tensor& x) {
+    if (x.dim() != rank_ || x.shape()[1] != features_)
+        throw std::invalid_argument(type_name() + ": x must be " +
+                                    (rank_ == 2 ? "[N, " : "[N, ") + std::to_string(features_) +
+                                    (rank_ == 2 ? "]" : ", H, W]") + ", but its shape is " +
+                                    shape_str(x.shape()));
+    if (is_training()) num_batches_tracked.mutable_value() += 1.0f;
+    return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum_, eps_);
+}
+
+std::string BatchNorm::extra_repr() const {
+    return std::to_string(features_) + ", eps=" + std::to_string(eps_) +
+           ", momentum=" + std::to_string(momentum_);
+}
+
 Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
     for (const auto& m : modules) push_back(m);
 }

@@ -16,6 +16,12 @@
 //                               ~ N(0, 1), as torch.nn.Embedding
 //   LayerNorm(shape, eps, affine)   over the last axes, which must equal shape; weight (ones)
 //                               and bias (zeros) of that shape when affine (ops/norm.hpp)
+//   BatchNorm1D(features, eps = 1e-5, momentum = 0.1)   x [N, features]
+//   BatchNorm2D(channels, eps = 1e-5, momentum = 0.1)   x [N, channels, H, W]
+//                               weight (ones), bias (zeros), and the buffers running_mean
+//                               (zeros), running_var (ones) and num_batches_tracked, as torch;
+//                               batch statistics in training (updating the running ones),
+//                               running statistics after eval() (ops/norm.hpp)
 //   Sequential{m0, m1, ...}     calls its children in order; they are named "0", "1", ...
 //
 // Linear and Conv2D start as PyTorch's do: weight ~ U(-b, b) (Kaiming-uniform with a = sqrt(5))
@@ -219,6 +225,36 @@ class LayerNorm : public Module {
   private:
     std::vector<std::size_t> shape_;
     float eps_;
+};
+
+class BatchNorm : public Module {
+  public:
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return rank_ == 2 ? "BatchNorm1D" : "BatchNorm2D"; }
+    std::string extra_repr() const override;
+
+    Tensor weight, bias;                     // [features]
+    Tensor running_mean, running_var;        // buffers, [features]
+    Tensor num_batches_tracked;              // buffer, one number
+
+  protected:
+    BatchNorm(std::size_t rank, std::size_t features, float eps, float momentum);
+
+  private:
+    std::size_t rank_, features_;
+    float eps_, momentum_;
+};
+
+class BatchNorm1D : public BatchNorm {
+  public:
+    explicit BatchNorm1D(std::size_t features, float eps = 1e-5f, float momentum = 0.1f)
+        : BatchNorm(2, features, eps, momentum) {}
+};
+
+class BatchNorm2D : public BatchNorm {
+  public:
+    explicit BatchNorm2D(std::size_t channels, float eps = 1e-5f, float momentum = 0.1f)
+        : BatchNorm(4, channels, eps, momentum) {}
 };
 
 // A chain of modules, built from its layers and grown with push_back:

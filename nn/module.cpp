@@ -24,13 +24,14 @@ struct Call {
 };
 thread_local std::vector<Call>* active_calls = nullptr;
 
-void collect(const Module& m, const std::string& prefix,
+// The parameters (or the buffers) of a tree, each once, by dotted path.
+void collect(const Module& m, const std::string& prefix, bool buffers,
              std::vector<std::pair<std::string, Tensor>>& out,
              std::unordered_set<const Node*>& seen) {
-    for (const auto& [name, p] : m.own_parameters())
+    for (const auto& [name, p] : buffers ? m.own_buffers() : m.own_parameters())
         if (seen.insert(p.node().get()).second) out.emplace_back(prefix + name, p);
     for (const auto& [name, child] : m.named_children())
-        collect(*child, prefix + name + ".", out, seen);
+        collect(*child, prefix + name + ".", buffers, out, seen);
 }
 
 void collect_modules(const Module& m, const std::string& path,
@@ -90,9 +91,9 @@ void Module::check_new_name(const std::string& name, const char* what) const {
         return std::any_of(list.begin(), list.end(),
                            [&](const auto& entry) { return entry.first == name; });
     };
-    if (taken(parameters_) || taken(children_))
+    if (taken(parameters_) || taken(buffers_) || taken(children_))
         throw std::invalid_argument(std::string("register_") + what + ": " + type_name() +
-                                    " already has a parameter or module named '" + name +
+                                    " already has a parameter, buffer or module named '" + name +
                                     "'; pick another name");
 }
 
@@ -101,6 +102,13 @@ Tensor Module::register_parameter(std::string name, Array value) {
     Tensor p(std::move(value), true);
     parameters_.emplace_back(std::move(name), p);
     return p;
+}
+
+Tensor Module::register_buffer(std::string name, Array value) {
+    check_new_name(name, "buffer");
+    Tensor b(std::move(value), false);
+    buffers_.emplace_back(std::move(name), b);
+    return b;
 }
 
 void Module::add_child(std::string name, std::shared_ptr<Module> module) {
@@ -116,7 +124,14 @@ void Module::add_child(std::string name, std::shared_ptr<Module> module) {
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
     std::vector<std::pair<std::string, Tensor>> out;
     std::unordered_set<const Node*> seen;
-    collect(*this, "", out, seen);
+    collect(*this, "", false, out, seen);
+    return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
+    std::vector<std::pair<std::string, Tensor>> out;
+    std::unordered_set<const Node*> seen;
+    collect(*this, "", true, out, seen);
     return out;
 }
 
@@ -205,6 +220,9 @@ void Module::summary(std::ostream& out, const Shape& input_shape) {
         if (p.requires_grad()) trainable += p.size();
     out << "Total params: " << parameter_count() << '\n'
         << "Trainable params: " << trainable << '\n';
+    std::size_t buffered = 0;
+    for (const auto& [name, b] : named_buffers()) buffered += b.size();
+    if (buffered) out << "Buffers: " << buffered << " values (saved with the parameters)\n";
 }
 
 std::string Module::summary(const Shape& input_shape) {

@@ -10,7 +10,8 @@
 //
 // named_parameters() walks the tree in registration order, a module's own parameters before its
 // children's, and names each parameter by its dotted path: "fc1.weight", "0.bias", "2.0.weight".
-// Those names are the keys of saved files (nn/serialize.hpp). Modules live in std::shared_ptr and
+// named_buffers() does the same for buffers ("1.running_mean"). Both are the keys of saved files
+// (nn/serialize.hpp), as in a PyTorch state_dict. Modules live in std::shared_ptr and
 // are not copyable: a copy would silently share or silently not share the parameters.
 #pragma once
 
@@ -45,6 +46,10 @@ class Module {
     // among this module's parameters and children.
     Tensor register_parameter(std::string name, Array value);
 
+    // A buffer: state that is saved and loaded with the parameters but is not trained (no
+    // gradient), such as BatchNorm's running statistics. Same naming rules; returns the handle.
+    Tensor register_buffer(std::string name, Array value);
+
     // Adds a child module under `name` (same rules as parameter names) and returns it.
     template <class M>
     std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
@@ -58,6 +63,9 @@ class Module {
     std::vector<std::pair<std::string, Tensor>> named_parameters() const;
     // The number of scalars in parameters().
     std::size_t parameter_count() const;
+    // Every buffer of the tree, named and ordered as the parameters are.
+    std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+    const std::vector<std::pair<std::string, Tensor>>& own_buffers() const { return buffers_; }
 
     std::vector<std::shared_ptr<Module>> children() const;
     const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const {
@@ -87,6 +95,7 @@ class Module {
     void check_new_name(const std::string& name, const char* what) const;
 
     std::vector<std::pair<std::string, Tensor>> parameters_;
+    std::vector<std::pair<std::string, Tensor>> buffers_;
     std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
     bool training_ = true;
 };

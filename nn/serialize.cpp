@@ -12,14 +12,25 @@ Shape shape_of(const Array& a) { return Shape(a.shape().begin(), a.shape().end()
 
 }  // namespace
 
+namespace {
+
+// What a saved model holds: the parameters, then the buffers.
+std::vector<std::pair<std::string, Tensor>> saved_tensors(const Module& module) {
+    auto all = module.named_parameters();
+    for (auto& entry : module.named_buffers()) all.push_back(std::move(entry));
+    return all;
+}
+
+}  // namespace
+
 NamedArrays parameter_arrays(const Module& module) {
     NamedArrays out;
-    for (const auto& [name, p] : module.named_parameters()) out.emplace_back(name, p.value());
+    for (const auto& [name, p] : saved_tensors(module)) out.emplace_back(name, p.value());
     return out;
 }
 
 void assign_parameters(Module& module, const NamedArrays& arrays, const std::string& source) {
-    const auto params = module.named_parameters();
+    const auto params = saved_tensors(module);
     std::map<std::string, const Array*> given;
     std::vector<std::string> problems;
     for (const auto& [name, array] : arrays)

@@ -35,12 +35,14 @@ void save(const Module& module, const std::string& path);
 // assign_parameters(module, load_arrays(path), "'" + path + "'").
 void load(Module& module, const std::string& path);
 
-// The model's parameters as named copies, in named_parameters() order.
+// The model's parameters, then its buffers, as named copies (named_parameters() and
+// named_buffers() order): what save() writes and load() reads, as a PyTorch state_dict.
 NamedArrays parameter_arrays(const Module& module);
 
-// Copies the arrays into the parameters of the same names. If names or shapes differ, throws
-// std::runtime_error listing every missing name, unexpected name and shape difference (with
-// both shapes) and changes nothing. `source` says where the arrays came from in that message.
+// Copies the arrays into the parameters and buffers of the same names. If names or shapes
+// differ, throws std::runtime_error listing every missing name, unexpected name and shape
+// difference (with both shapes) and changes nothing. `source` says where the arrays came from
+// in that message.
 void assign_parameters(Module& module, const NamedArrays& arrays,
                        const std::string& source = "the arrays");
 

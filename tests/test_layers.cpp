@@ -1,3 +1,5 @@
+#include <xtensor/xview.hpp>
+
 #include "helpers.hpp"
 
 #include <cmath>
@@ -334,4 +336,55 @@ TEST_CASE("pooling, activation, Identity, Embedding and LayerNorm layers call th
     CHECK_THROWS_WITH_AS(norm(Tensor(test::random_array({3, 5}))),
                          doctest::Contains("layer_norm: normalized_shape [4] must be the last axes of x"),
                          std::invalid_argument);
+}
+
+TEST_CASE("BatchNorm2D keeps torch's parameters and buffers, and train() and eval() change what it computes") {
+    nn::BatchNorm2D bn(3);
+    std::vector<std::string> names, buffers;
+    for (const auto& [name, p] : bn.named_parameters()) names.push_back(name);
+    for (const auto& [name, b] : bn.named_buffers()) buffers.push_back(name);
+    CHECK(names == std::vector<std::string>{"weight", "bias"});
+    CHECK(buffers == std::vector<std::string>{"running_mean", "running_var", "num_batches_tracked"});
+    CHECK(bn.running_var.value() == Array{1.0f, 1.0f, 1.0f});
+    CHECK_FALSE(bn.running_mean.requires_grad());
+
+    const Tensor x(test::random_array({4, 3, 2, 2}, 1.0f, 3.0f, 8));
+    const Array trained = bn(x).value();  // batch statistics: each channel now has mean 0
+    CHECK(std::abs(xt::mean(xt::view(trained, xt::all(), 0))()) < 1e-5);
+    CHECK(bn.num_batches_tracked.value()() == 1.0f);
+    CHECK(xt::all(bn.running_mean.value() > 0.09f));  // 0.1 of a batch mean between 1 and 3
+    bn.eval();
+    const Array evaluated = bn(x).value();  // running statistics: not centred
+    CHECK(xt::mean(xt::view(evaluated, xt::all(), 0))() > 0.5);
+    CHECK(bn.num_batches_tracked.value()() == 1.0f);  // evaluation changes no buffer
+
+    CHECK_THROWS_WITH_AS(bn(Tensor(test::random_array({4, 3}))),
+                         doctest::Contains("BatchNorm2D: x must be [N, 3, H, W], but its shape is [4, 3]"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(nn::BatchNorm1D(2)(Tensor(test::random_array({4, 3}))),
+                         doctest::Contains("BatchNorm1D: x must be [N, 2], but its shape is [4, 3]"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(bn.register_buffer("weight", Array{1.0f}),
+                         doctest::Contains("already has a parameter, buffer or module named 'weight'"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("buffers are saved and loaded with the parameters, and summary() counts them") {
+    const test::TempDir dir;
+    auto model = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(4, 3),
+                                                  std::make_shared<nn::BatchNorm1D>(3));
+    (*model)(Tensor(test::random_array({5, 4})));  // one training step of the running statistics
+    nn::save(*model, dir.file("m.npz"));
+    const nn::NamedArrays saved = load_arrays(dir.file("m.npz"));
+    std::vector<std::string> names;
+    for (const auto& [name, a] : saved) names.push_back(name);
+    CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                                            "1.running_var", "1.num_batches_tracked"});
+    auto other = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(4, 3),
+                                                  std::make_shared<nn::BatchNorm1D>(3));
+    nn::load(*other, dir.file("m.npz"));
+    CHECK(other->at<nn::BatchNorm1D>(1)->running_mean.value() ==
+          model->at<nn::BatchNorm1D>(1)->running_mean.value());
+    CHECK(other->at<nn::BatchNorm1D>(1)->num_batches_tracked.value()() == 1.0f);
+    CHECK(model->summary({2, 4}).find("Buffers: 7 values") != std::string::npos);
 }

@@ -66,7 +66,7 @@ TEST_CASE("parameter counts: Linear 784 to 10 has 7850") {
 TEST_CASE("names must be non-empty without dots and unique") {
     TwoLayer net;
     CHECK_THROWS_WITH_AS(net.register_parameter("scale", Array{1.0f}),
-                         doctest::Contains("already has a parameter or module named 'scale'"),
+                         doctest::Contains("already has a parameter, buffer or module named 'scale'"),
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS(net.register_module("fc1", std::make_shared<nn::ReLU>()),
                          doctest::Contains("'fc1'"), std::invalid_argument);
