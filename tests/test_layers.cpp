@@ -388,3 +388,42 @@ TEST_CASE("buffers are saved and loaded with the parameters, and summary() count
     CHECK(other->at<nn::BatchNorm1D>(1)->num_batches_tracked.value()() == 1.0f);
     CHECK(model->summary({2, 4}).find("Buffers: 7 values") != std::string::npos);
 }
+
+TEST_CASE("nn::init has torch's initialisers, gains and fan modes") {
+    using namespace nn::init;
+    CHECK(calculate_gain("tanh") == doctest::Approx(5.0 / 3.0));
+    CHECK(calculate_gain("relu") == doctest::Approx(std::sqrt(2.0)));
+    CHECK(calculate_gain("leaky_relu", 0.2) == doctest::Approx(std::sqrt(2.0 / 1.04)));
+    CHECK(calculate_gain("conv2d") == 1.0);
+    CHECK_THROWS_WITH_AS(calculate_gain("swish"), doctest::Contains("calculate_gain: unknown nonlinearity 'swish'"),
+                         std::invalid_argument);
+    CHECK(fan_out(Shape{8, 3, 5, 5}) == 200);
+    manual_seed(12);
+    const Tensor w(Array::from_shape({200, 300}), true);
+    xavier_uniform_(w, 2.0);
+    const double a = 2.0 * std::sqrt(6.0 / 500.0);
+    CHECK(xt::amax(xt::abs(w.value()))() <= a);
+    CHECK(xt::amax(xt::abs(w.value()))() > 0.99 * a);
+    xavier_normal_(w);
+    CHECK(std::sqrt(xt::variance(w.value())()) == doctest::Approx(std::sqrt(2.0 / 500.0)).epsilon(0.02));
+    kaiming_normal_(w, 0.0, FanMode::fan_out, "relu");
+    CHECK(std::sqrt(xt::variance(w.value())()) == doctest::Approx(std::sqrt(2.0 / 200.0)).epsilon(0.02));
+    kaiming_uniform_(w, 0.0, FanMode::fan_in, "relu");
+    CHECK(xt::amax(xt::abs(w.value()))() <= std::sqrt(3.0) * std::sqrt(2.0 / 300.0));
+    normal_(w, 3.0f, 0.5f);
+    CHECK(xt::mean(w.value())() == doctest::Approx(3.0).epsilon(0.01));
+    ones_(w);
+    CHECK(xt::all(xt::equal(w.value(), 1.0f)));
+    // orthogonal_: orthonormal rows when there are fewer rows, orthonormal columns otherwise
+    for (const Shape& s : {Shape{3, 5}, Shape{5, 3}, Shape{4, 2, 2}}) {
+        const Tensor q(Array::from_shape(s), true);
+        orthogonal_(q, 1.5);
+        const std::size_t rows = s[0], cols = q.size() / rows;
+        Array m = q.value();
+        m.reshape({rows, cols});
+        const Tensor mt(m);
+        const Array gram = rows <= cols ? matmul(mt, transpose(mt)).value() : matmul(transpose(mt), mt).value();
+        const std::size_t k = std::min(rows, cols);
+        CHECK(xt::allclose(gram, 2.25f * xt::eye<float>(k), 1e-5, 1e-5));
+    }
+}
