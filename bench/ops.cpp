@@ -1,7 +1,9 @@
 // tapegrad_bench ops: forward + backward time of each op of the op set on realistic shapes,
 // the same list as bench/torch_bench.py's `ops` (same names, shapes and arguments). Each op runs
 // as loss = sum(op(inputs)); loss.backward(), on fresh leaves made before the clock starts; the
-// median of --reps timed runs after two warm-up runs is reported, in microseconds.
+// median of --reps timed runs after two warm-up runs is reported, in microseconds. PyTorch's side
+// uses views where a PyTorch user would (permute, slice, select, expand give views there; every
+// tapegrad op writes a new array).
 #include <functional>
 #include <iostream>
 #include <sstream>
@@ -63,6 +65,24 @@ std::vector<OpCase> cases() {
         {"batch_norm", "[64, 32, 16, 16], training", {{64, 32, 16, 16}, {32}, {32}}, [](const Inputs& t) { return batch_norm(t[0], Tensor(), Tensor(), t[1], t[2], true); }},
         {"embedding", "[32, 128] of 10000 x 64", {{10000, 64}}, [](const Inputs& t) { return embedding(t[1], t[0]); }, {tokens}},
         {"dropout", "[64, 1024], p 0.1", {m}, [](const Inputs& t) { return dropout(t[0], 0.1f, true); }},
+        {"cos", "[64, 1024]", {m}, [](const Inputs& t) { return cos(t[0]); }},
+        {"log1p", "[64, 1024]", {m}, [](const Inputs& t) { return log1p(abs(t[0])); }},
+        {"expm1", "[64, 1024]", {m}, [](const Inputs& t) { return expm1(t[0]); }},
+        {"reciprocal", "[64, 1024]", {m}, [](const Inputs& t) { return reciprocal(t[0]); }},
+        {"square", "[64, 1024]", {m}, [](const Inputs& t) { return square(t[0]); }},
+        {"sign", "[64, 1024]", {m}, [](const Inputs& t) { return sign(t[0]); }},
+        {"floor", "[64, 1024]", {m}, [](const Inputs& t) { return floor(t[0]); }},
+        {"round", "[64, 1024]", {m}, [](const Inputs& t) { return round(t[0]); }},
+        {"minimum", "[64, 1024] x2", {m, m}, [](const Inputs& t) { return minimum(t[0], t[1]); }},
+        {"min", "[64, 1024], axis 1", {m}, [](const Inputs& t) { return min(t[0], 1); }},
+        {"stddev", "[64, 1024], axis 1", {m}, [](const Inputs& t) { return stddev(t[0], 1); }},
+        {"transpose", "[32, 128, 64], axes 0 and 2", {s3}, [](const Inputs& t) { return transpose(t[0], 0, 2); }},
+        {"unsqueeze", "[32, 128, 64], axis 1", {s3}, [](const Inputs& t) { return unsqueeze(t[0], 1); }},
+        {"expand", "[32, 1, 64] -> [32, 128, 64]", {{32, 1, 64}}, [](const Inputs& t) { return expand(t[0], {32, 128, 64}); }},
+        {"select", "[32, 128, 64], axis 1, row 5", {s3}, [](const Inputs& t) { return select(t[0], 1, 5); }},
+        {"scatter_add", "[64, 1024], [64, 256] indices", {m, {64, 256}}, [](const Inputs& t) { return scatter_add(t[0], 1, t[2], t[1]); }, {gather_idx}},
+        {"split", "[64, 1024] into 256 + 768", {m}, [](const Inputs& t) { return split(t[0], {256, 768}, 1)[1]; }},
+        {"chunk", "[64, 1024] into 4, the third", {m}, [](const Inputs& t) { return chunk(t[0], 4, 1)[2]; }},
     };
 }
 
