@@ -24,10 +24,12 @@
 #include "ops/reduce.hpp"
 #include "ops/shape.hpp"
 
+#include "nn/attention.hpp"
 #include "nn/init.hpp"
 #include "nn/layers.hpp"
 #include "nn/loss_registry.hpp"
 #include "nn/module.hpp"
+#include "nn/recurrent.hpp"
 #include "nn/serialize.hpp"
 
 #include "optim/adam.hpp"

@@ -1,6 +1,6 @@
 // Layers: thin modules over the ops, named after the textbook.
 //
-//   Linear(in, out, bias)       x [N, in] -> [N, out]           y = x · wT + b   (ops/matmul.hpp)
+//   Linear(in, out, bias)       x [..., in] -> [..., out]           y = x · wT + b   (ops/matmul.hpp)
 //                               weight [out, in], bias [out]
 //   Conv2D(in_ch, out_ch, k, stride, padding, dilation, groups, bias)   (ops/conv.hpp)
 //                               x [N, in_ch, H, W] -> [N, out_ch, Hout, Wout]

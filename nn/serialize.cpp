@@ -1,6 +1,11 @@
 #include "serialize.hpp"
 
+#include <cmath>
+#include <iomanip>
 #include <map>
+#include <sstream>
+#include <type_traits>
+#include <variant>
 #include <set>
 #include <stdexcept>
 
@@ -73,8 +78,58 @@ void save(const Module& module, const std::string& path) {
     save_arrays(path, parameter_arrays(module));
 }
 
+namespace {
+
+// How many values of `a` do not survive the trip to float32 and back, and the first of them.
+template <class T>
+std::size_t inexact(const xt::xarray<T>& a, double& first) {
+    std::size_t count = 0;
+    for (const T v : a) {
+        const float f = static_cast<float>(v);
+        const bool exact = std::isnan(static_cast<double>(v)) ||
+                           static_cast<double>(f) == static_cast<double>(v);
+        if (!exact && count++ == 0) first = static_cast<double>(v);
+    }
+    return count;
+}
+
+}  // namespace
+
+NamedArrays float32_arrays(const NamedTypedArrays& arrays, const std::string& source) {
+    NamedArrays out;
+    std::vector<std::string> problems;
+    for (const auto& [name, typed] : arrays) {
+        double first = 0.0;
+        std::size_t bad = 0;
+        Array a = std::visit(
+            [&](const auto& x) -> Array {
+                using T = typename std::decay_t<decltype(x)>::value_type;
+                if constexpr (!std::is_same_v<T, float>) bad = inexact(x, first);
+                return xt::cast<float>(x);
+            },
+            typed);
+        if (bad > 0) {
+            std::ostringstream msg;
+            msg << "'" << name << "' is " << dtype_name(dtype_of(typed)) << " and " << bad
+                << " of its " << a.size() << " values have no exact float32 (the first is "
+                << std::setprecision(17) << first << ")";
+            problems.push_back(msg.str());
+        } else {
+            out.emplace_back(name, std::move(a));
+        }
+    }
+    if (!problems.empty()) {
+        std::string msg = "load: " + source + " holds arrays that would change in float32; " +
+                          "convert them before saving (in PyTorch: model.float()):";
+        for (const std::string& p : problems) msg += "\n  " + p;
+        throw std::runtime_error(msg);
+    }
+    return out;
+}
+
 void load(Module& module, const std::string& path) {
-    assign_parameters(module, load_arrays(path), "'" + path + "'");
+    const std::string source = "'" + path + "'";
+    assign_parameters(module, float32_arrays(load_npz(path), source), source);
 }
 
 }  // namespace tapegrad::nn

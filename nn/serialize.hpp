@@ -32,8 +32,15 @@ namespace tapegrad::nn {
 
 // save_arrays(path, parameter_arrays(module)).
 void save(const Module& module, const std::string& path);
-// assign_parameters(module, load_arrays(path), "'" + path + "'").
+// assign_parameters(module, float32_arrays(load_npz(path), ...), ...). Besides float32 it reads
+// float64, int64 and uint8 arrays whose every value converts exactly (as a PyTorch state_dict
+// saved with numpy.savez holds: num_batches_tracked is int64; model.double()'s weights are
+// float64); otherwise it names each array that would change and loads nothing.
 void load(Module& module, const std::string& path);
+
+// The arrays as float32, if every value of every array converts exactly; otherwise throws
+// std::runtime_error naming each array that does not (its dtype, how many values, the first).
+NamedArrays float32_arrays(const NamedTypedArrays& arrays, const std::string& source = "the arrays");
 
 // The model's parameters, then its buffers, as named copies (named_parameters() and
 // named_buffers() order): what save() writes and load() reads, as a PyTorch state_dict.

@@ -157,14 +157,23 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-    require_2d("linear", "x", x);
     require_2d("linear", "weight", weight);
-    const Shape sx = x.shape(), sw = weight.shape();
-    if (sx[1] != sw[1])
-        throw std::invalid_argument("linear: x has " + std::to_string(sx[1]) +
+    if (x.dim() == 0)
+        throw std::invalid_argument("linear: x must be [..., in], but it is a single number");
+    const Shape sw = weight.shape();
+    if (x.shape().back() != sw[1])
+        throw std::invalid_argument("linear: x has " + std::to_string(x.shape().back()) +
                                     " features per row but weight " + shape_str(sw) +
                                     " expects " + std::to_string(sw[1]) + " (x is " +
-                                    shape_str(sx) + ")");
+                                    shape_str(x.shape()) + ")");
+    if (x.dim() != 2) {  // [..., in] as torch: every row at once, then reshaped
+        Shape out = x.shape();
+        const std::size_t in = out.back();
+        out.back() = sw[0];
+        const Tensor rows = reshape(x, {in == 0 ? 0 : x.size() / in, in});
+        return reshape(linear(rows, weight, bias), out);
+    }
+    const Shape sx = x.shape();
     if (bias.defined() && bias.shape() != Shape{sw[0]})
         throw std::invalid_argument("linear: bias must have shape " + shape_str(Shape{sw[0]}) +
                                     ", but it is " + shape_str(bias.shape()));

@@ -9,6 +9,7 @@
 //                        batch axes they were broadcast on
 //
 //   y = x · wT + b       x [N, in], w [out, in] (PyTorch's layout), b [out] or empty, y [N, out]
+//                        (x [..., in] gives y [..., out]: the rows of every leading axis)
 //                        dx = dy · w         dw = dyT · x        db = sum of dy over rows
 //
 // linear() is what nn::Linear calls: one record and no transposed copy of w.

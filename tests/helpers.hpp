@@ -1,6 +1,8 @@
 // Shared by the test files: random inputs and a gradcheck assertion that prints what failed.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +34,29 @@ inline Array away_from_zero(const Shape& shape, float lo = 0.2f, float hi = 1.0f
     Array a = Array::from_shape(shape);
     for (float& v : a) v = (gen() % 2 ? 1.0f : -1.0f) * pick(gen);
     return a;
+}
+
+// Compares with a PyTorch reference: |got - want| <= 1e-4 |want| + 1e-5 (the largest |want|, at
+// least 1): relative, with a floor for elements near zero that float32 arithmetic reaches only to
+// its rounding of the larger terms. On failure it names `what` and the worst element.
+inline void check_close(const std::string& what, const Array& got, const Array& want) {
+    INFO(what);
+    REQUIRE(Shape(got.shape().begin(), got.shape().end()) ==
+            Shape(want.shape().begin(), want.shape().end()));
+    double scale = 1.0;
+    for (const float w : want) scale = std::max(scale, static_cast<double>(std::abs(w)));
+    double worst = 0.0;
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < got.size(); ++k) {
+        const double g = got.data()[k], w = want.data()[k];
+        const double excess = std::abs(g - w) - (1e-4 * std::abs(w) + 1e-5 * scale);
+        if (excess > worst || std::isnan(g)) {
+            worst = std::isnan(g) ? INFINITY : excess;
+            at = k;
+        }
+    }
+    INFO("element " << at << ": tapegrad " << got.data()[at] << ", torch " << want.data()[at]);
+    CHECK(worst <= 0.0);
 }
 
 // A fresh folder per test case, removed with everything in it at the end of the case (ctest runs

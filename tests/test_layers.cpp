@@ -133,8 +133,12 @@ TEST_CASE("a wrong input shape gives the op error prefixed by the layer") {
                          "weight [2, 5] expects 5 (x is [2, 4])",
                          std::invalid_argument);
     nn::Linear fc(3, 4);
-    CHECK_THROWS_WITH_AS(fc(Tensor(xt::zeros<float>({3}))),
-                         doctest::Contains("linear: x must be 2-D"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(fc(Tensor(xt::zeros<float>({2, 5, 2}))),
+                         "linear: x has 2 features per row but weight [4, 3] expects 3 (x is "
+                         "[2, 5, 2])",
+                         std::invalid_argument);
+    CHECK(fc(Tensor(xt::zeros<float>({3}))).shape() == Shape{4});  // [in] -> [out], as torch
+    CHECK(fc(Tensor(xt::zeros<float>({2, 5, 3}))).shape() == Shape{2, 5, 4});
     CHECK_THROWS_AS(nn::Linear(0, 4), std::invalid_argument);
 }
 

@@ -121,26 +121,6 @@ std::map<std::string, Array> references() {
     return arrays;
 }
 
-// |got - want| <= 1e-4 |want| + 1e-5 (the largest |want|, at least 1): relative, with a floor for
-// elements near zero that float32 arithmetic reaches only to its rounding of the larger terms.
-void check_close(const std::string& what, const Array& got, const Array& want) {
-    INFO(what);
-    REQUIRE(Shape(got.shape().begin(), got.shape().end()) == Shape(want.shape().begin(), want.shape().end()));
-    const double scale = std::max(1.0, static_cast<double>(xt::amax(xt::abs(want))()));
-    double worst = 0.0;
-    std::size_t at = 0;
-    for (std::size_t k = 0; k < got.size(); ++k) {
-        const double g = got.data()[k], w = want.data()[k];
-        const double excess = std::abs(g - w) - (1e-4 * std::abs(w) + 1e-5 * scale);
-        if (excess > worst || std::isnan(g)) {
-            worst = std::isnan(g) ? INFINITY : excess;
-            at = k;
-        }
-    }
-    INFO("element " << at << ": tapegrad " << got.data()[at] << ", torch " << want.data()[at]);
-    CHECK(worst <= 0.0);
-}
-
 }  // namespace
 
 TEST_CASE("every op agrees with PyTorch 1.13 on values and gradients") {
@@ -162,7 +142,7 @@ TEST_CASE("every op agrees with PyTorch 1.13 on values and gradients") {
             inputs.emplace_back(refs.at(name + ".in" + std::to_string(k)),
                                 refs.count(name + ".grad" + std::to_string(k)) > 0);
         const Tensor y = ops().at(name)(inputs);
-        check_close(name + " value", y.value(), refs.at(name + ".y"));
+        test::check_close(name + " value", y.value(), refs.at(name + ".y"));
         if (!refs.count(name + ".w")) {
             CHECK_FALSE(y.requires_grad());
             continue;
@@ -170,7 +150,7 @@ TEST_CASE("every op agrees with PyTorch 1.13 on values and gradients") {
         sum(y * Tensor(refs.at(name + ".w"))).backward();
         for (std::size_t k = 0; k < inputs.size(); ++k)
             if (inputs[k].requires_grad())
-                check_close(name + " gradient of input " + std::to_string(k), inputs[k].grad(),
+                test::check_close(name + " gradient of input " + std::to_string(k), inputs[k].grad(),
                             refs.at(name + ".grad" + std::to_string(k)));
     }
 }
@@ -181,6 +161,6 @@ TEST_CASE("batch_norm updates its running statistics as PyTorch does") {
     const Tensor rv(refs.at("batch_norm_train.running_var_before"));
     batch_norm(Tensor(refs.at("batch_norm_train.in0")), rm, rv, Tensor(refs.at("batch_norm_train.in1")),
                Tensor(refs.at("batch_norm_train.in2")), true, 0.2f);
-    check_close("running_mean", rm.value(), refs.at("batch_norm_train.running_mean_after"));
-    check_close("running_var", rv.value(), refs.at("batch_norm_train.running_var_after"));
+    test::check_close("running_mean", rm.value(), refs.at("batch_norm_train.running_mean_after"));
+    test::check_close("running_var", rv.value(), refs.at("batch_norm_train.running_var_after"));
 }

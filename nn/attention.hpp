@@ -1,0 +1,92 @@
+// Attention layers with torch's parameters and layouts.
+//
+// MultiheadAttention(embed_dim, num_heads): query [L, N, E], key and value [S, N, E]
+// ([N, L, E] and [N, S, E] with batch_first; [L, E] and [S, E] unbatched), E = embed_dim,
+// split into num_heads heads of d = E / num_heads features:
+//
+//   q, k, v = query · W_qT + b_q,  key · W_kT + b_k,  value · W_vT + b_v   (in_proj, rows q|k|v)
+//   per head:  A = softmax(q kT / sqrt(d) + mask)      [L, S]             (dropout on A in training)
+//              o = A v                                 [L, d]
+//   output    = concat of the heads' o · W_oT + b_o    (out_proj)
+//
+//   in_proj_weight [3E, E] (Xavier-uniform), in_proj_bias [3E] (zeros), out_proj.weight [E, E]
+//   (as a Linear's), out_proj.bias [E] (zeros): the names of torch's state_dict.
+//   mask [L, S] is added to the scores: 0 where allowed, −inf where not; causal_mask(L) builds
+//   the one that lets position i see positions 0..i. The returned weights are A averaged over
+//   the heads, [N, L, S], as torch's default. Not implemented: key_padding_mask, add_bias_kv,
+//   kdim/vdim different from E, boolean masks (use masked_fill or causal_mask).
+//
+// TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, eps, batch_first,
+// norm_first), torch's:
+//   post-norm (default):  x = norm1(x + dropout1(self_attn(x)));  x = norm2(x + dropout2(ff(x)))
+//   pre-norm:             x = x + dropout1(self_attn(norm1(x)));  x = x + dropout2(ff(norm2(x)))
+//   ff(x) = linear2(dropout(activation(linear1(x))))
+// with children self_attn, linear1, dropout, linear2, norm1, norm2, dropout1, dropout2.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "layers.hpp"
+
+namespace tapegrad::nn {
+
+// [L, L] with 0 on and below the diagonal and −inf above it.
+Tensor causal_mask(std::size_t length);
+
+struct AttentionOutput {
+    Tensor output;   // like query
+    Tensor weights;  // [N, L, S] (or [L, S] unbatched), averaged over the heads
+};
+
+class MultiheadAttention : public Module {
+  public:
+    MultiheadAttention(std::size_t embed_dim, std::size_t num_heads, float dropout = 0.0f,
+                       bool bias = true, bool batch_first = false);
+    // Self-attention without a mask: attend(x, x, x).output.
+    Tensor forward(const Tensor& x) override;
+    // weights is left empty when need_weights is false (it costs a pass over every head's A).
+    AttentionOutput attend(const Tensor& query, const Tensor& key, const Tensor& value,
+                           const Tensor& mask = Tensor(), bool need_weights = true);
+    std::string type_name() const override { return "MultiheadAttention"; }
+    std::string extra_repr() const override;
+
+    Tensor in_proj_weight;  // [3E, E]
+    Tensor in_proj_bias;    // [3E]; empty without bias
+    std::shared_ptr<Linear> out_proj;
+
+  private:
+    std::size_t embed_dim_, num_heads_;
+    float dropout_;
+    bool batch_first_;
+};
+
+enum class Activation { relu, gelu };
+
+class TransformerEncoderLayer : public Module {
+  public:
+    TransformerEncoderLayer(std::size_t d_model, std::size_t nhead,
+                            std::size_t dim_feedforward = 2048, float dropout = 0.1f,
+                            Activation activation = Activation::relu, float layer_norm_eps = 1e-5f,
+                            bool batch_first = false, bool norm_first = false);
+    Tensor forward(const Tensor& x) override { return forward(x, Tensor()); }
+    // With an additive attention mask [L, L] (causal_mask(L) for a language model).
+    Tensor forward(const Tensor& x, const Tensor& mask);
+    std::string type_name() const override { return "TransformerEncoderLayer"; }
+    std::string extra_repr() const override;
+
+    std::shared_ptr<MultiheadAttention> self_attn;
+    std::shared_ptr<Linear> linear1;
+    std::shared_ptr<Dropout> dropout;
+    std::shared_ptr<Linear> linear2;
+    std::shared_ptr<LayerNorm> norm1, norm2;
+    std::shared_ptr<Dropout> dropout1, dropout2;
+
+  private:
+    Tensor feed_forward(const Tensor& x);
+    Activation activation_;
+    bool norm_first_;
+};
+
+}  // namespace tapegrad::nn

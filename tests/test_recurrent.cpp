@@ -1,0 +1,158 @@
+// Recurrent and attention layers: names and shapes as torch's, gradients and gradients of
+// gradients by finite differences, masks, train/eval, and errors that name the layer and shapes.
+// (Values against PyTorch: test_torch_layers.cpp.)
+#include "helpers.hpp"
+
+using namespace tapegrad;
+using test::random_array;
+
+namespace {
+
+std::vector<std::string> names_and_shapes(const nn::Module& m) {
+    std::vector<std::string> out;
+    for (const auto& [name, p] : m.named_parameters()) out.push_back(name + " " + shape_str(p.shape()));
+    return out;
+}
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("recurrent layers have torch's parameter names, shapes and initial range") {
+    nn::LSTM lstm(3, 4, 2);
+    CHECK(names_and_shapes(lstm) ==
+          std::vector<std::string>{"weight_ih_l0 [16, 3]", "weight_hh_l0 [16, 4]", "bias_ih_l0 [16]",
+                                   "bias_hh_l0 [16]", "weight_ih_l1 [16, 4]", "weight_hh_l1 [16, 4]",
+                                   "bias_ih_l1 [16]", "bias_hh_l1 [16]"});
+    for (const Tensor& p : lstm.parameters()) {
+        CHECK(xt::amax(xt::abs(p.value()))() <= 0.5f);  // U(-1/sqrt(4), 1/sqrt(4))
+        CHECK(xt::amax(xt::abs(p.value()))() > 0.2f);
+    }
+    CHECK(names_and_shapes(nn::GRUCell(3, 5, false)) ==
+          std::vector<std::string>{"weight_ih [15, 3]", "weight_hh [15, 5]"});
+    CHECK(names_and_shapes(nn::MultiheadAttention(8, 2)) ==
+          std::vector<std::string>{"in_proj_weight [24, 8]", "in_proj_bias [24]",
+                                   "out_proj.weight [8, 8]", "out_proj.bias [8]"});
+    nn::TransformerEncoderLayer layer(8, 2, 16);
+    CHECK(names_and_shapes(layer).size() == 12);
+    CHECK(names_and_shapes(layer)[4] == "linear1.weight [16, 8]");
+    CHECK(names_and_shapes(layer)[11] == "norm2.bias [8]");
+}
+
+TEST_CASE("recurrent layers return outputs and final states of torch's shapes") {
+    nn::LSTM lstm(3, 4, 2, true);  // batch first
+    const nn::RecurrentOutput out = lstm.run(Tensor(random_array({2, 5, 3})));
+    CHECK(out.output.shape() == Shape{2, 5, 4});
+    CHECK(out.state.h.shape() == Shape{2, 2, 4});
+    CHECK(out.state.c.shape() == Shape{2, 2, 4});
+    // The last step's output is the last layer's final h.
+    CHECK(xt::allclose(select(out.output, 1, 4).value(), select(out.state.h, 0, 1).value()));
+    nn::GRU gru(3, 4);
+    const nn::RecurrentOutput g = gru.run(Tensor(random_array({5, 3})));  // unbatched
+    CHECK(g.output.shape() == Shape{5, 4});
+    CHECK(g.state.h.shape() == Shape{1, 4});
+    CHECK_FALSE(g.state.c.defined());
+    // Running the cell by hand over the steps gives the layer's outputs.
+    nn::GRUCell cell(3, 4);
+    cell.weight_ih.mutable_value() = gru.named_parameters()[0].second.value();
+    cell.weight_hh.mutable_value() = gru.named_parameters()[1].second.value();
+    cell.bias_ih.mutable_value() = gru.named_parameters()[2].second.value();
+    cell.bias_hh.mutable_value() = gru.named_parameters()[3].second.value();
+    const Tensor x(random_array({5, 3}));
+    nn::RecurrentState s;
+    for (long t = 0; t < 5; ++t) s = cell.step(select(x, 0, t), s);
+    CHECK(xt::allclose(s.h.value(), select(gru.run(x).output, 0, 4).value()));
+}
+
+TEST_CASE("gradcheck and gradgradcheck through LSTM, GRU and RNN layers") {
+    nn::LSTM lstm(2, 3, 2);
+    const Array x = random_array({3, 2, 2}, -1, 1, 1), h0 = random_array({2, 2, 3}, -1, 1, 2),
+                c0 = random_array({2, 2, 3}, -1, 1, 3);
+    auto lstm_f = [&](const auto& t) {
+        const nn::RecurrentOutput o = lstm.run(t[0], {t[1], t[2]});
+        return sum(o.output * o.output) + sum(o.state.c);
+    };
+    CHECK_GRAD(gradcheck(lstm_f, {x, h0, c0}));
+    CHECK_GRADGRAD(gradgradcheck([&](const auto& t) { return lstm.run(t[0]).output; }, {x}));
+    nn::GRU gru(2, 3);
+    CHECK_GRAD(gradcheck([&](const auto& t) { return gru.run(t[0], {t[1], Tensor()}).output; },
+                         {x, random_array({1, 2, 3})}));
+    CHECK_GRADGRAD(gradgradcheck([&](const auto& t) { return gru(t[0]); }, {x}));
+    nn::RNN rnn(2, 3);
+    CHECK_GRADGRAD(gradgradcheck([&](const auto& t) { return rnn(t[0]); }, {x}));
+}
+
+TEST_CASE("gradcheck and gradgradcheck through attention and a transformer layer") {
+    nn::MultiheadAttention mha(4, 2);
+    const Array x = random_array({3, 2, 4}, -1, 1, 4);
+    auto masked = [&](const auto& t) { return mha.attend(t[0], t[0], t[0], nn::causal_mask(3)).output; };
+    CHECK_GRAD(gradcheck(masked, {x}));
+    CHECK_GRADGRAD(gradgradcheck(masked, {x}));
+    nn::TransformerEncoderLayer pre(4, 2, 8, 0.0f, nn::Activation::gelu, 1e-5f, false, true);
+    CHECK_GRAD(gradcheck([&](const auto& t) { return pre(t[0]); }, {x}));
+}
+
+TEST_CASE("a causal mask keeps every position from seeing later ones") {
+    nn::MultiheadAttention mha(4, 2);
+    Tensor x(random_array({4, 1, 4}), true);
+    const nn::AttentionOutput out = mha.attend(x, x, x, nn::causal_mask(4));
+    // The weights are zero above the diagonal, and each row sums to one.
+    const Array w = out.weights.value();  // [1, 4, 4]
+    for (std::size_t i = 0; i < 4; ++i) {
+        float row = 0.0f;
+        for (std::size_t j = 0; j < 4; ++j) {
+            if (j > i) CHECK(w(0, i, j) == 0.0f);
+            row += w(0, i, j);
+        }
+        CHECK(row == doctest::Approx(1.0f));
+    }
+    // Position 1's output has no gradient from positions 2 and 3.
+    sum(select(out.output, 0, 1)).backward();
+    const Array dx = x.grad();
+    for (std::size_t k = 0; k < dx.size(); ++k) {
+        INFO("element " << k);
+        if (k >= 8) CHECK(dx.data()[k] == 0.0f);  // positions 2 and 3: 2 x 4 values each
+    }
+    CHECK(xt::amax(xt::abs(dx))() > 0.0f);
+}
+
+TEST_CASE("a transformer layer's dropout acts in training and not after eval()") {
+    manual_seed(3);
+    nn::TransformerEncoderLayer layer(8, 2, 16, 0.5f);
+    const Tensor x(random_array({3, 2, 8}));
+    const Array a = layer(x).value(), b = layer(x).value();
+    CHECK_FALSE(xt::allclose(a, b));
+    layer.eval();
+    CHECK(xt::allclose(layer(x).value(), layer(x).value()));
+}
+
+TEST_CASE("recurrent and attention layers name themselves and both shapes on bad input") {
+    nn::LSTM lstm(3, 4);
+    CHECK(error_of([&] { lstm(Tensor(random_array({5, 2, 6}))); }) ==
+          "LSTM: x must be [T, N, 3] (or [T, 3] unbatched), but its shape is [5, 2, 6]");
+    CHECK(error_of([&] { lstm.run(Tensor(random_array({5, 2, 3})), {Tensor(random_array({1, 3, 4})), Tensor()}); }) ==
+          "LSTM: h_0 must be [1, 2, 4], but it is [1, 3, 4]");
+    nn::Sequential model{std::make_shared<nn::Linear>(3, 3), std::make_shared<nn::GRU>(4, 4)};
+    CHECK(error_of([&] { model(Tensor(random_array({5, 2, 3}))); }) ==
+          "Sequential: layer 1 (GRU): GRU: x must be [T, N, 4] (or [T, 4] unbatched), but its "
+          "shape is [5, 2, 3]");
+    CHECK(error_of([&] { nn::LSTMCell(3, 4).step(Tensor(random_array({2, 5})), {}); }) ==
+          "LSTMCell: x must be [N, 3] (or [3] for one sample), but its shape is [2, 5]");
+    CHECK(error_of([] { nn::MultiheadAttention(6, 4); }) ==
+          "MultiheadAttention: num_heads (4) must be at least 1 and divide embed_dim (6)");
+    nn::MultiheadAttention mha(4, 2);
+    const Tensor x(random_array({3, 2, 4}));
+    CHECK(error_of([&] { mha.attend(x, x, x, nn::causal_mask(2)); }) ==
+          "MultiheadAttention: the mask must be [3, 3] or [4, 3, 3], but it is [2, 2]");
+    CHECK(error_of([&] { mha(Tensor(random_array({3, 2, 5}))); }).find("E = 4, but query is [3, 2, 5]") !=
+          std::string::npos);
+    // After the errors the layers still work.
+    CHECK(lstm(Tensor(random_array({5, 2, 3}))).shape() == Shape{5, 2, 4});
+}

@@ -1,0 +1,197 @@
+// PyTorch's weights load into the same tapegrad layers and give PyTorch's outputs and gradients.
+// tests/data/make_layer_references.py saved each torch layer's state_dict with numpy.savez (as
+// the README tells users to) in tests/data/torch_layers/NAME.npz, and what the layer computed in
+// io.npz. Every case here loads the file with nn::load, runs the layer on the same inputs, and
+// compares the outputs and the gradients of sum(output * r) for the input and every parameter.
+// The file and the table below must name the same cases.
+#include <functional>
+#include <map>
+#include <set>
+
+#include "helpers.hpp"
+
+using namespace tapegrad;
+
+namespace {
+
+using Inputs = std::map<std::string, Tensor>;
+using Outputs = std::map<std::string, Tensor>;
+
+struct Case {
+    std::function<std::shared_ptr<nn::Module>()> make;
+    std::function<Outputs(nn::Module&, const Inputs&)> run;
+};
+
+template <class M>
+M& as(nn::Module& m) {
+    return dynamic_cast<M&>(m);
+}
+
+Outputs one(nn::Module& m, const Inputs& in) { return {{"output", m(in.at("input"))}}; }
+
+Outputs recurrent(nn::Module& m, const Inputs& in) {
+    nn::RecurrentState initial;
+    if (in.count("h0")) initial.h = in.at("h0");
+    if (in.count("c0")) initial.c = in.at("c0");
+    const nn::RecurrentOutput out = as<nn::RecurrentLayer>(m).run(in.at("input"), initial);
+    Outputs o{{"output", out.output}, {"h_n", out.state.h}};
+    if (out.state.c.defined()) o["c_n"] = out.state.c;
+    return o;
+}
+
+Outputs cell(nn::Module& m, const Inputs& in) {
+    nn::RecurrentState state{in.at("h0"), in.count("c0") ? in.at("c0") : Tensor()};
+    const nn::RecurrentState next = as<nn::RecurrentCell>(m).step(in.at("input"), state);
+    Outputs o{{"output", next.h}};
+    if (next.c.defined()) o["c_n"] = next.c;
+    return o;
+}
+
+Outputs attention(nn::Module& m, const Inputs& in) {
+    const Tensor& q = in.at("input");
+    const bool cross = in.count("key") > 0;
+    const nn::AttentionOutput out = as<nn::MultiheadAttention>(m).attend(
+        q, cross ? in.at("key") : q, cross ? in.at("value") : q,
+        cross ? Tensor() : nn::causal_mask(q.shape()[0]));
+    return {{"output", out.output}, {"weights", out.weights}};
+}
+
+template <class M, class... Args>
+std::function<std::shared_ptr<nn::Module>()> make(Args... args) {
+    return [=] { return std::make_shared<M>(args...); };
+}
+
+const std::map<std::string, Case>& cases() {
+    static const std::map<std::string, Case> table{
+        {"linear", {make<nn::Linear>(5, 3), one}},
+        {"conv2d", {make<nn::Conv2D>(4, 6, 3, 1, 2, 2, 2), one}},
+        {"batchnorm1d_eval", {[] {
+                                  auto m = std::make_shared<nn::BatchNorm1D>(5);
+                                  m->eval();
+                                  return m;
+                              },
+                              one}},
+        {"batchnorm2d_train", {make<nn::BatchNorm2D>(3),
+                               [](nn::Module& m, const Inputs& in) {
+                                   auto& bn = as<nn::BatchNorm2D>(m);
+                                   const Tensor y = bn(in.at("input"));
+                                   return Outputs{{"output", y},
+                                                  {"running_mean", bn.running_mean.detach()},
+                                                  {"running_var", bn.running_var.detach()}};
+                               }}},
+        {"layernorm", {make<nn::LayerNorm>(std::vector<std::size_t>{4, 5}), one}},
+        {"embedding", {make<nn::Embedding>(10, 4), one}},
+        {"rnn", {make<nn::RNN>(4, 5, 2), recurrent}},
+        {"rnn_relu", {make<nn::RNN>(4, 5, 1, false, true, nn::Nonlinearity::relu), recurrent}},
+        {"gru", {make<nn::GRU>(4, 5, 1, true), recurrent}},
+        {"lstm", {make<nn::LSTM>(4, 5, 2), recurrent}},
+        {"lstm_unbatched", {make<nn::LSTM>(3, 4), recurrent}},
+        {"rnncell", {make<nn::RNNCell>(4, 5), cell}},
+        {"grucell", {make<nn::GRUCell>(4, 5), cell}},
+        {"lstmcell", {make<nn::LSTMCell>(4, 5), cell}},
+        {"mha_causal", {make<nn::MultiheadAttention>(8, 2), attention}},
+        {"mha_cross", {make<nn::MultiheadAttention>(6, 3, 0.0f, true, true), attention}},
+        {"encoder_post", {make<nn::TransformerEncoderLayer>(8, 2, 16, 0.0f),
+                          [](nn::Module& m, const Inputs& in) {
+                              const Tensor& x = in.at("input");
+                              return Outputs{{"output", as<nn::TransformerEncoderLayer>(m).forward(
+                                                            x, nn::causal_mask(x.shape()[0]))}};
+                          }}},
+        {"encoder_pre_gelu", {make<nn::TransformerEncoderLayer>(8, 2, 16, 0.0f, nn::Activation::gelu,
+                                                                1e-5f, true, true),
+                              one}},
+        {"sequential_eval", {[] {
+                                 auto m = std::make_shared<nn::Sequential>(
+                                     std::make_shared<nn::Conv2D>(1, 4, 3, 1, 1),
+                                     std::make_shared<nn::BatchNorm2D>(4), std::make_shared<nn::ReLU>(),
+                                     std::make_shared<nn::MaxPool2D>(2), std::make_shared<nn::Flatten>(),
+                                     std::make_shared<nn::Dropout>(0.5f), std::make_shared<nn::Linear>(64, 3));
+                                 m->eval();
+                                 return m;
+                             },
+                             one}},
+    };
+    return table;
+}
+
+std::string folder() { return std::string(TAPEGRAD_TEST_DATA) + "/torch_layers/"; }
+
+std::map<std::string, Array> io() {
+    std::map<std::string, Array> arrays;
+    for (auto& [name, a] : nn::float32_arrays(load_npz(folder() + "io.npz"))) arrays[name] = a;
+    return arrays;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+    return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("PyTorch layers' saved weights load and give PyTorch's outputs and gradients") {
+    const std::map<std::string, Array> ref = io();
+    std::set<std::string> names;
+    for (const auto& entry : ref)
+        if (entry.first.size() > 7 && entry.first.compare(entry.first.size() - 7, 7, ".output") == 0)
+            names.insert(entry.first.substr(0, entry.first.size() - 7));
+    for (const auto& entry : cases())
+        CHECK_MESSAGE(names.count(entry.first), "the reference file has no case " << entry.first);
+
+    for (const std::string& name : names) {
+        INFO("case " << name);
+        REQUIRE_MESSAGE(cases().count(name), "no C++ layer for the case " << name);
+        const Case& c = cases().at(name);
+        std::shared_ptr<nn::Module> model = c.make();
+        nn::load(*model, folder() + name + ".npz");
+
+        Inputs in;
+        const bool indices = name == "embedding";
+        for (const char* k : {"input", "h0", "c0", "key", "value"})
+            if (ref.count(name + "." + k))
+                in[k] = Tensor(ref.at(name + "." + k), std::string(k) == "input" && !indices);
+        const Outputs out = c.run(*model, in);
+        for (const auto& [key, want] : ref) {
+            if (!starts_with(key, name + ".")) continue;
+            const std::string part = key.substr(name.size() + 1);
+            if (out.count(part)) test::check_close(name + " " + part, out.at(part).value(), want);
+        }
+        for (const auto& [part, t] : out)
+            CHECK_MESSAGE(ref.count(name + "." + part), "torch gave no " << part);
+
+        sum(out.at("output") * Tensor(ref.at(name + ".r"))).backward();
+        if (!indices) test::check_close(name + " input gradient", in.at("input").grad(), ref.at(name + ".input_grad"));
+        for (const auto& [pname, p] : model->named_parameters())
+            test::check_close(name + " gradient of " + pname, p.grad(), ref.at(name + ".grad." + pname));
+    }
+}
+
+TEST_CASE("nn::load reads int64 and float64 arrays that convert exactly, and names those that do not") {
+    test::TempDir dir;
+    nn::BatchNorm1D bn(2);
+    NamedTypedArrays arrays{{"weight", xt::xarray<double>{0.5, 0.25}},
+                            {"bias", xt::xarray<double>{1.0, -2.0}},
+                            {"running_mean", Array{0.0f, 1.0f}},
+                            {"running_var", Array{1.0f, 3.0f}},
+                            {"num_batches_tracked", xt::xarray<std::int64_t>(7)}};
+    save_npz(dir.file("exact.npz"), arrays);
+    nn::load(bn, dir.file("exact.npz"));
+    CHECK(bn.weight.value()(1) == 0.25f);
+    CHECK(bn.num_batches_tracked.value()() == 7.0f);
+
+    arrays[0].second = xt::xarray<double>{0.1, 0.5};          // 0.1 has no float32
+    arrays[4].second = xt::xarray<std::int64_t>(16777217);    // 2^24 + 1 neither
+    save_npz(dir.file("inexact.npz"), arrays);
+    try {
+        nn::load(bn, dir.file("inexact.npz"));
+        FAIL("no error");
+    } catch (const std::runtime_error& e) {
+        const std::string msg = e.what();
+        INFO(msg);
+        CHECK(msg.find("'weight' is float64 and 1 of its 2 values") != std::string::npos);
+        CHECK(msg.find("0.10000000000000001") != std::string::npos);
+        CHECK(msg.find("'num_batches_tracked' is int64") != std::string::npos);
+        CHECK(msg.find("16777217") != std::string::npos);
+    }
+    CHECK(bn.weight.value()(1) == 0.25f);  // unchanged
+    CHECK(bn.num_batches_tracked.value()() == 7.0f);
+}
