@@ -33,6 +33,8 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "module.hpp"
@@ -257,22 +259,47 @@ class BatchNorm2D : public BatchNorm {
         : BatchNorm(4, channels, eps, momentum) {}
 };
 
+namespace detail {
+// A layer given to Sequential: a shared_ptr to a module (shared with the caller), or a module
+// by value (a temporary, moved into a new shared_ptr).
+template <class T, class D = std::decay_t<T>>
+struct is_layer_argument
+    : std::bool_constant<std::is_base_of_v<Module, D> && !std::is_lvalue_reference_v<T>> {};
+template <class T, class M>
+struct is_layer_argument<T, std::shared_ptr<M>> : std::is_base_of<Module, M> {};
+
+template <class M>
+std::shared_ptr<Module> share_layer(std::shared_ptr<M> module) { return module; }
+template <class M>
+std::shared_ptr<Module> share_layer(M&& module) {
+    return std::make_shared<std::decay_t<M>>(std::move(module));
+}
+}  // namespace detail
+
 // A chain of modules, built from its layers and grown with push_back:
-//   auto model = std::make_shared<nn::Sequential>(
+//   nn::Sequential model{nn::Linear(784, 256), nn::ReLU(), nn::Dropout(0.2f), nn::Linear(256, 10)};
+//   auto shared = std::make_shared<nn::Sequential>(
 //       std::make_shared<nn::Linear>(784, 100), std::make_shared<nn::ReLU>(),
 //       std::make_shared<nn::Linear>(100, 10));
-//   nn::Sequential local{std::make_shared<nn::Linear>(4, 2), std::make_shared<nn::Tanh>()};
+// Layers given by value are moved in; layers given as shared_ptr are shared with the caller.
 // An error inside a child names the child: "Sequential: layer 2 (Linear): linear: ...".
 class Sequential : public Module {
   public:
     Sequential() = default;
     Sequential(std::initializer_list<std::shared_ptr<Module>> modules);
-    template <class... Ms>
-    explicit Sequential(std::shared_ptr<Ms>... modules) {
-        (push_back(std::move(modules)), ...);
+    template <class... Ms,
+              class = std::enable_if_t<(sizeof...(Ms) > 0) &&
+                                       (detail::is_layer_argument<Ms>::value && ...)>>
+    explicit Sequential(Ms&&... modules) {
+        (push_back(detail::share_layer(std::forward<Ms>(modules))), ...);
     }
 
     void push_back(std::shared_ptr<Module> module);
+    template <class M, class = std::enable_if_t<std::is_base_of_v<Module, M> &&
+                                                !std::is_lvalue_reference_v<M>>>
+    void push_back(M&& module) {
+        push_back(detail::share_layer(std::move(module)));
+    }
     std::size_t size() const { return named_children().size(); }
     // The i-th child; at<M>(i) also casts it to its layer type (throws if it is another type).
     std::shared_ptr<Module> operator[](std::size_t i) const;

@@ -1,10 +1,8 @@
 // Modules: a model is a tree of modules, each holding parameters registered by name.
 //
 //   struct Net : nn::Module {
-//       std::shared_ptr<nn::Linear> fc1 =
-//           register_module("fc1", std::make_shared<nn::Linear>(4, 8));
-//       std::shared_ptr<nn::Linear> fc2 =
-//           register_module("fc2", std::make_shared<nn::Linear>(8, 2));
+//       std::shared_ptr<nn::Linear> fc1 = register_module("fc1", nn::Linear(4, 8));
+//       std::shared_ptr<nn::Linear> fc2 = register_module("fc2", nn::Linear(8, 2));
 //       Tensor forward(const Tensor& x) override { return (*fc2)(relu((*fc1)(x))); }
 //   };
 //
@@ -19,6 +17,7 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -32,6 +31,10 @@ class Module {
     virtual ~Module() = default;
     Module(const Module&) = delete;
     Module& operator=(const Module&) = delete;
+    // A temporary layer may be moved into its owner (Sequential{nn::Linear(4, 2), ...},
+    // register_module("fc", nn::Linear(4, 2))); the moved-from module is left empty.
+    Module(Module&&) = default;
+    Module& operator=(Module&&) = delete;
 
     // x -> y. Call a module with operator(), not forward(), so summary() can see the call.
     virtual Tensor forward(const Tensor& x) = 0;
@@ -50,11 +53,18 @@ class Module {
     // gradient), such as BatchNorm's running statistics. Same naming rules; returns the handle.
     Tensor register_buffer(std::string name, Array value);
 
-    // Adds a child module under `name` (same rules as parameter names) and returns it.
+    // Adds a child module under `name` (same rules as parameter names) and returns it. The
+    // module is a shared_ptr or a temporary, moved into one:
+    //   auto fc = register_module("fc", nn::Linear(4, 2));   // std::shared_ptr<nn::Linear>
     template <class M>
     std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
         add_child(std::move(name), module);
         return module;
+    }
+    template <class M, class = std::enable_if_t<std::is_base_of_v<Module, M> &&
+                                                !std::is_lvalue_reference_v<M>>>
+    std::shared_ptr<M> register_module(std::string name, M&& module) {
+        return register_module(std::move(name), std::make_shared<M>(std::move(module)));
     }
 
     // Every parameter of the tree, each once (a parameter shared by two modules is listed under

@@ -53,6 +53,38 @@ TEST_CASE("named_parameters of a nested Sequential use dotted paths in registrat
     CHECK(params[4].second.shape() == Shape{1, 2});
 }
 
+TEST_CASE("Sequential takes layers by value, as shared_ptr, or both, and nests") {
+    nn::Sequential model{nn::Linear(784, 256), nn::ReLU(), nn::Dropout(0.2f), nn::Linear(256, 10)};
+    CHECK(model.size() == 4);
+    CHECK(names_of(model) ==
+          std::vector<std::string>{"0.weight", "0.bias", "3.weight", "3.bias"});
+    CHECK(model.at<nn::Dropout>(2)->type_name() == "Dropout");
+    CHECK(model(Tensor(xt::zeros<float>({2, 784}))).shape() == Shape{2, 10});
+
+    auto shared = std::make_shared<nn::Linear>(3, 4);
+    nn::Sequential mixed{shared, nn::Tanh(), nn::Sequential{nn::Linear(4, 2), nn::ReLU()}};
+    mixed.push_back(nn::Linear(2, 1, false));
+    CHECK(names_of(mixed) ==
+          std::vector<std::string>{"0.weight", "0.bias", "2.0.weight", "2.0.bias", "3.weight"});
+    CHECK(mixed.named_parameters()[0].second.node() == shared->weight.node());  // shared, not copied
+    // The moved layer's handles are the registered parameters: training one trains the other.
+    nn::Sequential moved{nn::Linear(2, 2)};
+    const Tensor w = moved.at<nn::Linear>(0)->weight;
+    CHECK(moved.named_parameters()[0].second.node() == w.node());
+}
+
+TEST_CASE("a custom module registers a child by value in one line") {
+    struct Net : nn::Module {
+        std::shared_ptr<nn::Linear> fc = register_module("fc", nn::Linear(3, 2));
+        std::shared_ptr<nn::LSTM> rnn = register_module("rnn", nn::LSTM(2, 4));
+        Tensor forward(const Tensor& x) override { return (*rnn)((*fc)(x)); }
+    } net;
+    CHECK(names_of(net).size() == 6);
+    CHECK(names_of(net)[2] == "rnn.weight_ih_l0");
+    CHECK(net.named_parameters()[0].second.node() == net.fc->weight.node());
+    CHECK(net(Tensor(xt::zeros<float>({5, 1, 3}))).shape() == Shape{5, 1, 4});
+}
+
 TEST_CASE("parameter counts: Linear 784 to 10 has 7850") {
     CHECK(nn::Linear(784, 10).parameter_count() == 7850);
     CHECK(nn::Linear(784, 10, false).parameter_count() == 7840);

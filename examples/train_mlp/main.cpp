@@ -4,20 +4,18 @@ using namespace tapegrad;
 
 int main() {
     manual_seed(1);                                      // same seed, same weights
-    auto model = std::make_shared<nn::Sequential>(
-        std::make_shared<nn::Linear>(784, 256), std::make_shared<nn::ReLU>(),
-        std::make_shared<nn::Linear>(256, 10));
-    optim::SGD sgd(model->parameters(), /*lr=*/0.05f, /*momentum=*/0.9f);
+    nn::Sequential model{nn::Linear(784, 256), nn::ReLU(), nn::Linear(256, 10)};
+    optim::SGD sgd(model.parameters(), /*lr=*/0.05f, /*momentum=*/0.9f);
     auto loss_fn = nn::LossRegistry::instance().get("cross_entropy");
 
     MNIST train_set("datasets/mnist", MnistSplit::train, MnistLayout::flat);
     DataLoader loader(train_set, /*batch_size=*/64, /*shuffle=*/true, /*seed=*/1);
     for (const Batch& batch : loader.epoch(0)) {         // one pass over the 60,000 digits
-        Tensor loss = loss_fn((*model)(Tensor(batch.inputs)), Tensor(batch.targets));
+        Tensor loss = loss_fn(model(Tensor(batch.inputs)), Tensor(batch.targets));
         sgd.zero_grad();
         loss.backward();
         sgd.step();
     }
-    nn::save(*model, "model.npz");                       // numpy.load("model.npz")["0.weight"]
-    std::cout << model->summary({1, 784});
+    nn::save(model, "model.npz");                        // numpy.load("model.npz")["0.weight"]
+    std::cout << model.summary({1, 784});
 }
