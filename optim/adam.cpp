@@ -8,15 +8,15 @@
 
 namespace tapegrad::optim {
 
-Adam::Adam(std::vector<Tensor> params, float lr, std::pair<float, float> betas, float eps,
+Adam::Adam(ParamGroups params, float lr, std::pair<float, float> betas, float eps,
            float weight_decay)
     : Adam("Adam", false, std::move(params), lr, betas, eps, weight_decay) {}
 
-AdamW::AdamW(std::vector<Tensor> params, float lr, std::pair<float, float> betas, float eps,
+AdamW::AdamW(ParamGroups params, float lr, std::pair<float, float> betas, float eps,
              float weight_decay)
     : Adam("AdamW", true, std::move(params), lr, betas, eps, weight_decay) {}
 
-Adam::Adam(const char* name, bool decoupled, std::vector<Tensor> params, float lr,
+Adam::Adam(const char* name, bool decoupled, ParamGroups params, float lr,
            std::pair<float, float> betas, float eps, float weight_decay)
     : Optimizer(name, std::move(params), lr),
       decoupled_(decoupled),
@@ -56,7 +56,8 @@ void Adam::step() {
         const double t = s.step;
         const double bias_correction1 = 1.0 - std::pow(static_cast<double>(beta1), t);
         const double bias_correction2 = 1.0 - std::pow(static_cast<double>(beta2), t);
-        const float step_size = static_cast<float>(lr_ / bias_correction1);
+        const float lr = lr_of(i), weight_decay = weight_decay_of(i, weight_decay_);
+        const float step_size = static_cast<float>(lr / bias_correction1);
         const float bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
 
         float* w = p.mutable_value().data();
@@ -64,8 +65,8 @@ void Adam::step() {
         float* m = s.exp_avg.data();
         float* v = s.exp_avg_sq.data();
         // AdamW: p = p (1 - lr weight_decay) first, as torch's (the product in float).
-        const float decay = decoupled_ ? 1.0f - lr_ * weight_decay_ : 1.0f;
-        const float coupled = decoupled_ ? 0.0f : weight_decay_;
+        const float decay = decoupled_ ? 1.0f - lr * weight_decay : 1.0f;
+        const float coupled = decoupled_ ? 0.0f : weight_decay;
         for (std::size_t k = 0; k < p.size(); ++k) {
             float g = grad[k];
             if (decoupled_) w[k] *= decay;
@@ -79,11 +80,12 @@ void Adam::step() {
 }
 
 NamedArrays Adam::state() const {
-    NamedArrays out{{"lr", scalar(lr_)},
-                    {"betas", Array{betas_.first, betas_.second}},
+    NamedArrays out = group_state();
+    for (auto& entry : NamedArrays{{"betas", Array{betas_.first, betas_.second}},
                     {"eps", scalar(eps_)},
                     {"weight_decay", scalar(weight_decay_)},
-                    {"param_count", scalar(static_cast<float>(params_.size()))}};
+                    {"param_count", scalar(static_cast<float>(params_.size()))}})
+        out.push_back(std::move(entry));
     for (std::size_t i = 0; i < params_.size(); ++i) {
         const Moments& s = moments_[i];
         if (s.step == 0.0f) continue;
@@ -99,7 +101,7 @@ void Adam::load_state(const NamedArrays& state) {
     // Everything is checked before anything changes.
     const SavedState saved = split_state(state, {"lr", "betas", "eps", "weight_decay"},
                                          {"step", "exp_avg", "exp_avg_sq"}, {"step"});
-    const float lr = hyper_or(saved, "lr", lr_);
+    const std::vector<float> lrs = group_lrs(saved);
     std::pair<float, float> betas = betas_;
     if (auto it = saved.hyper.find("betas"); it != saved.hyper.end()) {
         const Array& value = *it->second;
@@ -138,10 +140,9 @@ void Adam::load_state(const NamedArrays& state) {
         moments[i].exp_avg = *avg;
         moments[i].exp_avg_sq = *avg_sq;
     }
-    check_non_negative("the learning rate", lr);
     check_hyper_parameters(betas, eps, weight_decay);
 
-    lr_ = lr;
+    set_group_lrs(lrs);
     betas_ = betas;
     eps_ = eps;
     weight_decay_ = weight_decay;

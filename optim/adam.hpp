@@ -25,7 +25,7 @@ class Adam : public Optimizer {
   public:
     // Throws std::invalid_argument for a negative lr, eps or weight_decay and for betas
     // outside [0, 1).
-    Adam(std::vector<Tensor> params, float lr = 1e-3f,
+    Adam(ParamGroups params, float lr = 1e-3f,
          std::pair<float, float> betas = {0.9f, 0.999f}, float eps = 1e-8f,
          float weight_decay = 0.0f);
 
@@ -40,7 +40,7 @@ class Adam : public Optimizer {
 
   protected:
     // AdamW's: weight decay decoupled from the gradient.
-    Adam(const char* name, bool decoupled, std::vector<Tensor> params, float lr,
+    Adam(const char* name, bool decoupled, ParamGroups params, float lr,
          std::pair<float, float> betas, float eps, float weight_decay);
 
   private:
@@ -67,7 +67,7 @@ class Adam : public Optimizer {
 // Its state() has the same entries as Adam's.
 class AdamW : public Adam {
   public:
-    AdamW(std::vector<Tensor> params, float lr = 1e-3f,
+    AdamW(ParamGroups params, float lr = 1e-3f,
           std::pair<float, float> betas = {0.9f, 0.999f}, float eps = 1e-8f,
           float weight_decay = 1e-2f);
 };

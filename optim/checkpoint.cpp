@@ -8,27 +8,29 @@ namespace tapegrad::optim {
 
 namespace {
 
-const std::string model_prefix = "model.", optimizer_prefix = "optimizer.", extra_prefix = "extra.";
+const std::string model_prefix = "model.", optimizer_prefix = "optimizer.",
+                  scheduler_prefix = "scheduler.", extra_prefix = "extra.";
 
 bool starts_with(const std::string& s, const std::string& prefix) {
     return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-}  // namespace
-
-void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer& optimizer,
-                     const NamedTypedArrays& extra) {
+void save(const std::string& path, const nn::Module& model, const Optimizer& optimizer,
+          const LrScheduler* scheduler, const NamedTypedArrays& extra) {
     NamedTypedArrays arrays;
     for (auto& [name, value] : nn::parameter_arrays(model)) arrays.emplace_back(model_prefix + name, value);
     for (auto& [name, value] : optimizer.state()) arrays.emplace_back(optimizer_prefix + name, value);
+    if (scheduler)
+        for (auto& [name, value] : scheduler->state()) arrays.emplace_back(scheduler_prefix + name, value);
     for (const auto& [name, value] : extra) arrays.emplace_back(extra_prefix + name, value);
     save_npz(path, arrays);
 }
 
-NamedTypedArrays load_checkpoint(const std::string& path, nn::Module& model,
-                                 Optimizer& optimizer) {
+NamedTypedArrays load(const std::string& path, nn::Module& model, Optimizer& optimizer,
+                      LrScheduler* scheduler) {
     NamedArrays model_part, optimizer_part;
-    NamedTypedArrays extra;
+    NamedTypedArrays extra, scheduler_part;
+    bool has_scheduler = false;
     // The model's and the optimizer's arrays are float32, as they were saved.
     auto floats = [&path](const std::string& name, TypedArray& value) {
         if (auto* a = std::get_if<Array>(&value)) return std::move(*a);
@@ -40,24 +42,59 @@ NamedTypedArrays load_checkpoint(const std::string& path, nn::Module& model,
             model_part.emplace_back(name.substr(model_prefix.size()), floats(name, value));
         else if (starts_with(name, optimizer_prefix))
             optimizer_part.emplace_back(name.substr(optimizer_prefix.size()), floats(name, value));
-        else if (starts_with(name, extra_prefix))
+        else if (starts_with(name, scheduler_prefix)) {
+            has_scheduler = true;
+            scheduler_part.emplace_back(name.substr(scheduler_prefix.size()), std::move(value));
+        } else if (starts_with(name, extra_prefix))
             extra.emplace_back(name.substr(extra_prefix.size()), std::move(value));
         else
             throw std::runtime_error("load_checkpoint: '" + path + "' has an entry '" + name +
-                                     "' that is not model.*, optimizer.* or extra.*: is it a "
+                                     "' that is not model.*, optimizer.*, scheduler.* or extra.*: is it a "
                                      "checkpoint (nn::save writes models only; use nn::load)?");
     }
-    // The model changes only if the optimizer state fits too: keep its values to put back.
-    const NamedArrays before = nn::parameter_arrays(model);
+    if (scheduler && !has_scheduler)
+        throw std::runtime_error("load_checkpoint: '" + path + "' holds no scheduler state "
+                                 "(it was saved without a scheduler)");
+    // The model changes only if the optimizer's (and the scheduler's) state fits too: keep
+    // what was there to put back.
+    const NamedArrays model_before = nn::parameter_arrays(model);
+    const NamedArrays optimizer_before = optimizer.state();
+    const NamedTypedArrays scheduler_before = scheduler ? scheduler->state() : NamedTypedArrays{};
     nn::assign_parameters(model, model_part, "'" + path + "'");
+    const char* part = "optimizer";
     try {
         optimizer.load_state(optimizer_part);
+        part = "scheduler";
+        if (scheduler) scheduler->load_state(scheduler_part);
     } catch (const std::exception& e) {
-        nn::assign_parameters(model, before);
-        throw std::runtime_error("load_checkpoint: '" + path + "': the optimizer state does not fit: " +
-                                 e.what());
+        nn::assign_parameters(model, model_before);
+        optimizer.load_state(optimizer_before);
+        if (scheduler) scheduler->load_state(scheduler_before);
+        throw std::runtime_error("load_checkpoint: '" + path + "': the " + part +
+                                 " state does not fit: " + e.what());
     }
     return extra;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer& optimizer,
+                     const NamedTypedArrays& extra) {
+    save(path, model, optimizer, nullptr, extra);
+}
+
+void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer& optimizer,
+                     const LrScheduler& scheduler, const NamedTypedArrays& extra) {
+    save(path, model, optimizer, &scheduler, extra);
+}
+
+NamedTypedArrays load_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer) {
+    return load(path, model, optimizer, nullptr);
+}
+
+NamedTypedArrays load_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer,
+                                 LrScheduler& scheduler) {
+    return load(path, model, optimizer, &scheduler);
 }
 
 }  // namespace tapegrad::optim

@@ -7,8 +7,21 @@
 
 namespace tapegrad::optim {
 
-Optimizer::Optimizer(const char* name, std::vector<Tensor> params, float lr)
-    : name_(name), params_(std::move(params)), lr_(lr) {
+Optimizer::Optimizer(const char* name, ParamGroups params, float lr) : name_(name) {
+    check_non_negative("the learning rate", lr);
+    for (const ParamGroup& g : params.groups()) {
+        const std::size_t index = groups_.size();
+        const std::string which = "group " + std::to_string(index);
+        if (g.lr) check_non_negative((which + "'s learning rate").c_str(), *g.lr);
+        if (g.weight_decay) check_non_negative((which + "'s weight_decay").c_str(), *g.weight_decay);
+        if (g.params.empty() && params.groups().size() > 1)
+            throw std::invalid_argument(std::string(name_) + ": parameter " + which + " is empty");
+        groups_.push_back({g.lr.value_or(lr), g.weight_decay, -1.0f});
+        for (const Tensor& p : g.params) {
+            params_.push_back(p);
+            group_of_.push_back(index);
+        }
+    }
     if (params_.empty())
         throw std::invalid_argument(std::string(name_) + ": the parameter list is empty");
     for (std::size_t i = 0; i < params_.size(); ++i) {
@@ -27,7 +40,15 @@ Optimizer::Optimizer(const char* name, std::vector<Tensor> params, float lr)
                                             "parameter " + std::to_string(j) +
                                             "; it would be updated twice per step");
     }
-    check_non_negative("the learning rate", lr);
+}
+
+std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params) {
+    ParamGroup decay({}), no_decay({}, std::nullopt, 0.0f);
+    for (const Tensor& p : params) (p.dim() >= 2 ? decay : no_decay).params.push_back(p);
+    std::vector<ParamGroup> groups;
+    for (ParamGroup* g : {&decay, &no_decay})
+        if (!g->params.empty()) groups.push_back(std::move(*g));
+    return groups;
 }
 
 void Optimizer::zero_grad() {
@@ -36,12 +57,52 @@ void Optimizer::zero_grad() {
 
 void Optimizer::set_lr(float lr) {
     check_non_negative("the learning rate", lr);
-    lr_ = lr;
+    for (Group& g : groups_) g.lr = lr;
 }
 
-float Optimizer::initial_lr() {
-    if (initial_lr_ < 0.0f) initial_lr_ = lr_;
-    return initial_lr_;
+float Optimizer::lr(std::size_t group) const {
+    if (group >= groups_.size())
+        throw std::out_of_range(std::string(name_) + ": there is no parameter group " +
+                                std::to_string(group) + "; there are " +
+                                std::to_string(groups_.size()));
+    return groups_[group].lr;
+}
+
+void Optimizer::set_lr(std::size_t group, float lr) {
+    this->lr(group);  // checks the group
+    check_non_negative("the learning rate", lr);
+    groups_[group].lr = lr;
+}
+
+float Optimizer::initial_lr(std::size_t group) {
+    this->lr(group);
+    Group& g = groups_[group];
+    if (g.initial_lr < 0.0f) g.initial_lr = g.lr;
+    return g.initial_lr;
+}
+
+NamedArrays Optimizer::group_state() const {
+    NamedArrays out{{"lr", scalar(groups_[0].lr)}};
+    if (groups_.size() > 1) {
+        out.emplace_back("group_count", scalar(static_cast<float>(groups_.size())));
+        for (std::size_t g = 1; g < groups_.size(); ++g)
+            out.emplace_back("group" + std::to_string(g) + ".lr", scalar(groups_[g].lr));
+    }
+    return out;
+}
+
+std::vector<float> Optimizer::group_lrs(const SavedState& saved) const {
+    std::vector<float> lrs;
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+        const std::string name = g == 0 ? "lr" : "group" + std::to_string(g) + ".lr";
+        lrs.push_back(hyper_or(saved, name, groups_[g].lr));
+        check_non_negative(name.c_str(), lrs.back());
+    }
+    return lrs;
+}
+
+void Optimizer::set_group_lrs(const std::vector<float>& lrs) {
+    for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].lr = lrs[g];
 }
 
 void Optimizer::check_non_negative(const char* what, float value) const {
@@ -83,12 +144,27 @@ Optimizer::SavedState Optimizer::split_state(const NamedArrays& state,
     auto contains = [](const std::vector<std::string>& names, const std::string& name) {
         return std::find(names.begin(), names.end(), name) != names.end();
     };
+    auto is_group_lr = [&](const std::string& name) {
+        for (std::size_t g = 1; g < groups_.size(); ++g)
+            if (name == "group" + std::to_string(g) + ".lr") return true;
+        return false;
+    };
     SavedState saved;
+    bool saw_group_count = false;
     std::map<std::string, int> seen;
     for (const auto& [name, value] : state) {
         if (seen[name]++) throw std::invalid_argument(who + "'" + name + "' appears twice");
-        if (contains(hyper, name)) {
+        if (contains(hyper, name) || is_group_lr(name)) {
             saved.hyper[name] = &value;
+            continue;
+        }
+        if (name == "group_count") {
+            saw_group_count = true;
+            const float count = read_scalar(name, value);
+            if (count != static_cast<float>(groups_.size()))
+                throw std::invalid_argument(who + "the state is for " + number_str(count) +
+                                            " parameter groups, but this optimizer has " +
+                                            std::to_string(groups_.size()));
             continue;
         }
         if (name == "param_count") {
@@ -125,6 +201,9 @@ Optimizer::SavedState Optimizer::split_state(const NamedArrays& state,
         }
         saved.per_param[kind][index] = &value;
     }
+    if (!saw_group_count && groups_.size() > 1)
+        throw std::invalid_argument(who + "the state is for 1 parameter group, but this "
+                                    "optimizer has " + std::to_string(groups_.size()));
     return saved;
 }
 

@@ -6,7 +6,9 @@
 // Parameters without a gradient yet (has_grad() false) are skipped by step(), as in PyTorch.
 #pragma once
 
+#include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +21,39 @@ namespace tapegrad::optim {
 // An optimizer's state: ("exp_avg.0", array), ("lr", [0.001]), ...
 using tapegrad::NamedArrays;
 
+// Parameters that share a learning rate and a weight decay, as a torch param_group. An empty
+// lr or weight_decay takes the optimizer's.
+struct ParamGroup {
+    explicit ParamGroup(std::vector<Tensor> params, std::optional<float> lr = std::nullopt,
+                        std::optional<float> weight_decay = std::nullopt)
+        : params(std::move(params)), lr(lr), weight_decay(weight_decay) {}
+    std::vector<Tensor> params;
+    std::optional<float> lr;
+    std::optional<float> weight_decay;
+};
+
+// What an optimizer is built from: a list of parameters (one group), or groups:
+//   optim::AdamW adamw(model.parameters(), 1e-3f);
+//   optim::AdamW adamw({optim::ParamGroup(weights),
+//                       optim::ParamGroup(biases, /*lr=*/{}, /*weight_decay=*/0.0f)}, 1e-3f);
+//   optim::AdamW adamw(optim::decay_groups(model.parameters()), 1e-3f);
+class ParamGroups {
+  public:
+    ParamGroups() = default;  // no parameters: an optimizer refuses it
+    ParamGroups(std::vector<Tensor> params) : groups_{ParamGroup(std::move(params))} {}
+    ParamGroups(std::initializer_list<Tensor> params) : ParamGroups(std::vector<Tensor>(params)) {}
+    ParamGroups(std::vector<ParamGroup> groups) : groups_(std::move(groups)) {}
+    ParamGroups(std::initializer_list<ParamGroup> groups) : groups_(groups) {}
+    const std::vector<ParamGroup>& groups() const { return groups_; }
+
+  private:
+    std::vector<ParamGroup> groups_;
+};
+
+// The usual split for weight decay: matrices and kernels (2 or more axes) decay; biases and
+// norm weights (vectors) do not (their group's weight_decay is 0).
+std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params);
+
 class Optimizer {
   public:
     virtual ~Optimizer() = default;
@@ -29,13 +64,20 @@ class Optimizer {
     // Sets every gradient to zeros (keeping its memory); call it before each backward().
     void zero_grad();
 
-    float lr() const { return lr_; }
+    // The learning rate of the first group; set_lr sets every group's.
+    float lr() const { return groups_[0].lr; }
     void set_lr(float lr);
-    // The learning rate when the first scheduler was made for this optimizer: every scheduler's
-    // base, as torch's initial_lr (optim/scheduler.hpp).
-    float initial_lr();
+    // One group's learning rate.
+    std::size_t group_count() const { return groups_.size(); }
+    float lr(std::size_t group) const;
+    void set_lr(std::size_t group, float lr);
+    // A group's learning rate when the first scheduler was made for this optimizer: every
+    // scheduler's base, as torch's initial_lr (optim/scheduler.hpp).
+    float initial_lr(std::size_t group = 0);
 
+    // Every parameter, group after group; parameter i's group.
     const std::vector<Tensor>& params() const { return params_; }
+    std::size_t group_of(std::size_t i) const { return group_of_[i]; }
 
     // The state needed to continue training exactly where it stopped, and its inverse. Entries
     // for parameter i end in ".i"; load_state checks every name and shape before it changes
@@ -45,7 +87,17 @@ class Optimizer {
 
   protected:
     // `name` ("SGD", "Adam") starts every error message.
-    Optimizer(const char* name, std::vector<Tensor> params, float lr);
+    Optimizer(const char* name, ParamGroups params, float lr);
+
+    // Parameter i's learning rate, and its weight decay (its group's, or `otherwise`).
+    float lr_of(std::size_t i) const { return groups_[group_of_[i]].lr; }
+    float weight_decay_of(std::size_t i, float otherwise) const {
+        return groups_[group_of_[i]].weight_decay.value_or(otherwise);
+    }
+
+    // The learning rates in a state: "lr" (the first group's) and, with several groups,
+    // "group_count" and "group<g>.lr" for the others. Each state() starts with these.
+    NamedArrays group_state() const;
 
     // Throws std::invalid_argument when value < 0: "SGD: momentum must be >= 0, but it is -0.5".
     void check_non_negative(const char* what, float value) const;
@@ -68,13 +120,25 @@ class Optimizer {
     SavedState split_state(const NamedArrays& state, const std::vector<std::string>& hyper,
                            const std::vector<std::string>& per_param,
                            const std::vector<std::string>& scalar_kinds = {}) const;
+    // Every group's learning rate in a split state (the current one where it is missing),
+    // checked; set them with set_group_lrs once everything else is checked too. split_state
+    // accepts group_state()'s names and checks "group_count".
+    std::vector<float> group_lrs(const SavedState& saved) const;
+    void set_group_lrs(const std::vector<float>& lrs);
     // The hyper-parameter `name` of a split state, or `otherwise` when it was not saved.
     float hyper_or(const SavedState& saved, const std::string& name, float otherwise) const;
 
     const char* name_;
     std::vector<Tensor> params_;
-    float lr_;
-    float initial_lr_ = -1.0f;  // set by the first scheduler
+
+  private:
+    struct Group {
+        float lr;
+        std::optional<float> weight_decay;
+        float initial_lr = -1.0f;  // set by the first scheduler
+    };
+    std::vector<Group> groups_;
+    std::vector<std::size_t> group_of_;
 };
 
 }  // namespace tapegrad::optim

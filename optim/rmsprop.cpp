@@ -20,7 +20,7 @@ const Array* saved_entry(const Saved& saved, const char* kind, std::size_t i) {
 
 }  // namespace
 
-RMSprop::RMSprop(std::vector<Tensor> params, float lr, float alpha, float eps, float weight_decay,
+RMSprop::RMSprop(ParamGroups params, float lr, float alpha, float eps, float weight_decay,
                  float momentum, bool centered)
     : Optimizer("RMSprop", std::move(params), lr),
       alpha_(alpha),
@@ -42,10 +42,11 @@ void RMSprop::check_hyper_parameters(float alpha, float eps, float weight_decay,
 
 void RMSprop::step() {
     NoGrad no_grad;
-    const float alpha = alpha_, eps = eps_, decay = weight_decay_, momentum = momentum_, lr = lr_;
+    const float alpha = alpha_, eps = eps_, momentum = momentum_;
     for (std::size_t i = 0; i < params_.size(); ++i) {
         const Tensor& p = params_[i];
         if (!p.has_grad()) continue;
+        const float lr = lr_of(i), decay = weight_decay_of(i, weight_decay_);
         Slots& s = slots_[i];
         if (!s.started) {
             s.started = true;
@@ -80,13 +81,14 @@ void RMSprop::step() {
 }
 
 NamedArrays RMSprop::state() const {
-    NamedArrays out{{"lr", scalar(lr_)},
-                    {"alpha", scalar(alpha_)},
+    NamedArrays out = group_state();
+    for (auto& entry : NamedArrays{{"alpha", scalar(alpha_)},
                     {"eps", scalar(eps_)},
                     {"weight_decay", scalar(weight_decay_)},
                     {"momentum", scalar(momentum_)},
                     {"centered", scalar(centered_ ? 1.0f : 0.0f)},
-                    {"param_count", scalar(static_cast<float>(params_.size()))}};
+                    {"param_count", scalar(static_cast<float>(params_.size()))}})
+        out.push_back(std::move(entry));
     for (std::size_t i = 0; i < params_.size(); ++i) {
         const Slots& s = slots_[i];
         if (!s.started) continue;
@@ -102,12 +104,12 @@ void RMSprop::load_state(const NamedArrays& state) {
     const SavedState saved = split_state(
         state, {"lr", "alpha", "eps", "weight_decay", "momentum", "centered"},
         {"square_avg", "grad_avg", "momentum_buffer"});
-    const float lr = hyper_or(saved, "lr", lr_), alpha = hyper_or(saved, "alpha", alpha_),
+    const std::vector<float> lrs = group_lrs(saved);
+    const float alpha = hyper_or(saved, "alpha", alpha_),
                 eps = hyper_or(saved, "eps", eps_),
                 weight_decay = hyper_or(saved, "weight_decay", weight_decay_),
                 momentum = hyper_or(saved, "momentum", momentum_);
     const bool centered = hyper_or(saved, "centered", centered_ ? 1.0f : 0.0f) != 0.0f;
-    check_non_negative("the learning rate", lr);
     check_hyper_parameters(alpha, eps, weight_decay, momentum);
     std::vector<Slots> slots(params_.size());
     for (std::size_t i = 0; i < params_.size(); ++i) {
@@ -127,7 +129,7 @@ void RMSprop::load_state(const NamedArrays& state) {
         if (centered) slots[i].grad_avg = *a;
         if (momentum > 0.0f) slots[i].momentum_buffer = *b;
     }
-    lr_ = lr;
+    set_group_lrs(lrs);
     alpha_ = alpha;
     eps_ = eps;
     weight_decay_ = weight_decay;
@@ -136,7 +138,7 @@ void RMSprop::load_state(const NamedArrays& state) {
     slots_ = std::move(slots);
 }
 
-Adagrad::Adagrad(std::vector<Tensor> params, float lr, float lr_decay, float weight_decay,
+Adagrad::Adagrad(ParamGroups params, float lr, float lr_decay, float weight_decay,
                  float initial_accumulator_value, float eps)
     : Optimizer("Adagrad", std::move(params), lr),
       lr_decay_(lr_decay),
@@ -161,11 +163,11 @@ void Adagrad::step() {
             sums_[i].fill(initial_);
         }
         steps_[i] += 1.0f;
-        const float clr = lr_ / (1.0f + (steps_[i] - 1.0f) * lr_decay_);
+        const float clr = lr_of(i) / (1.0f + (steps_[i] - 1.0f) * lr_decay_);
         float* w = p.mutable_value().data();
         const float* grad = p.grad().data();
         float* s = sums_[i].data();
-        const float decay = weight_decay_, eps = eps_;
+        const float decay = weight_decay_of(i, weight_decay_), eps = eps_;
         for (std::size_t k = 0; k < p.size(); ++k) {
             float g = grad[k];
             if (decay != 0.0f) g = g + decay * w[k];
@@ -176,12 +178,13 @@ void Adagrad::step() {
 }
 
 NamedArrays Adagrad::state() const {
-    NamedArrays out{{"lr", scalar(lr_)},
-                    {"lr_decay", scalar(lr_decay_)},
+    NamedArrays out = group_state();
+    for (auto& entry : NamedArrays{{"lr_decay", scalar(lr_decay_)},
                     {"weight_decay", scalar(weight_decay_)},
                     {"initial_accumulator_value", scalar(initial_)},
                     {"eps", scalar(eps_)},
-                    {"param_count", scalar(static_cast<float>(params_.size()))}};
+                    {"param_count", scalar(static_cast<float>(params_.size()))}})
+        out.push_back(std::move(entry));
     for (std::size_t i = 0; i < params_.size(); ++i) {
         if (steps_[i] == 0.0f) continue;
         const std::string at = "." + std::to_string(i);
@@ -195,11 +198,11 @@ void Adagrad::load_state(const NamedArrays& state) {
     const SavedState saved =
         split_state(state, {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"},
                     {"step", "sum"}, {"step"});
-    const float lr = hyper_or(saved, "lr", lr_), lr_decay = hyper_or(saved, "lr_decay", lr_decay_),
+    const std::vector<float> lrs = group_lrs(saved);
+    const float lr_decay = hyper_or(saved, "lr_decay", lr_decay_),
                 weight_decay = hyper_or(saved, "weight_decay", weight_decay_),
                 initial = hyper_or(saved, "initial_accumulator_value", initial_),
                 eps = hyper_or(saved, "eps", eps_);
-    check_non_negative("the learning rate", lr);
     check_non_negative("lr_decay", lr_decay);
     check_non_negative("weight_decay", weight_decay);
     check_non_negative("eps", eps);
@@ -221,7 +224,7 @@ void Adagrad::load_state(const NamedArrays& state) {
         steps[i] = t;
         sums[i] = *sum;
     }
-    lr_ = lr;
+    set_group_lrs(lrs);
     lr_decay_ = lr_decay;
     weight_decay_ = weight_decay;
     initial_ = initial;

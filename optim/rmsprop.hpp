@@ -22,7 +22,7 @@ namespace tapegrad::optim {
 
 class RMSprop : public Optimizer {
   public:
-    RMSprop(std::vector<Tensor> params, float lr = 0.01f, float alpha = 0.99f, float eps = 1e-8f,
+    RMSprop(ParamGroups params, float lr = 0.01f, float alpha = 0.99f, float eps = 1e-8f,
             float weight_decay = 0.0f, float momentum = 0.0f, bool centered = false);
 
     void step() override;
@@ -43,7 +43,7 @@ class RMSprop : public Optimizer {
 
 class Adagrad : public Optimizer {
   public:
-    Adagrad(std::vector<Tensor> params, float lr = 0.01f, float lr_decay = 0.0f,
+    Adagrad(ParamGroups params, float lr = 0.01f, float lr_decay = 0.0f,
             float weight_decay = 0.0f, float initial_accumulator_value = 0.0f, float eps = 1e-10f);
 
     void step() override;

@@ -1,6 +1,11 @@
 #include "scheduler.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <variant>
+
+#include <xtensor/xadapt.hpp>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -23,18 +28,65 @@ double anneal_cos(double start, double end, double pct) {
 
 }  // namespace
 
-Scheduler::Scheduler(const char* name, Optimizer& optimizer)
-    : name_(name), optimizer_(optimizer), base_lr_(optimizer.initial_lr()) {}
+Scheduler::Scheduler(const char* name, Optimizer& optimizer) : name_(name), optimizer_(optimizer) {
+    for (std::size_t g = 0; g < optimizer.group_count(); ++g)
+        base_lrs_.push_back(optimizer.initial_lr(g));
+}
 
 void Scheduler::start() { restart(0); }
 
 void Scheduler::restart(std::size_t epoch) {
+    std::vector<double> lrs;  // all computed first: lr_at may throw (OneCycleLR past its end)
+    for (const double base : base_lrs_) lrs.push_back(lr_at(epoch, base));
     epoch_ = epoch;
-    last_lr_ = lr_at(epoch_);
-    optimizer_.set_lr(static_cast<float>(last_lr_));
+    last_lrs_ = lrs;
+    for (std::size_t g = 0; g < lrs.size(); ++g) optimizer_.set_lr(g, static_cast<float>(lrs[g]));
 }
 
 void Scheduler::step() { restart(epoch_ + 1); }
+
+namespace {
+
+// The one entry `name` of a saved scheduler state as T, checked: present once, one value, of
+// the dtype `want`. `who` starts the message.
+template <class T>
+T saved_value(const NamedTypedArrays& state, const std::string& name, const std::string& who) {
+    const TypedArray* found = nullptr;
+    for (const auto& [key, value] : state)
+        if (key == name) {
+            if (found) throw std::invalid_argument(who + ": '" + name + "' appears twice");
+            found = &value;
+        }
+    if (!found) throw std::invalid_argument(who + ": the state has no '" + name + "'");
+    const auto* a = std::get_if<xt::xarray<T>>(found);
+    if (!a || a->size() != 1)
+        throw std::invalid_argument(who + ": '" + name + "' must be one " +
+                                    (std::is_same_v<T, double> ? "float64" : "int64") +
+                                    " number, but it is " + dtype_name(dtype_of(*found)) + " " +
+                                    shape_str(shape_of(*found)));
+    return *a->begin();
+}
+
+void only_names(const NamedTypedArrays& state, const std::vector<std::string>& names,
+                const std::string& who) {
+    for (const auto& entry : state)
+        if (std::find(names.begin(), names.end(), entry.first) == names.end())
+            throw std::invalid_argument(who + ": '" + entry.first + "' is not a known entry");
+}
+
+}  // namespace
+
+NamedTypedArrays Scheduler::state() const {
+    return {{"epoch", xt::xarray<std::int64_t>(static_cast<std::int64_t>(epoch_))}};
+}
+
+void Scheduler::load_state(const NamedTypedArrays& state) {
+    const std::string who = std::string(name_) + ".load_state";
+    only_names(state, {"epoch"}, who);
+    const std::int64_t epoch = saved_value<std::int64_t>(state, "epoch", who);
+    if (epoch < 0) throw std::invalid_argument(who + ": the epoch is negative");
+    restart(static_cast<std::size_t>(epoch));
+}
 
 StepLR::StepLR(Optimizer& optimizer, std::size_t step_size, double gamma)
     : Scheduler("StepLR", optimizer), step_size_(step_size), gamma_(gamma) {
@@ -42,8 +94,8 @@ StepLR::StepLR(Optimizer& optimizer, std::size_t step_size, double gamma)
     require(gamma > 0.0, name_, "gamma must be positive");
     start();
 }
-double StepLR::lr_at(std::size_t epoch) const {
-    return base_lr_ * std::pow(gamma_, static_cast<double>(epoch / step_size_));
+double StepLR::lr_at(std::size_t epoch, double base_lr) const {
+    return base_lr * std::pow(gamma_, static_cast<double>(epoch / step_size_));
 }
 
 MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<std::size_t> milestones, double gamma)
@@ -55,10 +107,10 @@ MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<std::size_t> mileston
     require(gamma > 0.0, name_, "gamma must be positive");
     start();
 }
-double MultiStepLR::lr_at(std::size_t epoch) const {
+double MultiStepLR::lr_at(std::size_t epoch, double base_lr) const {
     const auto passed = std::upper_bound(milestones_.begin(), milestones_.end(), epoch) -
                         milestones_.begin();
-    return base_lr_ * std::pow(gamma_, static_cast<double>(passed));
+    return base_lr * std::pow(gamma_, static_cast<double>(passed));
 }
 
 ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma)
@@ -66,8 +118,8 @@ ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma)
     require(gamma > 0.0, name_, "gamma must be positive");
     start();
 }
-double ExponentialLR::lr_at(std::size_t epoch) const {
-    return base_lr_ * std::pow(gamma_, static_cast<double>(epoch));
+double ExponentialLR::lr_at(std::size_t epoch, double base_lr) const {
+    return base_lr * std::pow(gamma_, static_cast<double>(epoch));
 }
 
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::size_t t_max, double eta_min)
@@ -76,8 +128,8 @@ CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::size_t t_max, do
     require(eta_min >= 0.0, name_, "eta_min must not be negative");
     start();
 }
-double CosineAnnealingLR::lr_at(std::size_t epoch) const {
-    return eta_min_ + (base_lr_ - eta_min_) *
+double CosineAnnealingLR::lr_at(std::size_t epoch, double base_lr) const {
+    return eta_min_ + (base_lr - eta_min_) *
                           (1.0 + std::cos(pi * static_cast<double>(epoch) / static_cast<double>(t_max_))) / 2.0;
 }
 
@@ -90,9 +142,9 @@ LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor,
     require(total_iters > 0, name_, "total_iters must be at least 1");
     start();
 }
-double LinearLR::lr_at(std::size_t epoch) const {
+double LinearLR::lr_at(std::size_t epoch, double base_lr) const {
     const double done = static_cast<double>(std::min(epoch, total_)) / static_cast<double>(total_);
-    return base_lr_ * (start_ + (end_ - start_) * done);
+    return base_lr * (start_ + (end_ - start_) * done);
 }
 
 OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::size_t total_steps,
@@ -110,7 +162,7 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::size_t total_st
             "div_factor and final_div_factor must be positive");
     start();
 }
-double OneCycleLR::lr_at(std::size_t epoch) const {
+double OneCycleLR::lr_at(std::size_t epoch, double /*base_lr: max_lr sets every group*/) const {
     if (epoch >= total_)
         throw std::invalid_argument("OneCycleLR: step " + std::to_string(epoch) +
                                     " is past total_steps = " + std::to_string(total_) +
@@ -127,6 +179,12 @@ SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<Sch
       schedulers_(std::move(schedulers)),
       milestones_(std::move(milestones)) {
     require(!schedulers_.empty(), name_, "the list of schedulers is empty");
+    for (std::size_t i = 0; i < schedulers_.size(); ++i) {
+        require(schedulers_[i] != nullptr, name_, "scheduler " + std::to_string(i) + " is null");
+        require(&schedulers_[i]->optimizer() == &optimizer, name_,
+                "scheduler " + std::to_string(i) + " (" + schedulers_[i]->name() +
+                    ") was made for another optimizer");
+    }
     require(milestones_.size() + 1 == schedulers_.size(), name_,
             "needs one milestone fewer than schedulers: " + std::to_string(schedulers_.size()) +
                 " schedulers, " + std::to_string(milestones_.size()) + " milestones");
@@ -134,13 +192,12 @@ SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<Sch
         require(milestones_[i - 1] < milestones_[i], name_, "milestones must increase");
     start();
 }
-double SequentialLR::lr_at(std::size_t epoch) const {
+double SequentialLR::lr_at(std::size_t epoch, double base_lr) const {
     // The scheduler of this epoch, at its own epoch counted from its milestone.
     const std::size_t k = static_cast<std::size_t>(
         std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin());
     const std::size_t since = k == 0 ? epoch : epoch - milestones_[k - 1];
-    schedulers_[k]->restart(since);
-    return schedulers_[k]->last_lr();
+    return schedulers_[k]->lr_at(since, base_lr);
 }
 
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Mode mode, double factor,
@@ -155,7 +212,8 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Mode mode, double fac
       cooldown_(cooldown),
       best_(mode == Mode::min ? std::numeric_limits<double>::infinity()
                               : -std::numeric_limits<double>::infinity()),
-      last_lr_(optimizer.lr()) {
+      last_lrs_() {
+    for (std::size_t g = 0; g < optimizer.group_count(); ++g) last_lrs_.push_back(optimizer.lr(g));
     require(factor > 0.0 && factor < 1.0, "ReduceLROnPlateau", "factor must be in (0, 1)");
     require(threshold >= 0.0, "ReduceLROnPlateau", "threshold must not be negative");
 }
@@ -177,13 +235,48 @@ void ReduceLROnPlateau::step(double metric) {
         bad_epochs_ = 0;
     }
     if (bad_epochs_ > patience_) {
-        const double lowered = std::max(last_lr_ * factor_, min_lr_);
-        if (last_lr_ - lowered > 1e-8) {  // torch's eps: smaller changes are skipped
-            last_lr_ = lowered;
-            optimizer_.set_lr(static_cast<float>(last_lr_));
+        for (std::size_t g = 0; g < last_lrs_.size(); ++g) {
+            const double lowered = std::max(last_lrs_[g] * factor_, min_lr_);
+            if (last_lrs_[g] - lowered > 1e-8) {  // torch's eps: smaller changes are skipped
+                last_lrs_[g] = lowered;
+                optimizer_.set_lr(g, static_cast<float>(lowered));
+            }
         }
         cooldown_left_ = cooldown_;
         bad_epochs_ = 0;
+    }
+}
+
+NamedTypedArrays ReduceLROnPlateau::state() const {
+    xt::xarray<double> lrs = xt::adapt(last_lrs_, {last_lrs_.size()});
+    return {{"best", xt::xarray<double>(best_)},
+            {"bad_epochs", xt::xarray<std::int64_t>(static_cast<std::int64_t>(bad_epochs_))},
+            {"cooldown_left", xt::xarray<std::int64_t>(static_cast<std::int64_t>(cooldown_left_))},
+            {"last_lrs", lrs}};
+}
+
+void ReduceLROnPlateau::load_state(const NamedTypedArrays& state) {
+    const std::string who = "ReduceLROnPlateau.load_state";
+    only_names(state, {"best", "bad_epochs", "cooldown_left", "last_lrs"}, who);
+    const double best = saved_value<double>(state, "best", who);
+    const std::int64_t bad = saved_value<std::int64_t>(state, "bad_epochs", who);
+    const std::int64_t cooldown = saved_value<std::int64_t>(state, "cooldown_left", who);
+    if (bad < 0 || cooldown < 0) throw std::invalid_argument(who + ": a counter is negative");
+    const xt::xarray<double>* lrs = nullptr;
+    for (const auto& [key, value] : state)
+        if (key == "last_lrs") lrs = std::get_if<xt::xarray<double>>(&value);
+    if (!lrs || lrs->dimension() != 1 || lrs->size() != last_lrs_.size())
+        throw std::invalid_argument(who + ": 'last_lrs' must be float64 [" +
+                                    std::to_string(last_lrs_.size()) +
+                                    "], one rate per parameter group");
+    for (const double lr : *lrs)
+        if (!(lr >= 0.0)) throw std::invalid_argument(who + ": a rate in 'last_lrs' is negative");
+    best_ = best;
+    bad_epochs_ = static_cast<std::size_t>(bad);
+    cooldown_left_ = static_cast<std::size_t>(cooldown);
+    for (std::size_t g = 0; g < last_lrs_.size(); ++g) {
+        last_lrs_[g] = (*lrs)(g);
+        optimizer_.set_lr(g, static_cast<float>(last_lrs_[g]));
     }
 }
 

@@ -32,14 +32,31 @@
 
 namespace tapegrad::optim {
 
-class Scheduler {
+// What every scheduler can save and load, for checkpoints (optim/checkpoint.hpp): the epoch of
+// a Scheduler; ReduceLROnPlateau's best metric, counters and rates. load_state checks every
+// entry before it changes anything and sets the optimizer's rates to the loaded ones.
+class LrScheduler {
   public:
-    virtual ~Scheduler() = default;
+    virtual ~LrScheduler() = default;
+    virtual NamedTypedArrays state() const = 0;
+    virtual void load_state(const NamedTypedArrays& state) = 0;
+};
+
+class Scheduler : public LrScheduler {
+  public:
     // The next epoch: epoch + 1, and the optimizer's rate for it.
     void step();
-    // The rate step() set last (or the constructor).
-    double last_lr() const { return last_lr_; }
+    // The rate step() set last (or the constructor): the first group's, and every group's.
+    double last_lr() const { return last_lrs_[0]; }
+    const std::vector<double>& last_lrs() const { return last_lrs_; }
+    // The rate at `epoch` for a group whose rate was base_lr when the first scheduler was made.
+    virtual double lr_at(std::size_t epoch, double base_lr) const = 0;
     std::size_t epoch() const { return epoch_; }
+    const Optimizer& optimizer() const { return optimizer_; }
+    const char* name() const { return name_; }
+    // {"epoch": int64}: the rates follow from it.
+    NamedTypedArrays state() const override;
+    void load_state(const NamedTypedArrays& state) override;
     // Starts again at `epoch` (SequentialLR starts each scheduler again at 0).
     void restart(std::size_t epoch = 0);
 
@@ -47,15 +64,14 @@ class Scheduler {
     Scheduler(const char* name, Optimizer& optimizer);
     // Call last in each constructor: sets the rate of epoch 0.
     void start();
-    virtual double lr_at(std::size_t epoch) const = 0;
 
     const char* name_;
     Optimizer& optimizer_;
-    double base_lr_;
+    std::vector<double> base_lrs_;  // one per parameter group
 
   private:
     std::size_t epoch_ = 0;
-    double last_lr_ = 0.0;
+    std::vector<double> last_lrs_;
 };
 
 class StepLR : public Scheduler {
@@ -63,7 +79,7 @@ class StepLR : public Scheduler {
     StepLR(Optimizer& optimizer, std::size_t step_size, double gamma = 0.1);
 
   private:
-    double lr_at(std::size_t epoch) const override;
+    double lr_at(std::size_t epoch, double base_lr) const override;
     std::size_t step_size_;
     double gamma_;
 };
@@ -73,7 +89,7 @@ class MultiStepLR : public Scheduler {
     MultiStepLR(Optimizer& optimizer, std::vector<std::size_t> milestones, double gamma = 0.1);
 
   private:
-    double lr_at(std::size_t epoch) const override;
+    double lr_at(std::size_t epoch, double base_lr) const override;
     std::vector<std::size_t> milestones_;
     double gamma_;
 };
@@ -83,7 +99,7 @@ class ExponentialLR : public Scheduler {
     ExponentialLR(Optimizer& optimizer, double gamma);
 
   private:
-    double lr_at(std::size_t epoch) const override;
+    double lr_at(std::size_t epoch, double base_lr) const override;
     double gamma_;
 };
 
@@ -92,7 +108,7 @@ class CosineAnnealingLR : public Scheduler {
     CosineAnnealingLR(Optimizer& optimizer, std::size_t t_max, double eta_min = 0.0);
 
   private:
-    double lr_at(std::size_t epoch) const override;
+    double lr_at(std::size_t epoch, double base_lr) const override;
     std::size_t t_max_;
     double eta_min_;
 };
@@ -103,7 +119,7 @@ class LinearLR : public Scheduler {
              std::size_t total_iters = 5);
 
   private:
-    double lr_at(std::size_t epoch) const override;
+    double lr_at(std::size_t epoch, double base_lr) const override;
     double start_, end_;
     std::size_t total_;
 };
@@ -115,7 +131,7 @@ class OneCycleLR : public Scheduler {
                double final_div_factor = 1e4);
 
   private:
-    double lr_at(std::size_t epoch) const override;
+    double lr_at(std::size_t epoch, double base_lr) const override;
     double max_lr_, initial_lr_, min_lr_;
     double warmup_end_;  // the last step of the rising half: pct_start * total_steps - 1
     std::size_t total_;
@@ -127,12 +143,12 @@ class SequentialLR : public Scheduler {
                  std::vector<std::size_t> milestones);
 
   private:
-    double lr_at(std::size_t epoch) const override;
+    double lr_at(std::size_t epoch, double base_lr) const override;
     std::vector<std::shared_ptr<Scheduler>> schedulers_;
     std::vector<std::size_t> milestones_;
 };
 
-class ReduceLROnPlateau {
+class ReduceLROnPlateau : public LrScheduler {
   public:
     enum class Mode { min, max };
     ReduceLROnPlateau(Optimizer& optimizer, Mode mode = Mode::min, double factor = 0.1,
@@ -140,7 +156,11 @@ class ReduceLROnPlateau {
                       std::size_t cooldown = 0, double min_lr = 0.0);
     // One epoch's metric (a validation loss with Mode::min).
     void step(double metric);
-    double last_lr() const { return last_lr_; }
+    double last_lr() const { return last_lrs_[0]; }
+    const std::vector<double>& last_lrs() const { return last_lrs_; }
+    // best (float64), bad_epochs and cooldown_left (int64), last_lrs (float64, one per group).
+    NamedTypedArrays state() const override;
+    void load_state(const NamedTypedArrays& state) override;
 
   private:
     Optimizer& optimizer_;
@@ -149,7 +169,7 @@ class ReduceLROnPlateau {
     std::size_t patience_, cooldown_;
     double best_;
     std::size_t bad_epochs_ = 0, cooldown_left_ = 0;
-    double last_lr_;
+    std::vector<double> last_lrs_;
 };
 
 }  // namespace tapegrad::optim

@@ -7,7 +7,7 @@
 
 namespace tapegrad::optim {
 
-SGD::SGD(std::vector<Tensor> params, float lr, float momentum, bool nesterov, float weight_decay)
+SGD::SGD(ParamGroups params, float lr, float momentum, bool nesterov, float weight_decay)
     : Optimizer("SGD", std::move(params), lr),
       momentum_(momentum),
       nesterov_(nesterov),
@@ -65,18 +65,19 @@ void SGD::step() {
         float* buf = momentum_ != 0.0f ? buffers_[i].data() : nullptr;
         // Hyper-parameters in locals: stores through w could otherwise alias the members, and the
         // compiler would reload them for every element instead of vectorising the loop.
-        const float lr = lr_, momentum = momentum_, weight_decay = weight_decay_;
+        const float lr = lr_of(i), momentum = momentum_, weight_decay = weight_decay_of(i, weight_decay_);
         const bool nesterov = nesterov_;
         update(w, grad, buf, n, lr, momentum, weight_decay, nesterov, first);
     }
 }
 
 NamedArrays SGD::state() const {
-    NamedArrays out{{"lr", scalar(lr_)},
-                    {"momentum", scalar(momentum_)},
+    NamedArrays out = group_state();
+    for (auto& entry : NamedArrays{{"momentum", scalar(momentum_)},
                     {"weight_decay", scalar(weight_decay_)},
                     {"nesterov", scalar(nesterov_ ? 1.0f : 0.0f)},
-                    {"param_count", scalar(static_cast<float>(params_.size()))}};
+                    {"param_count", scalar(static_cast<float>(params_.size()))}})
+        out.push_back(std::move(entry));
     for (std::size_t i = 0; i < params_.size(); ++i)
         if (has_buffer_[i]) out.emplace_back("momentum_buffer." + std::to_string(i), buffers_[i]);
     return out;
@@ -86,14 +87,13 @@ void SGD::load_state(const NamedArrays& state) {
     // Everything is checked before anything changes.
     const SavedState saved = split_state(state, {"lr", "momentum", "weight_decay", "nesterov"},
                                          {"momentum_buffer"});
-    const float lr = hyper_or(saved, "lr", lr_);
+    const std::vector<float> lrs = group_lrs(saved);
     const float momentum = hyper_or(saved, "momentum", momentum_);
     const float weight_decay = hyper_or(saved, "weight_decay", weight_decay_);
     const bool nesterov = hyper_or(saved, "nesterov", nesterov_ ? 1.0f : 0.0f) != 0.0f;
-    check_non_negative("the learning rate", lr);
     check_hyper_parameters(momentum, nesterov, weight_decay);
 
-    lr_ = lr;
+    set_group_lrs(lrs);
     momentum_ = momentum;
     weight_decay_ = weight_decay;
     nesterov_ = nesterov;

@@ -20,7 +20,7 @@ class SGD : public Optimizer {
   public:
     // Throws std::invalid_argument for a negative lr, momentum or weight_decay, and for
     // nesterov without momentum.
-    SGD(std::vector<Tensor> params, float lr, float momentum = 0.0f, bool nesterov = false,
+    SGD(ParamGroups params, float lr, float momentum = 0.0f, bool nesterov = false,
         float weight_decay = 0.0f);
 
     void step() override;

@@ -92,6 +92,47 @@ TEST_CASE("a plain model file is not a checkpoint and says so") {
     const std::string path = temp_path("tapegrad_test_model_only.npz");
     nn::save(*model, path);
     CHECK_THROWS_WITH_AS(optim::load_checkpoint(path, *model, sgd),
-                         doctest::Contains("not model.*, optimizer.* or extra.*"), std::runtime_error);
+                         doctest::Contains("not model.*, optimizer.*, scheduler.* or extra.*"), std::runtime_error);
     std::remove(path.c_str());
+}
+
+TEST_CASE("a checkpoint carries the scheduler's state, and a missing or unfit one changes nothing") {
+    test::TempDir dir;
+    auto make = [] {
+        manual_seed(5);
+        return std::make_shared<nn::Linear>(3, 2);
+    };
+    auto model = make();
+    optim::SGD sgd(model->parameters(), 0.1f, 0.9f);
+    optim::CosineAnnealingLR schedule(sgd, 10);
+    for (int t = 0; t < 4; ++t) schedule.step();
+    optim::save_checkpoint(dir.file("run.npz"), *model, sgd, schedule, {{"epoch", xt::xarray<std::int64_t>(4)}});
+    optim::save_checkpoint(dir.file("plain.npz"), *model, sgd);
+
+    auto model2 = make();
+    optim::SGD sgd2(model2->parameters(), 0.1f, 0.9f);
+    optim::CosineAnnealingLR schedule2(sgd2, 10);
+    const NamedTypedArrays extra = optim::load_checkpoint(dir.file("run.npz"), *model2, sgd2, schedule2);
+    CHECK(extra.size() == 1);
+    CHECK(schedule2.epoch() == 4);
+    CHECK(sgd2.lr() == sgd.lr());
+    schedule.step();
+    schedule2.step();
+    CHECK(sgd2.lr() == sgd.lr());
+
+    // A file without scheduler state, or with one that does not fit: nothing changes.
+    optim::CosineAnnealingLR fresh(sgd2, 10);
+    CHECK_THROWS_WITH_AS(optim::load_checkpoint(dir.file("plain.npz"), *model2, sgd2, fresh),
+                         doctest::Contains("holds no scheduler state"), std::runtime_error);
+    NamedTypedArrays arrays = load_npz(dir.file("run.npz"));
+    for (auto& [name, value] : arrays)
+        if (name == "scheduler.epoch") value = xt::xarray<std::int64_t>(-1);
+    save_npz(dir.file("bad.npz"), arrays);
+    model2->weight.mutable_value().fill(7.0f);
+    CHECK_THROWS_WITH_AS(optim::load_checkpoint(dir.file("bad.npz"), *model2, sgd2, fresh),
+                         doctest::Contains("the scheduler state does not fit"), std::runtime_error);
+    CHECK(model2->weight.value()(0, 0) == 7.0f);
+    CHECK(fresh.epoch() == 0);
+    // The plain overload skips the scheduler's entries.
+    CHECK_NOTHROW(optim::load_checkpoint(dir.file("run.npz"), *model2, sgd2));
 }

@@ -181,3 +181,125 @@ TEST_CASE("RMSprop (plain, and centered with momentum) and Adagrad take PyTorch'
     CHECK_THROWS_WITH_AS(Adagrad({q}, 0.1f, -1.0f), doctest::Contains("Adagrad: lr_decay must be >= 0"),
                          std::invalid_argument);
 }
+
+// ---- parameter groups ---------------------------------------------------------------------------
+
+TEST_CASE("parameter groups: AdamW and a cosine schedule per group take PyTorch's steps") {
+    const std::map<std::string, Array> ref = references();
+    const Array p0 = ref.at("adamw.p0"), grads = ref.at("adamw.grads");
+    const Tensor a(p0, true), b(xt::eval(xt::flip(p0, 0)), true);
+    AdamW adamw({ParamGroup({a}), ParamGroup({b}, /*lr=*/0.05f, /*weight_decay=*/0.0f)}, 0.01f, {0.9f, 0.999f}, 1e-8f, 0.1f);
+    REQUIRE(adamw.group_count() == 2);
+    CHECK(adamw.group_of(1) == 1);
+    CosineAnnealingLR schedule(adamw, 4);
+    for (std::size_t t = 0; t < 3; ++t) {
+        const Array g = xt::view(grads, t);
+        a.mutable_grad() = g;
+        b.mutable_grad() = xt::eval(xt::flip(g, 0));
+        adamw.step();
+        schedule.step();
+        test::check_close("a after step " + std::to_string(t), a.value(), xt::view(ref.at("groups.after_a"), t));
+        test::check_close("b after step " + std::to_string(t), b.value(), xt::view(ref.at("groups.after_b"), t));
+        CHECK(adamw.lr(0) == doctest::Approx(ref.at("groups.lrs")(t, 0)).epsilon(1e-6));
+        CHECK(adamw.lr(1) == doctest::Approx(ref.at("groups.lrs")(t, 1)).epsilon(1e-6));
+        CHECK(schedule.last_lrs()[1] == doctest::Approx(ref.at("groups.lrs")(t, 1)).epsilon(1e-6));
+    }
+}
+
+TEST_CASE("parameter groups: SGD steps each group with its own rate and weight decay") {
+    const Tensor w(Array{1.0f, 2.0f}, true), b(Array{3.0f}, true);
+    SGD sgd({ParamGroup({w}, {}, 0.5f), ParamGroup({b}, 0.01f)}, 0.1f);
+    sum(w * w + 0.0f).backward();  // dw = 2w
+    sum(b).backward();             // db = 1
+    sgd.step();
+    // w - 0.1 (2w + 0.5w) = 0.75 w;  b - 0.01 * 1
+    CHECK(w.value() == Array{0.75f, 1.5f});
+    CHECK(b.value()(0) == doctest::Approx(2.99f));
+    sgd.set_lr(0.2f);  // every group
+    CHECK(sgd.lr(1) == 0.2f);
+    CHECK_THROWS_WITH_AS(sgd.lr(2), "SGD: there is no parameter group 2; there are 2", std::out_of_range);
+    CHECK_THROWS_WITH_AS(SGD({ParamGroup({w}), ParamGroup({})}, 0.1f), "SGD: parameter group 1 is empty", std::invalid_argument);
+    CHECK_THROWS_WITH_AS(SGD({ParamGroup({w}), ParamGroup({b}, -1.0f)}, 0.1f),
+                         "SGD: group 1's learning rate must be >= 0, but it is -1", std::invalid_argument);
+    CHECK_THROWS_WITH_AS(SGD({ParamGroup({w}), ParamGroup({w})}, 0.1f), doctest::Contains("is the same tensor as parameter 0"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("decay_groups leaves vectors (biases, norm weights) out of weight decay") {
+    nn::Sequential model{nn::Linear(3, 4), nn::LayerNorm({4}), nn::Linear(4, 2, false)};
+    const std::vector<ParamGroup> groups = decay_groups(model.parameters());
+    REQUIRE(groups.size() == 2);
+    CHECK(groups[0].params.size() == 2);  // the two weight matrices
+    CHECK_FALSE(groups[0].weight_decay.has_value());
+    CHECK(groups[1].params.size() == 3);  // a bias, the norm's weight and bias
+    CHECK(groups[1].weight_decay == 0.0f);
+    AdamW adamw(decay_groups(model.parameters()), 1e-3f);
+    CHECK(adamw.params().size() == 5);
+}
+
+TEST_CASE("a state saved with groups loads only into the same groups, rates included") {
+    const Tensor w(Array{1.0f}, true), b(Array{2.0f}, true);
+    SGD grouped({ParamGroup({w}), ParamGroup({b}, 0.5f)}, 0.1f, 0.9f);
+    const NamedArrays state = grouped.state();
+    SGD again({ParamGroup({w}), ParamGroup({b}, 0.7f)}, 0.1f, 0.9f);
+    again.load_state(state);
+    CHECK(again.lr(1) == 0.5f);
+    SGD flat({w, b}, 0.1f, 0.9f);
+    CHECK_THROWS_WITH_AS(flat.load_state(state), doctest::Contains("the state is for 2 parameter groups, but this optimizer has 1"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(grouped.load_state(flat.state()),
+                         doctest::Contains("the state is for 1 parameter group, but this optimizer has 2"),
+                         std::invalid_argument);
+}
+
+// ---- scheduler state ----------------------------------------------------------------------------
+
+TEST_CASE("a scheduler's state resumes its rates exactly") {
+    const Tensor p(Array{0.0f}, true);
+    SGD sgd({p}, 0.1f);
+    auto warm = std::make_shared<LinearLR>(sgd, 0.1, 1.0, 3);
+    auto cosine = std::make_shared<CosineAnnealingLR>(sgd, 10);
+    SequentialLR schedule(sgd, {warm, cosine}, {3});
+    for (int t = 0; t < 5; ++t) schedule.step();
+    const NamedTypedArrays state = schedule.state();
+
+    SGD sgd2({p}, 0.1f);
+    auto warm2 = std::make_shared<LinearLR>(sgd2, 0.1, 1.0, 3);
+    auto cosine2 = std::make_shared<CosineAnnealingLR>(sgd2, 10);
+    SequentialLR resumed(sgd2, {warm2, cosine2}, {3});
+    resumed.load_state(state);
+    CHECK(resumed.epoch() == 5);
+    CHECK(sgd2.lr() == sgd.lr());
+    for (int t = 0; t < 4; ++t) {
+        schedule.step();
+        resumed.step();
+        CHECK(sgd2.lr() == sgd.lr());
+    }
+    CHECK_THROWS_WITH_AS(resumed.load_state({{"epoch", Array{3.0f}}}),
+                         "SequentialLR.load_state: 'epoch' must be one int64 number, but it is float32 [1]",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(resumed.load_state({{"epochs", xt::xarray<std::int64_t>(3)}}),
+                         "SequentialLR.load_state: 'epochs' is not a known entry", std::invalid_argument);
+    CHECK(resumed.epoch() == 9);  // unchanged by the failed loads
+    CHECK_THROWS_WITH_AS(SequentialLR(sgd2, {warm, cosine2}, {3}),
+                         "SequentialLR: scheduler 0 (LinearLR) was made for another optimizer",
+                         std::invalid_argument);
+}
+
+TEST_CASE("ReduceLROnPlateau's state resumes its counters and rates") {
+    const Tensor p(Array{0.0f}, true);
+    SGD sgd({p}, 0.1f);
+    ReduceLROnPlateau plateau(sgd, ReduceLROnPlateau::Mode::min, 0.5, 1);
+    for (double metric : {1.0, 0.9, 0.95, 0.95}) plateau.step(metric);  // lowered once
+    CHECK(sgd.lr() == doctest::Approx(0.05f));
+    SGD sgd2({p}, 0.1f);
+    ReduceLROnPlateau resumed(sgd2, ReduceLROnPlateau::Mode::min, 0.5, 1);
+    resumed.load_state(plateau.state());
+    CHECK(sgd2.lr() == sgd.lr());
+    for (double metric : {0.95, 0.95, 0.95, 0.5, 0.6}) {
+        plateau.step(metric);
+        resumed.step(metric);
+        CHECK(sgd2.lr() == sgd.lr());
+        CHECK(resumed.last_lr() == plateau.last_lr());
+    }
+}

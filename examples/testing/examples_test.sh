@@ -110,7 +110,7 @@ mnist_rejects_bad_input)
     "$bin/mnist" --data "$work/d" --model mlp --epochs 2 --batch-size 10 --resume "$work/ck.npz"
   expect_error "was written by a run with other settings; resume with the same ones" \
     "${run[@]}" --lr 0.2 --resume "$work/ck.npz"
-  expect_error "is not model.*, optimizer.* or extra.*: is it a checkpoint" \
+  expect_error "is not model.*, optimizer.*, scheduler.* or extra.*: is it a checkpoint" \
     "${run[@]}" --resume "$work/model.npz"
   expect_error "$work/missing.npz: cannot open: No such file or directory" \
     "${run[@]}" --resume "$work/missing.npz"

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes tests/data/torch_optim.npz: PyTorch's learning-rate schedules, AdamW, RMSprop and
-Adagrad steps and gradient clipping, for tests/test_schedulers.cpp.
+Adagrad steps, gradient clipping and parameter groups, for tests/test_schedulers.cpp.
 
 Run with Debian's python3-torch (1.13) from the repository root:
     /usr/bin/python3 tests/data/make_optim_references.py
@@ -87,6 +87,25 @@ for name, norm_type in (("clip2", 2.0), ("clipinf", float("inf"))):
     out[f"{name}.total"] = np.array([float(total)])
     out[f"{name}.a_clipped"] = ta.grad.numpy().astype(np.float64)
     out[f"{name}.b_clipped"] = tb.grad.numpy().astype(np.float64)
+
+# Parameter groups: AdamW with two groups (the second with its own lr and no weight decay) and
+# a cosine schedule stepped after each of three steps, from p0 (and p0 reversed) with the
+# gradients above (reversed for the second parameter).
+pa, pb = torch.tensor(p0, requires_grad=True), torch.tensor(p0[::-1].copy(), requires_grad=True)
+opt = torch.optim.AdamW([{"params": [pa]}, {"params": [pb], "lr": 0.05, "weight_decay": 0.0}],
+                        lr=0.01, weight_decay=0.1)
+sched = S.CosineAnnealingLR(opt, T_max=4)
+after_a, after_b, lrs = [], [], []
+for g in grads:
+    pa.grad, pb.grad = torch.tensor(g), torch.tensor(g[::-1].copy())
+    opt.step()
+    sched.step()
+    after_a.append(pa.detach().numpy().copy())
+    after_b.append(pb.detach().numpy().copy())
+    lrs.append([group["lr"] for group in opt.param_groups])
+out["groups.after_a"] = np.array(after_a, dtype=np.float64)
+out["groups.after_b"] = np.array(after_b, dtype=np.float64)
+out["groups.lrs"] = np.array(lrs, dtype=np.float64)
 
 np.savez("tests/data/torch_optim.npz", **out)
 print(f"tests/data/torch_optim.npz: {len(out)} arrays, torch {torch.__version__}")
