@@ -3,6 +3,7 @@
 #include <cmath>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -29,6 +30,26 @@ void manual_seed(std::uint64_t seed) {
     Generator& g = generator();
     std::lock_guard<std::mutex> lock(g.mutex);
     g.engine.seed(seed);
+}
+
+std::string generator_state() {
+    Generator& g = generator();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    std::ostringstream out;
+    out << g.engine;
+    return out.str();
+}
+
+void set_generator_state(const std::string& state) {
+    std::mt19937_64 engine;
+    std::istringstream in(state);
+    in >> engine;
+    if (in.fail())
+        throw std::invalid_argument("set_generator_state: the text is not a state of the "
+                                    "generator (it comes from generator_state())");
+    Generator& g = generator();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    g.engine = engine;
 }
 
 float unit_float(std::uint64_t bits) {

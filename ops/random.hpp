@@ -20,12 +20,18 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "../core/tensor.hpp"
 
 namespace tapegrad {
 
 void manual_seed(std::uint64_t seed);
+
+// The generator's whole state as text, and back (as torch.get_rng_state / set_rng_state): a
+// checkpoint keeps it so that dropout draws the same masks after a resume.
+std::string generator_state();
+void set_generator_state(const std::string& state);
 
 // The mapping above, for one 64-bit draw: a float in [0, 1).
 float unit_float(std::uint64_t bits);

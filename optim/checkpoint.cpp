@@ -1,6 +1,9 @@
 #include "checkpoint.hpp"
 
+#include <optional>
 #include <stdexcept>
+
+#include "../ops/random.hpp"
 
 #include "../nn/serialize.hpp"
 
@@ -9,7 +12,8 @@ namespace tapegrad::optim {
 namespace {
 
 const std::string model_prefix = "model.", optimizer_prefix = "optimizer.",
-                  scheduler_prefix = "scheduler.", extra_prefix = "extra.";
+                  scheduler_prefix = "scheduler.", extra_prefix = "extra.",
+                  generator_entry = "random.generator";
 
 bool starts_with(const std::string& s, const std::string& prefix) {
     return s.compare(0, prefix.size(), prefix) == 0;
@@ -23,6 +27,7 @@ void save(const std::string& path, const nn::Module& model, const Optimizer& opt
     if (scheduler)
         for (auto& [name, value] : scheduler->state()) arrays.emplace_back(scheduler_prefix + name, value);
     for (const auto& [name, value] : extra) arrays.emplace_back(extra_prefix + name, value);
+    arrays.emplace_back(generator_entry, text_array(generator_state()));
     save_npz(path, arrays);
 }
 
@@ -31,6 +36,7 @@ NamedTypedArrays load(const std::string& path, nn::Module& model, Optimizer& opt
     NamedArrays model_part, optimizer_part;
     NamedTypedArrays extra, scheduler_part;
     bool has_scheduler = false;
+    std::optional<std::string> generator;
     // The model's and the optimizer's arrays are float32, as they were saved.
     auto floats = [&path](const std::string& name, TypedArray& value) {
         if (auto* a = std::get_if<Array>(&value)) return std::move(*a);
@@ -45,11 +51,13 @@ NamedTypedArrays load(const std::string& path, nn::Module& model, Optimizer& opt
         else if (starts_with(name, scheduler_prefix)) {
             has_scheduler = true;
             scheduler_part.emplace_back(name.substr(scheduler_prefix.size()), std::move(value));
+        } else if (name == generator_entry) {
+            generator = array_text(value, "load_checkpoint: '" + path + "': " + name);
         } else if (starts_with(name, extra_prefix))
             extra.emplace_back(name.substr(extra_prefix.size()), std::move(value));
         else
             throw std::runtime_error("load_checkpoint: '" + path + "' has an entry '" + name +
-                                     "' that is not model.*, optimizer.*, scheduler.* or extra.*: is it a "
+                                     "' that is not model.*, optimizer.*, scheduler.*, random.generator or extra.*: is it a "
                                      "checkpoint (nn::save writes models only; use nn::load)?");
     }
     if (scheduler && !has_scheduler)
@@ -66,6 +74,8 @@ NamedTypedArrays load(const std::string& path, nn::Module& model, Optimizer& opt
         optimizer.load_state(optimizer_part);
         part = "scheduler";
         if (scheduler) scheduler->load_state(scheduler_part);
+        part = "random generator";
+        if (generator) set_generator_state(*generator);
     } catch (const std::exception& e) {
         nn::assign_parameters(model, model_before);
         optimizer.load_state(optimizer_before);

@@ -5,7 +5,8 @@
 //   NamedTypedArrays extra = optim::load_checkpoint("run.npz", *model, sgd);   // the epoch
 //
 // Entries are named model.<parameter>, optimizer.<state entry>, scheduler.<state entry> and
-// extra.<name>; numpy.load reads
+// extra.<name>, with random.generator, the state of ops/random.hpp's generator (restored on
+// load, so that dropout draws what an uninterrupted run would have drawn); numpy.load reads
 // them all. The extra arrays may be float32, float64, int64 or uint8 (text_array() in
 // data/formats/npy.hpp keeps a string), so doubles and counters keep every bit. The write is atomic (data/formats/npz.hpp). Loading checks everything first: if the file does
 // not fit the model or the optimizer, the error says what differs and neither is changed.

@@ -92,7 +92,7 @@ TEST_CASE("a plain model file is not a checkpoint and says so") {
     const std::string path = temp_path("tapegrad_test_model_only.npz");
     nn::save(*model, path);
     CHECK_THROWS_WITH_AS(optim::load_checkpoint(path, *model, sgd),
-                         doctest::Contains("not model.*, optimizer.*, scheduler.* or extra.*"), std::runtime_error);
+                         doctest::Contains("not model.*, optimizer.*, scheduler.*, random.generator or extra.*"), std::runtime_error);
     std::remove(path.c_str());
 }
 
@@ -135,4 +135,21 @@ TEST_CASE("a checkpoint carries the scheduler's state, and a missing or unfit on
     CHECK(fresh.epoch() == 0);
     // The plain overload skips the scheduler's entries.
     CHECK_NOTHROW(optim::load_checkpoint(dir.file("run.npz"), *model2, sgd2));
+}
+
+TEST_CASE("a checkpoint keeps the random generator, so dropout draws the same masks after a resume") {
+    test::TempDir dir;
+    manual_seed(11);
+    nn::Sequential model{nn::Linear(4, 4), nn::Dropout(0.5f)};
+    optim::SGD sgd(model.parameters(), 0.1f);
+    const Tensor x(test::random_array({3, 4}));
+    optim::save_checkpoint(dir.file("ck.npz"), model, sgd);
+    const Array first = model(x).value();   // draws a mask
+    const Array second = model(x).value();  // and another
+    optim::load_checkpoint(dir.file("ck.npz"), model, sgd);
+    CHECK(model(x).value() == first);
+    CHECK(model(x).value() == second);
+    CHECK_THROWS_WITH_AS(set_generator_state("not a state"),
+                         doctest::Contains("set_generator_state: the text is not a state"),
+                         std::invalid_argument);
 }

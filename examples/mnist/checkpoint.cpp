@@ -50,7 +50,8 @@ std::string run_settings(const Options& o) {
 }
 
 void save_run(const std::string& path, const Options& o, const nn::Module& model,
-              const optim::Optimizer& optimizer, const RunState& state) {
+              const optim::Optimizer& optimizer, const optim::LrScheduler* schedule,
+              const RunState& state) {
     xt::xarray<double> history =
         xt::xarray<double>::from_shape({state.history.size(), history_columns});
     for (std::size_t e = 0; e < state.history.size(); ++e) {
@@ -62,17 +63,20 @@ void save_run(const std::string& path, const Options& o, const nn::Module& model
     }
     Array losses = Array::from_shape({state.batch_losses.size()});
     std::copy(state.batch_losses.begin(), state.batch_losses.end(), losses.begin());
-    optim::save_checkpoint(
-        path, model, optimizer,
-        {{"epoch", xt::xarray<std::int64_t>{static_cast<std::int64_t>(state.epochs_done)}},
-         {"batch_losses", losses},
-         {"history", history},
-         {"settings", text_array(run_settings(o))}});
+    const NamedTypedArrays extra{
+        {"epoch", xt::xarray<std::int64_t>{static_cast<std::int64_t>(state.epochs_done)}},
+        {"batch_losses", losses},
+        {"history", history},
+        {"settings", text_array(run_settings(o))}};
+    if (schedule) optim::save_checkpoint(path, model, optimizer, *schedule, extra);
+    else optim::save_checkpoint(path, model, optimizer, extra);
 }
 
 RunState resume_run(const Options& o, nn::Module& model, optim::Optimizer& optimizer,
-                    std::size_t batches_per_epoch) {
-    const NamedTypedArrays extra = optim::load_checkpoint(o.resume, model, optimizer);
+                    optim::LrScheduler* schedule, std::size_t batches_per_epoch) {
+    const NamedTypedArrays extra = schedule
+                                       ? optim::load_checkpoint(o.resume, model, optimizer, *schedule)
+                                       : optim::load_checkpoint(o.resume, model, optimizer);
     auto bad = [&](const std::string& what) {
         return std::runtime_error("--resume: '" + o.resume + "' " + what);
     };

@@ -39,12 +39,15 @@ struct RunState {
 // The settings that decide a run's numbers: resuming with other ones would not continue it.
 std::string run_settings(const Options& o);
 
+// The learning-rate scheduler's state goes in too when there is one (schedule may be null).
 void save_run(const std::string& path, const Options& o, const tapegrad::nn::Module& model,
-              const tapegrad::optim::Optimizer& optimizer, const RunState& state);
+              const tapegrad::optim::Optimizer& optimizer,
+              const tapegrad::optim::LrScheduler* schedule, const RunState& state);
 
 // Loads model and optimizer state from a checkpoint of save_run and returns where the run was.
 // Everything in the file is checked: it comes from the user and may be from another program.
 RunState resume_run(const Options& o, tapegrad::nn::Module& model,
-                    tapegrad::optim::Optimizer& optimizer, std::size_t batches_per_epoch);
+                    tapegrad::optim::Optimizer& optimizer, tapegrad::optim::LrScheduler* schedule,
+                    std::size_t batches_per_epoch);
 
 }  // namespace mnist

@@ -6,9 +6,9 @@ namespace mnist {
 
 using namespace tapegrad::nn;
 
-std::vector<std::string> model_names() { return {"cnn", "mlp", "relu_mlp"}; }
+std::vector<std::string> model_names() { return {"cnn", "cnn_bn", "mlp", "relu_mlp"}; }
 
-bool takes_images(const std::string& name) { return name == "cnn"; }
+bool takes_images(const std::string& name) { return name == "cnn" || name == "cnn_bn"; }
 
 std::shared_ptr<Sequential> make_model(const std::string& name, std::size_t outputs) {
     if (name == "cnn")
@@ -17,6 +17,12 @@ std::shared_ptr<Sequential> make_model(const std::string& name, std::size_t outp
             std::make_shared<MaxPool2D>(2, 2), std::make_shared<Conv2D>(20, 20, 5, 1, 2),
             std::make_shared<ReLU>(), std::make_shared<MaxPool2D>(2, 2),
             std::make_shared<Flatten>(), std::make_shared<Linear>(980, outputs));
+    if (name == "cnn_bn")  // convolutions without bias: BatchNorm's shift takes its place
+        return std::make_shared<Sequential>(
+            Conv2D(1, 32, 3, 1, 1, 1, 1, false), BatchNorm2D(32), ReLU(), MaxPool2D(2),
+            Conv2D(32, 64, 3, 1, 1, 1, 1, false), BatchNorm2D(64), ReLU(), MaxPool2D(2),
+            Conv2D(64, 64, 3, 1, 1, 1, 1, false), BatchNorm2D(64), ReLU(), MaxPool2D(2),
+            Flatten(), Dropout(0.25f), Linear(64 * 3 * 3, outputs));
     if (name == "mlp")
         return std::make_shared<Sequential>(
             std::make_shared<Linear>(784, 10), std::make_shared<Sigmoid>(),
@@ -27,7 +33,7 @@ std::shared_ptr<Sequential> make_model(const std::string& name, std::size_t outp
             std::make_shared<Linear>(784, 256), std::make_shared<ReLU>(),
             std::make_shared<Linear>(256, 256), std::make_shared<ReLU>(),
             std::make_shared<Linear>(256, outputs));
-    throw std::invalid_argument("--model " + name + ": unknown model; choose cnn, mlp or relu_mlp");
+    throw std::invalid_argument("--model " + name + ": unknown model; choose cnn, cnn_bn, mlp or relu_mlp");
 }
 
 }  // namespace mnist

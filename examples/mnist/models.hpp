@@ -2,6 +2,9 @@
 //
 //   cnn       conv 5x5, 20 channels, padding 2, ReLU, max-pool 2
 //             conv 5x5, 20 channels, padding 2, ReLU, max-pool 2, Linear 980 -> outputs
+//   cnn_bn    conv 3x3, 32 channels, BatchNorm, ReLU, max-pool 2
+//             conv 3x3, 64 channels, BatchNorm, ReLU, max-pool 2 (twice: 14x14, then 7x7),
+//             Dropout 0.25, Linear 576 -> outputs
 //   mlp       784 -> 10 -> 10 -> outputs, Sigmoid after each hidden layer
 //   relu_mlp  784 -> 256 -> 256 -> outputs, ReLU after each hidden layer
 #pragma once

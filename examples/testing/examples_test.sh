@@ -36,8 +36,9 @@ at_least() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 case $case_name in
 mnist_trains_on_generated_digits)
   "$bin/make_digits" "$work" 1000 200 || fail "make_digits"
-  for model in cnn mlp relu_mlp; do
+  for model in cnn cnn_bn mlp relu_mlp; do
     lr=0.1; [ "$model" = mlp ] && lr=1  # the small sigmoid MLP needs large steps
+    [ "$model" = cnn_bn ] && lr=0.01
     "$bin/mnist" --data "$work" --model "$model" --epochs 3 --batch-size 20 --lr $lr --schedule constant \
       --metrics "$work/$model.csv" --save "$work/$model.npz" > "$work/$model.log" 2>&1 ||
       { cat "$work/$model.log"; fail "mnist --model $model"; }
@@ -55,6 +56,37 @@ mnist_trains_on_generated_digits)
   out=$("$bin/mnist" --model cnn --load "$work/cnn.npz" --predict "$work/seven.pgm") || fail "predict"
   echo "$out" | head -1
   grep -qx "digit 7" <<<"$out" || fail "predicted: $out"
+  ;;
+char_model_trains_and_samples)
+  # A generated text with a strong rule (each word repeats) that a model learns in seconds.
+  for i in $(seq 400); do printf 'abc%d abc%d. ' $((i % 7)) $((i % 7)); done > "$work/text.txt"
+  for model in lstm gru transformer; do
+    "$bin/char_model" --text "$work/text.txt" --model "$model" --epochs 4 --batch-size 8 \
+      --seq-len 16 --dim 16 --hidden 32 --layers 1 --threads 2 --metrics "$work/$model.csv" \
+      --save "$work/$model.npz" --sample 40 --prompt "abc3 " > "$work/$model.log" 2>&1 ||
+      { cat "$work/$model.log"; fail "char_model --model $model"; }
+    head -1 "$work/$model.csv" | grep -qx "epoch,train_bpc,valid_bpc,bigram_bpc,seconds" ||
+      fail "metrics header of $model"
+    [ "$(wc -l < "$work/$model.csv")" -eq 5 ] || fail "$model metrics should have 4 epochs"
+    row=$(tail -n 1 "$work/$model.csv")
+    valid=$(cut -d, -f3 <<<"$row"); bigram=$(cut -d, -f4 <<<"$row")
+    first=$(sed -n 2p "$work/$model.csv" | cut -d, -f3)
+    echo "$model: held-out bits/char $first after epoch 1, $valid after 4 (bigram $bigram)"
+    at_least "$first" "$valid" || fail "$model did not improve"
+    grep -q "^abc3 " "$work/$model.log" || fail "$model printed no sample"
+    # The saved model samples again without training, the same text for the same seed.
+    again=$("$bin/char_model" --text "$work/text.txt" --model "$model" --epochs 0 --dim 16 \
+      --hidden 32 --layers 1 --seq-len 16 --load "$work/$model.npz" --sample 40 --prompt "abc3 " | tail -n 1)
+    [ "$again" = "$(grep "^abc3 " "$work/$model.log" | tail -n 1)" ] ||
+      fail "$model: the loaded model sampled '$again'"
+  done
+  expect_error "--text $work/none.txt: cannot open it" "$bin/char_model" --text "$work/none.txt"
+  printf 'short' > "$work/short.txt"
+  expect_error "are too few to learn from" "$bin/char_model" --text "$work/short.txt"
+  expect_error "does not match the model" "$bin/char_model" --text "$work/text.txt" --model gru \
+    --epochs 0 --sample 5 --load "$work/lstm.npz" --dim 16 --hidden 32 --layers 1
+  expect_error "is not in the training text's alphabet" "$bin/char_model" --text "$work/text.txt" \
+    --epochs 0 --sample 5 --prompt "XYZ"
   ;;
 mnist_compare_losses_prints_the_table)
   "$bin/make_digits" "$work" 500 100 || fail "make_digits"
@@ -110,7 +142,7 @@ mnist_rejects_bad_input)
     "$bin/mnist" --data "$work/d" --model mlp --epochs 2 --batch-size 10 --resume "$work/ck.npz"
   expect_error "was written by a run with other settings; resume with the same ones" \
     "${run[@]}" --lr 0.2 --resume "$work/ck.npz"
-  expect_error "is not model.*, optimizer.*, scheduler.* or extra.*: is it a checkpoint" \
+  expect_error "is not model.*, optimizer.*, scheduler.*, random.generator or extra.*: is it a checkpoint" \
     "${run[@]}" --resume "$work/model.npz"
   expect_error "$work/missing.npz: cannot open: No such file or directory" \
     "${run[@]}" --resume "$work/missing.npz"
@@ -202,7 +234,8 @@ binary_classification_stops_when_the_loss_is_nan)
 mnist_resume_continues_exactly)
   "$bin/make_digits" "$work" 600 100 || fail "make_digits"
   for opts in "--model cnn" "--model relu_mlp --optimizer adam --lr 0.001 --schedule constant" \
-              "--model relu_mlp --optimizer adamw --lr 0.003 --schedule step --warmup 1 --clip-grad-norm 1"; do
+              "--model relu_mlp --optimizer adamw --lr 0.003 --schedule step --warmup 1 --clip-grad-norm 1" \
+              "--model cnn_bn --optimizer rmsprop --lr 0.001 --momentum 0.5 --schedule onecycle"; do
     # shellcheck disable=SC2206
     run=("$bin/mnist" --data "$work" $opts --epochs 3 --batch-size 20 --threads 2)
     echo "== ${opts}: 3 epochs at once, and 1 epoch + --resume for 2 more"
