@@ -35,7 +35,7 @@ struct Options {
     std::string model = "lstm";
     std::size_t epochs = 30, batch_size = 32, seq_len = 64;
     ModelSize size;
-    float lr = 0.0f;  // 0: the model's default
+    float lr = 3e-3f;
     float clip = 1.0f;
     std::uint64_t seed = 1;
     int threads = 0;
@@ -117,9 +117,7 @@ std::string sample(CharModel& model, const Alphabet& alphabet, const Options& o)
 
 int run(Options o) {
     if (o.threads > 0) set_num_threads(o.threads);
-    const bool recurrent = o.model != "transformer";
-    if (o.lr == 0.0f) o.lr = recurrent ? 3e-3f : 1e-3f;
-    if (!recurrent) o.size.context = o.seq_len;
+    if (o.model == "transformer") o.size.context = o.seq_len;
     const std::string text = read_text(o.text, o.limit);
     const Alphabet alphabet(text);
     const std::vector<std::size_t> all = alphabet.encode(text);
@@ -205,8 +203,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 100000))->capture_default_str();
     app.add_option("--layers", o.size.layers, "stacked layers (the transformer's default: 2)")
         ->check(CLI::Range(1, 100))->capture_default_str();
-    app.add_option("--lr", o.lr, "AdamW's learning rate (default 3e-3, transformer 1e-3)")
-        ->check(examples::positive());
+    app.add_option("--lr", o.lr, "AdamW's learning rate, cosine-annealed to a twentieth")
+        ->check(examples::positive())->capture_default_str();
     app.add_option("--clip-grad-norm", o.clip, "the largest gradient norm")
         ->check(examples::positive())->capture_default_str();
     app.add_option("--seed", o.seed, "weights, windows and samples")->capture_default_str();
