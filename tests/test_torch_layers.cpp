@@ -100,6 +100,21 @@ const std::map<std::string, Case>& cases() {
         {"encoder_pre_gelu", {make<nn::TransformerEncoderLayer>(8, 2, 16, 0.0f, nn::Activation::gelu,
                                                                 1e-5f, true, true),
                               one}},
+        {"activations", {[] {
+                             return std::make_shared<nn::Sequential>(
+                                 nn::Linear(6, 8), nn::LeakyReLU(0.2f), nn::Linear(8, 8), nn::GELU(),
+                                 nn::Linear(8, 8), nn::SiLU(), nn::Linear(8, 8), nn::ELU(0.7f),
+                                 nn::Linear(8, 8), nn::Softplus(2.0f, 3.0f), nn::Identity(),
+                                 nn::Linear(8, 4), nn::GELU(true), nn::Tanh(), nn::Sigmoid(),
+                                 nn::Softmax(-1));
+                         },
+                         one}},
+        {"pooling", {[] {
+                         return std::make_shared<nn::Sequential>(
+                             nn::Conv2D(2, 3, 3, 1, 1), nn::AvgPool2D(3, 2, 1), nn::ReLU(),
+                             nn::MaxPool2D(3, 2, 1));
+                     },
+                     one}},
         {"sequential_eval", {[] {
                                  auto m = std::make_shared<nn::Sequential>(
                                      std::make_shared<nn::Conv2D>(1, 4, 3, 1, 1),

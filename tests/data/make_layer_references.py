@@ -179,5 +179,12 @@ with torch.no_grad():
 seq.eval()
 case("sequential_eval", seq, {"input": f32(2, 1, 8, 8)}, one)
 
+case("activations", nn.Sequential(
+    nn.Linear(6, 8), nn.LeakyReLU(0.2), nn.Linear(8, 8), nn.GELU(), nn.Linear(8, 8), nn.SiLU(),
+    nn.Linear(8, 8), nn.ELU(0.7), nn.Linear(8, 8), nn.Softplus(2.0, 3.0), nn.Identity(),
+    nn.Linear(8, 4), nn.GELU("tanh"), nn.Tanh(), nn.Sigmoid(), nn.Softmax(-1)), {"input": f32(5, 6)}, one)
+case("pooling", nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.AvgPool2d(3, 2, 1), nn.ReLU(),
+                              nn.MaxPool2d(3, 2, 1)), {"input": f32(2, 2, 9, 9)}, one)
+
 np.savez(os.path.join(here, "io.npz"), **io)
 print(f"wrote {len(os.listdir(here))} files to {here}")
