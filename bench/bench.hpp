@@ -12,12 +12,13 @@
 namespace bench {
 
 struct Options {
-    std::string command;             // info, train, infer, tape, roofline, ops
-    std::string model = "cnn";       // cnn, relu_mlp, mlp (examples/mnist/models.cpp)
+    std::string command;             // info, train, infer, seq, tape, roofline, ops
+    std::string model = "cnn";       // cnn, cnn_bn, relu_mlp, mlp (examples/mnist/models.cpp);
+                                     // seq: lstm, gru, transformer (examples/char_model)
     std::string data = "datasets/mnist";
     int threads = 1;                 // tapegrad::set_num_threads: its pool and OpenBLAS
     std::size_t batch = 100;
-    std::size_t limit = 0;           // use only the first `limit` images (0: all)
+    std::size_t limit = 0;           // use only the first `limit` images (0: all); seq: steps
     std::size_t ops = 100000;        // tape: length of the chain
     std::size_t reps = 5;            // tape: chains timed, ops: runs of each op (medians)
     std::uint64_t seed = 1;          // train: initialisation and shuffling
@@ -54,6 +55,7 @@ std::string quote(const std::string& s);
 // The subcommands; each prints one JSON object on stdout and returns the exit status.
 int run_train(const Options& o);
 int run_infer(const Options& o);
+int run_seq(const Options& o);  // the character models: --model lstm|gru|transformer
 int run_tape(const Options& o);
 int run_roofline(const Options& o);
 int run_ops(const Options& o);  // bench/ops.cpp

@@ -26,11 +26,18 @@ WORKLOADS = {
                   True),
     "infer_mlp": ("tutorial MLP inference, 10,000 test images", ["infer", "--model", "mlp"],
                   "images/s", True),
+    "cnn_bn": ("BatchNorm CNN (mnist --model cnn_bn) training, 1 epoch",
+               ["train", "--model", "cnn_bn"], "images/s", True),
+    "lstm": ("LSTM character model training, 20 steps of 32 x 64",
+             ["seq", "--model", "lstm", "--batch", "32"], "tokens/s", True),
+    "transformer": ("transformer character model (2 layers) training, 20 steps of 32 x 64",
+                    ["seq", "--model", "transformer", "--batch", "32"], "tokens/s", True),
     "tape": ("tape overhead, scalar chain fwd+bwd", ["tape"], "ns/op", False),
 }
 # (kind, threshold): kind "ratio" compares tapegrad/PyTorch, "max"/"min" bound tapegrad's value.
 TARGETS = {"cnn": ("ratio", 1.5), "relu_mlp": ("ratio", 1.5), "mlp": ("ratio", 3.0),
            "infer_cnn": ("ratio", 1.5), "infer_mlp": ("ratio", 1.5), "tape": ("max", 300.0),
+           "cnn_bn": ("ratio", 1.5), "lstm": ("ratio", 1.5), "transformer": ("ratio", 1.5),
            "memory": ("max", 250.0), "roofline": ("min", 0.80)}
 ALL = list(WORKLOADS) + ["roofline", "memory", "ops"]
 # After the first repetition a thread setting this many times slower than the side's best is

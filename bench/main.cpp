@@ -120,7 +120,7 @@ std::size_t to_size(const std::string& flag, const std::string& value) {
 Options parse(int argc, char** argv) {
     if (argc < 2)
         throw std::invalid_argument(
-            "no subcommand; use one of: info, train, infer, tape, roofline, ops (see bench/main.cpp)");
+            "no subcommand; use one of: info, train, infer, seq, tape, roofline, ops (see bench/main.cpp)");
     Options o;
     o.command = argv[1];
     for (int i = 2; i < argc; ++i) {
@@ -161,11 +161,12 @@ int main(int argc, char** argv) {
         if (o.command == "info") return bench::run_info(o);
         if (o.command == "train") return bench::run_train(o);
         if (o.command == "infer") return bench::run_infer(o);
+        if (o.command == "seq") return bench::run_seq(o);
         if (o.command == "tape") return bench::run_tape(o);
         if (o.command == "roofline") return bench::run_roofline(o);
         if (o.command == "ops") return bench::run_ops(o);
         throw std::invalid_argument("unknown subcommand \"" + o.command +
-                                    "\"; use one of: info, train, infer, tape, roofline, ops");
+                                    "\"; use one of: info, train, infer, seq, tape, roofline, ops");
     } catch (const std::exception& e) {
         std::cerr << "tapegrad_bench: " << e.what() << "\n";
         return 1;

@@ -3,7 +3,7 @@
 #
 #   bash bench/run.sh                     everything (about 15 minutes on 2 cores)
 #   bash bench/run.sh --quick             fewer images, 1 repetition: checks the harness (~2 min)
-#   bash bench/run.sh --only cnn,memory   some workloads: cnn relu_mlp mlp infer_cnn infer_mlp
+#   bash bench/run.sh --only cnn,memory   some workloads: cnn relu_mlp mlp infer_cnn infer_mlp cnn_bn lstm transformer
 #                                         tape roofline memory ops (each op of the op set)
 #   bash bench/run.sh --reps 5 --threads 1,2 --out results.json
 #

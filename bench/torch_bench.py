@@ -2,8 +2,9 @@
 """The PyTorch side of the comparison: the same subcommands, options and JSON as tapegrad_bench.
 
     torch_bench.py info                              torch version, BLAS, threads
-    torch_bench.py train --model cnn|relu_mlp|mlp    one epoch of MNIST, images/s
+    torch_bench.py train --model cnn|cnn_bn|relu_mlp|mlp    one epoch of MNIST, images/s
     torch_bench.py infer --model cnn|mlp             the 10,000 test images under no_grad
+    torch_bench.py seq --model lstm|gru|transformer  AdamW steps of a character model, tokens/s
     torch_bench.py tape [--ops 100000] [--reps 5]    ns per op of a scalar chain
 
 Same data (the raw IDX files, read with struct + numpy), same models as
@@ -62,19 +63,25 @@ def make_model(name):
             nn.Conv2d(1, 20, 5, stride=1, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
             nn.Conv2d(20, 20, 5, stride=1, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
             nn.Flatten(), nn.Linear(980, 10))
+    if name == "cnn_bn":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Dropout(0.25), nn.Linear(64 * 3 * 3, 10))
     if name == "mlp":
         return nn.Sequential(nn.Linear(784, 10), nn.Sigmoid(), nn.Linear(10, 10), nn.Sigmoid(),
                              nn.Linear(10, 10))
     if name == "relu_mlp":
         return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
                              nn.Linear(256, 10))
-    sys.exit(f"torch_bench: --model {name}: unknown model; choose cnn, mlp or relu_mlp")
+    sys.exit(f"torch_bench: --model {name}: unknown model; choose cnn, cnn_bn, mlp or relu_mlp")
 
 
 def to_input(model, pixels):
     """uint8 [B, 28, 28] -> floats in [0, 1], [B, 1, 28, 28] for the CNN, [B, 784] otherwise."""
     x = pixels.float().div_(255.0)
-    return x.unsqueeze(1) if model == "cnn" else x.reshape(len(pixels), -1)
+    return x.unsqueeze(1) if model in ("cnn", "cnn_bn") else x.reshape(len(pixels), -1)
 
 
 def emit(**fields):
@@ -135,6 +142,63 @@ def run_train(o):
          seconds=seconds, value=len(labels) / seconds, unit="images/s",
          loss_first=sum(losses[:w]) / w, loss_last=sum(losses[n - w:]) / w,
          loss_mean=sum(losses) / n, ok=ok, peak_rss_mb=peak_rss_mb())
+
+
+class CharModel(nn.Module):
+    """examples/char_model/model.cpp: indices [T, N] -> logits [T, N, alphabet]."""
+
+    def __init__(self, kind, alphabet, length):
+        super().__init__()
+        self.kind = kind
+        dim = 128 if kind == "transformer" else 64
+        self.embed = nn.Embedding(alphabet, dim)
+        if kind == "transformer":
+            self.positions = nn.Embedding(length, dim)
+            self.blocks = nn.ModuleList(nn.TransformerEncoderLayer(
+                dim, 4, 4 * dim, 0.1, activation="gelu", norm_first=True) for _ in range(2))
+            self.norm = nn.LayerNorm(dim)
+            self.head = nn.Linear(dim, alphabet)
+        else:
+            self.rnn = (nn.LSTM if kind == "lstm" else nn.GRU)(dim, 256)
+            self.head = nn.Linear(256, alphabet)
+
+    def forward(self, idx):
+        x = self.embed(idx)
+        if self.kind != "transformer":
+            return self.head(self.rnn(x)[0])
+        t = idx.shape[0]
+        x = x + self.positions(torch.arange(t)).unsqueeze(1)
+        mask = torch.triu(torch.full((t, t), float("-inf")), diagonal=1)
+        for block in self.blocks:
+            x = block(x, src_mask=mask)
+        return self.head(self.norm(x))
+
+
+def run_seq(o):
+    """bench/workloads.cpp's run_seq: AdamW steps of a character model on random windows."""
+    alphabet, length, steps = 76, 64, o.limit or 20
+    torch.manual_seed(o.seed)
+    model = CharModel(o.model, alphabet, length)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    adamw = torch.optim.AdamW([{"params": decay}, {"params": no_decay, "weight_decay": 0.0}], lr=3e-3)
+    inputs = [torch.randint(alphabet, (length, o.batch)) for _ in range(steps + 1)]
+    targets = [torch.randint(alphabet, (length * o.batch,)) for _ in range(steps + 1)]
+    losses = []
+    for s in range(steps + 1):  # step 0 warms up and is not counted
+        if s == 1:
+            start = time.perf_counter()
+        loss = F.cross_entropy(model(inputs[s]).reshape(-1, alphabet), targets[s])
+        adamw.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        adamw.step()
+        losses.append(loss.item())
+    seconds = time.perf_counter() - start
+    ok = all(math.isfinite(v) for v in losses)
+    emit(workload=f"seq_{o.model}", threads=o.threads, batch=o.batch, steps=steps, seconds=seconds,
+         value=steps * length * o.batch / seconds, unit="tokens/s", loss_first=losses[0],
+         loss_last=losses[-1], ok=ok, peak_rss_mb=peak_rss_mb())
 
 
 def run_infer(o):
@@ -274,7 +338,7 @@ def run_ops(o):
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["info", "train", "infer", "tape", "ops"])
+    p.add_argument("command", choices=["info", "train", "infer", "seq", "tape", "ops"])
     p.add_argument("--model", default="cnn")
     p.add_argument("--data", default="datasets/mnist")
     p.add_argument("--threads", type=int, default=1)
@@ -287,7 +351,7 @@ def main():
     if o.threads < 1 or o.batch < 1:
         sys.exit("torch_bench: --threads and --batch must be at least 1")
     set_threads(o.threads)
-    {"info": run_info, "train": run_train, "infer": run_infer, "tape": run_tape,
+    {"info": run_info, "train": run_train, "infer": run_infer, "seq": run_seq, "tape": run_tape,
      "ops": run_ops}[o.command](o)
 
 

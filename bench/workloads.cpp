@@ -8,6 +8,7 @@
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "../examples/char_model/model.hpp"
 #include "../examples/mnist/models.hpp"
 #include "bench.hpp"
 
@@ -126,6 +127,62 @@ int run_infer(const Options& o) {
                      .num("value", images / seconds)
                      .str("unit", "images/s")
                      .boolean("ok", std::isfinite(checksum))
+                     .num("peak_rss_mb", peak_rss_mb())
+                     .dump()
+              << std::endl;
+    return 0;
+}
+
+// The character models of examples/char_model: `steps` AdamW steps (lr 3e-3, gradients clipped
+// to norm 1) on windows of 64 random characters of a 76-letter alphabet, --batch windows a step
+// (the example's 32 by default in bench/compare.py); tokens/s. The windows are drawn before the
+// clock starts.
+int run_seq(const Options& o) {
+    const std::size_t alphabet = 76, length = 64, steps = o.limit ? o.limit : 20;
+    char_model::ModelSize size;
+    if (o.model == "transformer") {
+        size.dim = 128;
+        size.layers = 2;
+    }
+    size.context = length;
+    manual_seed(o.seed);
+    char_model::CharModel model(o.model, alphabet, size);
+    optim::AdamW adamw(optim::decay_groups(model.parameters()), 3e-3f);
+    std::vector<Tensor> inputs, targets;
+    for (std::size_t s = 0; s <= steps; ++s) {  // step 0 warms up and is not counted
+        Array x = uniform_array({length, o.batch}, 0.0f, static_cast<float>(alphabet));
+        Array y = uniform_array({length * o.batch}, 0.0f, static_cast<float>(alphabet));
+        inputs.emplace_back(Array(xt::floor(x)));
+        targets.emplace_back(Array(xt::floor(y)));
+    }
+    std::vector<double> losses;
+    double start = 0.0;
+    for (std::size_t s = 0; s <= steps; ++s) {
+        if (s == 1) start = now();
+        const Tensor logits = model(inputs[s]);
+        const Tensor loss = cross_entropy(reshape(logits, {length * o.batch, alphabet}), targets[s]);
+        adamw.zero_grad();
+        loss.backward();
+        optim::clip_grad_norm(adamw.params(), 1.0);
+        adamw.step();
+        losses.push_back(loss.item());
+    }
+    const double seconds = now() - start;
+    bool finite = all_finite(model);
+    for (double l : losses) finite = finite && std::isfinite(l);
+    const double tokens = static_cast<double>(steps * length * o.batch);
+    std::cout << Json()
+                     .str("side", "tapegrad")
+                     .str("workload", "seq_" + o.model)
+                     .num("threads", o.threads)
+                     .num("batch", static_cast<double>(o.batch))
+                     .num("steps", static_cast<double>(steps))
+                     .num("seconds", seconds)
+                     .num("value", tokens / seconds)
+                     .str("unit", "tokens/s")
+                     .num("loss_first", losses.front())
+                     .num("loss_last", losses.back())
+                     .boolean("ok", finite)
                      .num("peak_rss_mb", peak_rss_mb())
                      .dump()
               << std::endl;
