@@ -21,6 +21,7 @@
 #include "ops/norm.hpp"
 #include "ops/pool.hpp"
 #include "ops/random.hpp"
+#include "ops/recurrent.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape.hpp"
 

@@ -8,6 +8,7 @@
 #include "../ops/elementwise.hpp"
 #include "../ops/index.hpp"
 #include "../ops/matmul.hpp"
+#include "../ops/recurrent.hpp"
 #include "../ops/shape.hpp"
 #include "init.hpp"
 
@@ -134,6 +135,24 @@ std::string RecurrentLayer::extra_repr() const {
     return s;
 }
 
+RecurrentOutput RecurrentLayer::run_layer(const Weights& w, const Tensor& seq,
+                                          const RecurrentState& start) const {
+    const long steps = static_cast<long>(seq.shape()[0]);
+    if (gates_ == 4) {  // an LSTM layer is one op over the whole sequence (ops/recurrent.hpp)
+        const Tensor packed = lstm_layer(seq, start.h, start.c, w.weight_ih, w.weight_hh,
+                                         w.bias_ih, w.bias_hh);  // h_1 .. h_T, then c_T
+        return {slice(packed, 0, 0, steps),
+                {select(packed, 0, steps - 1), select(packed, 0, steps)}};
+    }
+    std::vector<Tensor> outputs;  // RNN and GRU: the cell, step by step, composed of ops
+    RecurrentState s = start;
+    for (long t = 0; t < steps; ++t) {
+        s = cell_step(w, select(seq, 0, t), s);
+        outputs.push_back(s.h);
+    }
+    return {stack(outputs, 0), s};
+}
+
 RecurrentOutput RecurrentLayer::run(const Tensor& x, const RecurrentState& initial) {
     const bool batched = x.dim() == 3;
     if ((x.dim() != 2 && x.dim() != 3) || x.shape().back() != input_)
@@ -157,23 +176,23 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, const RecurrentState& initi
     const Tensor h0 = initial_state("h_0", initial.h);
     const Tensor c0 = gates_ == 4 ? initial_state("c_0", initial.c) : Tensor();
 
-    std::vector<Tensor> inputs;  // this layer's input at every step
-    for (std::size_t t = 0; t < steps; ++t) inputs.push_back(select(seq, 0, static_cast<long>(t)));
-    std::vector<Tensor> h_n, c_n;
-    for (std::size_t l = 0; l < num_layers_; ++l) {
-        RecurrentState s;
-        s.h = h0.defined() ? select(h0, 0, static_cast<long>(l)) : zeros({n, hidden_});
-        if (gates_ == 4) s.c = c0.defined() ? select(c0, 0, static_cast<long>(l)) : zeros({n, hidden_});
-        for (std::size_t t = 0; t < steps; ++t) {
-            s = cell_step(layers_[l], inputs[t], s);
-            inputs[t] = s.h;  // the next layer's input
-        }
-        h_n.push_back(s.h);
-        if (gates_ == 4) c_n.push_back(s.c);
-    }
-
+    if (steps == 0)
+        throw std::invalid_argument(std::string(type_) + ": x has no steps (its shape is " +
+                                    shape_str(x.shape()) + ")");
+    auto state_of = [&](const Tensor& given, std::size_t l) {
+        return given.defined() ? select(given, 0, static_cast<long>(l)) : zeros({n, hidden_});
+    };
     RecurrentOutput out;
-    out.output = steps == 0 ? zeros({0, n, hidden_}) : stack(inputs, 0);  // [T, N, hidden]
+    std::vector<Tensor> h_n, c_n;  // every layer's final state
+    Tensor input = seq;            // [T, N, features]: the sequence, then each layer's outputs
+    for (std::size_t l = 0; l < num_layers_; ++l) {
+        const RecurrentState start{state_of(h0, l), gates_ == 4 ? state_of(c0, l) : Tensor()};
+        const RecurrentOutput layer = run_layer(layers_[l], input, start);
+        input = layer.output;
+        h_n.push_back(layer.state.h);
+        if (gates_ == 4) c_n.push_back(layer.state.c);
+    }
+    out.output = input;
     out.state.h = stack(h_n, 0);                                          // [layers, N, hidden]
     if (gates_ == 4) out.state.c = stack(c_n, 0);
     if (!batched) {

@@ -20,9 +20,11 @@
 // (batch first: [N, T, hidden]), and the final state of every layer, h_n (and c_n) [num_layers,
 // N, hidden]. The initial state is zeros unless given.
 //
-// Every step is composed of the ops (linear, sigmoid, tanh, chunk, *, +), so the layers are
-// differentiable twice and a reader can follow each gate on the tape. Not implemented (torch
-// has them): bidirectional layers, dropout between layers, proj_size, packed sequences.
+// The cells and the RNN and GRU layers compose each step of ops (linear, sigmoid, tanh, chunk,
+// *, +), so a reader can follow each gate on the tape; an LSTM layer is one op over the whole
+// sequence, lstm_layer (ops/recurrent.hpp), with the same equations and a hand-written
+// backward through time. All are differentiable twice. Not implemented (torch has them):
+// bidirectional layers, dropout between layers, proj_size, packed sequences.
 #pragma once
 
 #include <cstddef>
@@ -120,6 +122,8 @@ class RecurrentLayer : public RecurrentBase {
                    std::size_t hidden_size, std::size_t num_layers, bool batch_first, bool bias);
 
   private:
+    // One layer over seq [T, N, features] from `start`: its outputs and final state.
+    RecurrentOutput run_layer(const Weights& w, const Tensor& seq, const RecurrentState& start) const;
     bool batch_first_;
 };
 

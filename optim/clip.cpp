@@ -22,7 +22,7 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double
         for (float g : p.grad()) {
             const double a = std::abs(static_cast<double>(g));
             if (max_norm_type) total = std::isnan(a) ? a : std::max(total, a);
-            else total += std::pow(a, norm_type);
+            else total += norm_type == 2.0 ? a * a : std::pow(a, norm_type);
         }
     }
     if (!max_norm_type) total = std::pow(total, 1.0 / norm_type);

@@ -156,3 +156,32 @@ TEST_CASE("recurrent and attention layers name themselves and both shapes on bad
     // After the errors the layers still work.
     CHECK(lstm(Tensor(random_array({5, 2, 3}))).shape() == Shape{5, 2, 4});
 }
+
+TEST_CASE("lstm_layer, the fused LSTM op, equals LSTMCell step by step and passes gradcheck and gradgradcheck") {
+    nn::LSTMCell cell(3, 4);
+    const Tensor x(random_array({5, 2, 3}, -1, 1, 7), true), h0(random_array({2, 4}, -1, 1, 8), true),
+        c0(random_array({2, 4}, -1, 1, 9), true);
+    const Tensor packed = lstm_layer(x, h0, c0, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh);
+    REQUIRE(packed.shape() == Shape{6, 2, 4});
+    nn::RecurrentState s{h0, c0};
+    for (long t = 0; t < 5; ++t) {
+        s = cell.step(select(x, 0, t), s);
+        CHECK(xt::allclose(select(packed, 0, t).value(), s.h.value(), 1e-5, 1e-6));
+    }
+    CHECK(xt::allclose(select(packed, 0, 5).value(), s.c.value(), 1e-5, 1e-6));
+    // Gradients of every input, with and without biases, and their second derivatives.
+    const std::vector<Array> in{random_array({3, 2, 2}, -1, 1, 1), random_array({2, 3}, -1, 1, 2),
+                                random_array({2, 3}, -1, 1, 3),  random_array({12, 2}, -1, 1, 4),
+                                random_array({12, 3}, -1, 1, 5), random_array({12}, -1, 1, 6),
+                                random_array({12}, -1, 1, 7)};
+    auto with_bias = [](const auto& t) { return lstm_layer(t[0], t[1], t[2], t[3], t[4], t[5], t[6]); };
+    auto without = [](const auto& t) { return lstm_layer(t[0], t[1], t[2], t[3], t[4]); };
+    CHECK_GRAD(gradcheck(with_bias, in));
+    CHECK_GRAD(gradcheck(without, {in[0], in[1], in[2], in[3], in[4]}));
+    CHECK_GRADGRAD(gradgradcheck(with_bias, in));
+    CHECK_THROWS_WITH_AS(lstm_layer(x, h0, c0, cell.weight_hh, cell.weight_hh),
+                         doctest::Contains("lstm_layer: w_ih's columns must be x's features"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(nn::LSTM(3, 4).run(Tensor(Array::from_shape({0, 2, 3}))),
+                         "LSTM: x has no steps (its shape is [0, 2, 3])", std::invalid_argument);
+}
