@@ -282,6 +282,8 @@ std::shared_ptr<Module> share_layer(M&& module) {
 //       std::make_shared<nn::Linear>(784, 100), std::make_shared<nn::ReLU>(),
 //       std::make_shared<nn::Linear>(100, 10));
 // Layers given by value are moved in; layers given as shared_ptr are shared with the caller.
+// (One Sequential given by value alone, nn::Sequential{nn::Sequential{...}}, is moved, not
+// nested, as C++ picks the move constructor; with any other layer beside it, it nests.)
 // An error inside a child names the child: "Sequential: layer 2 (Linear): linear: ...".
 class Sequential : public Module {
   public:
