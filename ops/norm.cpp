@@ -201,8 +201,7 @@ Tensor dropout(const Tensor& x, float p, bool training) {
     // The kept elements are scaled by 1 / (1 - p), so the expected value stays x; p = 1 keeps
     // none, and the mask is all zeros rather than 0 / 0.
     const float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-    const Array mask = detail::map(uniform_array(x.shape(), 0.0f, 1.0f),
-                                   [p, scale](float u) { return static_cast<float>(u >= p) * scale; });
+    const Array mask = keep_mask(x.shape(), p, scale);  // scale where U(0, 1) >= p
     return record(
         "dropout", {x}, detail::map(x.value(), mask, [](float v, float m) { return v * m; }),
         [x, mask](const Array& dy, const Array&) {

@@ -1,5 +1,6 @@
 #include "random.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include <random>
@@ -55,6 +56,16 @@ void set_generator_state(const std::string& state) {
 float unit_float(std::uint64_t bits) {
     // 24 bits: every k / 2^24 is a float, so the conversion and the scaling are exact.
     return static_cast<float>(bits >> 40) * (1.0f / 16777216.0f);
+}
+
+Array keep_mask(const Shape& shape, float p, float keep) {
+    const double threshold = std::ceil(static_cast<double>(p) * 16777216.0);  // 2^24
+    const std::uint64_t first_kept = static_cast<std::uint64_t>(std::max(threshold, 0.0));
+    Array mask = Array::from_shape(shape);
+    Generator& g = generator();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    for (float& v : mask) v = (g.engine() >> 40) >= first_kept ? keep : 0.0f;
+    return mask;
 }
 
 Array uniform_array(const Shape& shape, float lo, float hi) {

@@ -40,6 +40,11 @@ float unit_float(std::uint64_t bits);
 Array uniform_array(const Shape& shape, float lo, float hi);
 Array normal_array(const Shape& shape, float mean, float std);
 
+// Dropout's mask: `keep` where the uniform value uniform_array(shape, 0, 1) would have drawn is
+// at least p, else 0. The same draws and the same decisions, without making the floats:
+// u = k / 2^24 >= p exactly when k >= ceil(p 2^24).
+Array keep_mask(const Shape& shape, float p, float keep);
+
 // Leaves of random values (torch.rand, torch.randn): U(0, 1) and N(0, 1).
 Tensor rand(const Shape& shape, bool requires_grad = false);
 Tensor randn(const Shape& shape, bool requires_grad = false);

@@ -91,3 +91,20 @@ TEST_CASE("rand and randn draw from the seeded generator: the same seed, the sam
     CHECK(std::abs(xt::mean(n.value())()) < 0.063);
     CHECK(xt::variance(n.value())() == doctest::Approx(1.0).epsilon(0.1));
 }
+
+TEST_CASE("keep_mask keeps exactly where uniform_array's value from the same draws is at least p") {
+    for (const float p : {0.0f, 0.1f, 0.25f, 1.0f / 3.0f, 0.5f, 0.9f, 1.0f}) {
+        INFO("p = " << p);
+        manual_seed(21);
+        const Array u = uniform_array({4000}, 0.0f, 1.0f);
+        manual_seed(21);
+        const Array m = keep_mask({4000}, p, 2.0f);
+        std::size_t differ = 0, kept = 0;
+        for (std::size_t i = 0; i < u.size(); ++i) {
+            differ += (m(i) == 2.0f) != (u(i) >= p);
+            kept += m(i) == 2.0f;
+        }
+        CHECK(differ == 0);
+        CHECK(static_cast<double>(kept) / 4000.0 == doctest::Approx(1.0 - p).epsilon(0.06));
+    }
+}
