@@ -8,6 +8,7 @@
 
 #include "../core/runtime/parallel.hpp"
 #include "../core/tensor.hpp"
+#include "vector_math.hpp"
 
 namespace tapegrad::detail {
 
@@ -19,17 +20,8 @@ Array broadcast_to(const Array& x, const Shape& shape);
 Array permuted(const Array& x, const std::vector<std::size_t>& perm);
 
 // c ? a : b without a branch: where c follows the data (a sign, a random mask) a branch is
-// mispredicted half the time, at ten times the cost of the arithmetic.
-inline float select(bool c, float a, float b) {
-    std::uint32_t ua, ub;
-    std::memcpy(&ua, &a, sizeof ua);
-    std::memcpy(&ub, &b, sizeof ub);
-    const std::uint32_t m = 0u - static_cast<std::uint32_t>(c);
-    const std::uint32_t r = (ua & m) | (ub & ~m);
-    float out;
-    std::memcpy(&out, &r, sizeof out);
-    return out;
-}
+// mispredicted half the time, at ten times the cost of the arithmetic (vector_math.hpp).
+inline float select(bool c, float a, float b) { return vector_math::pick(c, a, b); }
 
 // The sum of n floats: eight float partial sums (which the compiler keeps in one vector register;
 // a single running sum is a chain of dependent adds it may not reorder), combined in double.
