@@ -80,12 +80,9 @@ void Adam::step() {
 }
 
 NamedArrays Adam::state() const {
-    NamedArrays out = group_state();
-    for (auto& entry : NamedArrays{{"betas", Array{betas_.first, betas_.second}},
-                    {"eps", scalar(eps_)},
-                    {"weight_decay", scalar(weight_decay_)},
-                    {"param_count", scalar(static_cast<float>(params_.size()))}})
-        out.push_back(std::move(entry));
+    NamedArrays out = base_state({{"betas", Array{betas_.first, betas_.second}},
+                                  {"eps", scalar(eps_)},
+                                  {"weight_decay", scalar(weight_decay_)}});
     for (std::size_t i = 0; i < params_.size(); ++i) {
         const Moments& s = moments_[i];
         if (s.step == 0.0f) continue;

@@ -81,13 +81,15 @@ float Optimizer::initial_lr(std::size_t group) {
     return g.initial_lr;
 }
 
-NamedArrays Optimizer::group_state() const {
+NamedArrays Optimizer::base_state(NamedArrays settings) const {
     NamedArrays out{{"lr", scalar(groups_[0].lr)}};
     if (groups_.size() > 1) {
         out.emplace_back("group_count", scalar(static_cast<float>(groups_.size())));
         for (std::size_t g = 1; g < groups_.size(); ++g)
             out.emplace_back("group" + std::to_string(g) + ".lr", scalar(groups_[g].lr));
     }
+    for (auto& entry : settings) out.push_back(std::move(entry));
+    out.emplace_back("param_count", scalar(static_cast<float>(params_.size())));
     return out;
 }
 

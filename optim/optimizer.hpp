@@ -95,9 +95,10 @@ class Optimizer {
         return groups_[group_of_[i]].weight_decay.value_or(otherwise);
     }
 
-    // The learning rates in a state: "lr" (the first group's) and, with several groups,
-    // "group_count" and "group<g>.lr" for the others. Each state() starts with these.
-    NamedArrays group_state() const;
+    // The start of every state(): the learning rates ("lr", the first group's, and with several
+    // groups "group_count" and "group<g>.lr" for the others), then the optimizer's own
+    // `settings`, then "param_count".
+    NamedArrays base_state(NamedArrays settings) const;
 
     // Throws std::invalid_argument when value < 0: "SGD: momentum must be >= 0, but it is -0.5".
     void check_non_negative(const char* what, float value) const;
@@ -122,7 +123,7 @@ class Optimizer {
                            const std::vector<std::string>& scalar_kinds = {}) const;
     // Every group's learning rate in a split state (the current one where it is missing),
     // checked; set them with set_group_lrs once everything else is checked too. split_state
-    // accepts group_state()'s names and checks "group_count".
+    // accepts base_state()'s names and checks "group_count".
     std::vector<float> group_lrs(const SavedState& saved) const;
     void set_group_lrs(const std::vector<float>& lrs);
     // The hyper-parameter `name` of a split state, or `otherwise` when it was not saved.

@@ -81,14 +81,11 @@ void RMSprop::step() {
 }
 
 NamedArrays RMSprop::state() const {
-    NamedArrays out = group_state();
-    for (auto& entry : NamedArrays{{"alpha", scalar(alpha_)},
-                    {"eps", scalar(eps_)},
-                    {"weight_decay", scalar(weight_decay_)},
-                    {"momentum", scalar(momentum_)},
-                    {"centered", scalar(centered_ ? 1.0f : 0.0f)},
-                    {"param_count", scalar(static_cast<float>(params_.size()))}})
-        out.push_back(std::move(entry));
+    NamedArrays out = base_state({{"alpha", scalar(alpha_)},
+                                  {"eps", scalar(eps_)},
+                                  {"weight_decay", scalar(weight_decay_)},
+                                  {"momentum", scalar(momentum_)},
+                                  {"centered", scalar(centered_ ? 1.0f : 0.0f)}});
     for (std::size_t i = 0; i < params_.size(); ++i) {
         const Slots& s = slots_[i];
         if (!s.started) continue;
@@ -178,13 +175,10 @@ void Adagrad::step() {
 }
 
 NamedArrays Adagrad::state() const {
-    NamedArrays out = group_state();
-    for (auto& entry : NamedArrays{{"lr_decay", scalar(lr_decay_)},
-                    {"weight_decay", scalar(weight_decay_)},
-                    {"initial_accumulator_value", scalar(initial_)},
-                    {"eps", scalar(eps_)},
-                    {"param_count", scalar(static_cast<float>(params_.size()))}})
-        out.push_back(std::move(entry));
+    NamedArrays out = base_state({{"lr_decay", scalar(lr_decay_)},
+                                  {"weight_decay", scalar(weight_decay_)},
+                                  {"initial_accumulator_value", scalar(initial_)},
+                                  {"eps", scalar(eps_)}});
     for (std::size_t i = 0; i < params_.size(); ++i) {
         if (steps_[i] == 0.0f) continue;
         const std::string at = "." + std::to_string(i);

@@ -72,12 +72,9 @@ void SGD::step() {
 }
 
 NamedArrays SGD::state() const {
-    NamedArrays out = group_state();
-    for (auto& entry : NamedArrays{{"momentum", scalar(momentum_)},
-                    {"weight_decay", scalar(weight_decay_)},
-                    {"nesterov", scalar(nesterov_ ? 1.0f : 0.0f)},
-                    {"param_count", scalar(static_cast<float>(params_.size()))}})
-        out.push_back(std::move(entry));
+    NamedArrays out = base_state({{"momentum", scalar(momentum_)},
+                                  {"weight_decay", scalar(weight_decay_)},
+                                  {"nesterov", scalar(nesterov_ ? 1.0f : 0.0f)}});
     for (std::size_t i = 0; i < params_.size(); ++i)
         if (has_buffer_[i]) out.emplace_back("momentum_buffer." + std::to_string(i), buffers_[i]);
     return out;
