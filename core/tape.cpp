@@ -49,9 +49,7 @@ Tensor Tape::push(const char* op, const Tensor* inputs, std::size_t count, Array
     auto output = make_node(std::move(value), /*requires_grad=*/true, next_seq_);
     output->tape = this;
 
-    Record& r = records_.emplace_back();
-    r.op = op;
-    r.seq = next_seq_++;
+    Record& r = records_.emplace_back(op, next_seq_++, std::move(backward));
     for (std::size_t i = 0; i < count; ++i) {
         const Tensor& t = inputs[i];
         if (!t.defined()) continue;
@@ -65,7 +63,6 @@ Tensor Tape::push(const char* op, const Tensor* inputs, std::size_t count, Array
         r.inputs.push_back(t.node());
     }
     r.output = output;
-    r.backward = std::move(backward);
     return Tensor(std::move(output));
 }
 
@@ -228,13 +225,23 @@ namespace {
                            " for a tensor of shape " + shape_str(node.value.shape()) +
                            " (an op forgot to unbroadcast its gradient)");
 }
+
+// dx.shape() == value.shape(), without the call to memcmp that costs a scalar op more.
+inline bool same_shape(const Array& a, const Array& b) {
+    const auto& p = a.shape();
+    const auto& q = b.shape();
+    if (p.size() != q.size()) return false;
+    for (std::size_t i = 0; i < p.size(); ++i)
+        if (p[i] != q[i]) return false;
+    return true;
+}
 }  // namespace
 
 // Here rather than in tensor.cpp: every gradient of a sweep arrives through it.
 [[gnu::flatten]] void Tensor::accumulate_grad(Array dx) const {
     Node& node = checked();
     if (!node.requires_grad) return;
-    if (dx.shape() != node.value.shape()) throw_gradient_shape(dx, node);
+    if (!same_shape(dx, node.value)) throw_gradient_shape(dx, node);
     // While a backward() runs, into the gradient it is summing for this tensor; else into grad().
     std::optional<Array>& sum = active_sweep ? incoming(*active_sweep, node_) : node.grad;
     if (sum) *sum += dx;

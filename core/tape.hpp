@@ -74,6 +74,9 @@ class TapeRecorder;  // core/inspect/trace.hpp
 // undefined Tensor where there is none), so that create_graph can record it. The closure object
 // holds both (backward.has_tensor_backward()).
 struct Record {
+    Record(const char* op_, std::uint64_t seq_, detail::BackwardFn&& backward_)
+        : op(op_), seq(seq_), backward(std::move(backward_)) {}
+
     const char* op;             // "matmul", "sigmoid", ...
     std::uint64_t seq;          // position in the thread's history
     detail::NodeList inputs;

@@ -17,9 +17,14 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "runtime/small_blocks.hpp"  // SmallBlockAllocator: few values come from a per-thread cache
+
 namespace tapegrad {
 
-using Array = xt::xarray<float>;
+// An xtensor array of floats, row-major. Its values live in memory from SmallBlockAllocator, so
+// its type is not spelled xt::xarray<float>; it converts to and from that (and any xtensor
+// expression) by assignment.
+using Array = xt::xarray<float, xt::layout_type::row_major, detail::SmallBlockAllocator<float>>;
 using Shape = std::vector<std::size_t>;
 
 // "[64, 784]": how every error message and the tape print a shape.

@@ -27,11 +27,11 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
 
 namespace {
 
-// f of each element of x, in a new array of x's shape. The copy takes x's shape and strides as
+// f of each element of x, in a copy of x (detail::map for small arrays). The copy takes x's shape and strides as
 // they are; building the result from an xtensor expression works them out again, which costs
 // more than the arithmetic on the small arrays of scalar code (the tape benchmark's chain).
 template <class F>
-Array map(const Array& x, F f) {
+Array map_copy(const Array& x, F f) {
     Array out(x);
     for (float& v : out.storage()) v = f(v);
     return out;
@@ -111,7 +111,7 @@ Tensor operator/(const Tensor& a, const Tensor& b) {
 
 Tensor operator+(const Tensor& a, float b) {
     return record(
-        "add_scalar", {a}, map(a.value(), [b](float v) { return v + b; }),
+        "add_scalar", {a}, map_copy(a.value(), [b](float v) { return v + b; }),
         [a](const Array& dy, const Array&) { a.accumulate_grad(dy); },
         [](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy}; });
 }
@@ -127,9 +127,9 @@ Tensor operator-(float a, const Tensor& b) {
 
 Tensor operator*(const Tensor& a, float b) {
     return record(
-        "mul_scalar", {a}, map(a.value(), [b](float v) { return v * b; }),
+        "mul_scalar", {a}, map_copy(a.value(), [b](float v) { return v * b; }),
         [a, b](const Array& dy, const Array&) {
-            a.accumulate_grad(map(dy, [b](float v) { return v * b; }));
+            a.accumulate_grad(map_copy(dy, [b](float v) { return v * b; }));
         },
         [b](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * b}; });
 }

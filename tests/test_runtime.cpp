@@ -13,6 +13,7 @@
 #include "helpers.hpp"
 
 #include <tapegrad/core/runtime/node_cache.hpp>
+#include <tapegrad/core/runtime/small_blocks.hpp>
 
 using namespace tapegrad;
 using detail::BackwardFn;
@@ -115,6 +116,44 @@ TEST_CASE("a node made on one thread and freed on another goes to the freeing th
     CHECK(node == nullptr);
     Tensor after(Array{3.0f});  // this thread's cache still works
     CHECK(after.item() == 3.0f);
+}
+
+TEST_CASE("small arrays take their values from the thread's cache of freed blocks") {
+#if defined(__SANITIZE_ADDRESS__)
+    test::skip_test("the small-block cache is off under AddressSanitizer");
+#else
+    { const Array warm = xt::ones<float>({1}); }  // freed: the cache holds at least one block
+    const std::size_t cached = detail::cached_small_blocks();
+    REQUIRE(cached >= 1);
+    {
+        Array a = xt::ones<float>({detail::small_floats});  // the largest that takes a block
+        CHECK(detail::cached_small_blocks() == cached - 1);
+        const Array big = xt::ones<float>({detail::small_floats + 1});  // from operator new
+        CHECK(detail::cached_small_blocks() == cached - 1);
+        a(0) = 5.0f;
+        CHECK(xt::sum(a)() == 5.0f + static_cast<float>(detail::small_floats - 1));
+        CHECK(xt::sum(big)() == static_cast<float>(detail::small_floats + 1));
+    }
+    CHECK(detail::cached_small_blocks() == cached);
+#endif
+}
+
+TEST_CASE("an Array converts to and from a plain xt::xarray of floats, as the README says") {
+    const Tensor t(Array{1.0f, 2.0f, 3.0f});
+    const xt::xarray<float> copy = t.value();
+    xt::xarray<float> twice = t.value() * 2.0f;
+    const Array back = twice;
+    CHECK(copy(2) == 3.0f);
+    CHECK(back(1) == 4.0f);
+    CHECK(xt::allclose(Tensor(back).value(), twice));
+}
+
+TEST_CASE("a small array made on one thread and freed on another goes to the freeing thread") {
+    auto a = std::make_unique<Array>(xt::ones<float>({3}));
+    std::thread([&a] { a.reset(); }).join();
+    CHECK(a == nullptr);
+    const Array after = xt::ones<float>({3}) * 2.0f;  // this thread's cache still works
+    CHECK(after(2) == 2.0f);
 }
 
 TEST_CASE("parallel_for splits 0 .. n into contiguous ranges, one per part, in order") {

@@ -9,6 +9,7 @@
 #include <limits>
 #include <set>
 #include <stdexcept>
+#include <type_traits>
 
 #include <xtensor/xmanipulation.hpp>
 
@@ -200,8 +201,9 @@ std::string array_text(const TypedArray& array, const std::string& what) {
 
 namespace {
 
-template <class T>
-std::string npy_bytes(const xt::xarray<T>& a, DType dtype) {
+template <class A>  // Array or another xarray
+std::string npy_bytes(const A& a, DType dtype) {
+    using T = typename A::value_type;
     const Shape shape(a.shape().begin(), a.shape().end());
     std::string header = "{'descr': '" + descr_of(dtype) + "', 'fortran_order': False, 'shape': " +
                          shape_tuple(shape) + ", }";
@@ -245,7 +247,8 @@ namespace {
 
 template <class T>
 TypedArray read_elements(std::string_view data, const Shape& stored, bool swap) {
-    xt::xarray<T> a = xt::xarray<T>::from_shape(stored);
+    using A = std::conditional_t<std::is_same_v<T, float>, Array, xt::xarray<T>>;
+    A a = A::from_shape(stored);
     for (std::size_t i = 0; i < a.size(); ++i) {
         unsigned char bytes[sizeof(T)];
         std::memcpy(bytes, data.data() + sizeof(T) * i, sizeof(T));
