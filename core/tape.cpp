@@ -7,6 +7,7 @@
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
 #include <xtensor/xreducer.hpp>
 
@@ -205,6 +206,58 @@ void run_tensor_backward(std::vector<Record>& records, std::size_t i, ActiveSwee
             add_incoming_node(state, inputs_nodes[k], dx[k]);
 }
 
+// For a GradientObserver: when each watched leaf's gradient is complete. The last record to add
+// to it is the earliest one (lowest index) at or below the root's that takes it as an input, so
+// the reverse sweep is done with it once it moves below that index.
+class ReadyLeaves {
+  public:
+    ReadyLeaves(GradientObserver& observer, const std::vector<Record>& records,
+                std::size_t end, bool root_is_op)
+        : observer_(observer), leaves_(observer.watched()) {
+        std::unordered_map<const Node*, std::size_t> index;
+        for (std::size_t k = 0; k < leaves_.size(); ++k) index.emplace(leaves_[k].node().get(), k);
+        first_use_.assign(leaves_.size(), unused);
+        for (std::size_t i = 0; root_is_op && i <= end; ++i)
+            for (std::size_t j = 0; j < records[i].inputs.size(); ++j) {
+                auto it = index.find(records[i].inputs[j].get());
+                if (it != index.end() && first_use_[it->second] == unused)
+                    first_use_[it->second] = i;
+            }
+        for (std::size_t k = 0; k < leaves_.size(); ++k) order_.push_back(k);
+        std::stable_sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
+            return first_use_[a] + 1 > first_use_[b] + 1;  // unused (the largest) + 1 wraps to 0
+        });
+    }
+
+    // Reports every leaf whose first use is above record `i`: the sweep is about to run record i.
+    void report_above(std::size_t i, ActiveSweep& sweep) {
+        while (next_ < order_.size() && first_use_[order_[next_]] != unused &&
+               first_use_[order_[next_]] > i)
+            report(order_[next_++], sweep);
+    }
+    // The sweep is over: the rest, then finish().
+    void report_rest(ActiveSweep& sweep) {
+        while (next_ < order_.size()) report(order_[next_++], sweep);
+        observer_.finish();
+    }
+
+  private:
+    static constexpr std::size_t unused = SIZE_MAX;
+
+    void report(std::size_t k, ActiveSweep& sweep) {
+        const std::shared_ptr<Node>& node = leaves_[k].node();
+        std::optional<Array>& dx = incoming(sweep, node);
+        if (!dx) dx.emplace(xt::zeros<float>(node->value.shape()));  // not reached: zero
+        observer_.ready(k, *dx);
+    }
+
+    GradientObserver& observer_;
+    const std::vector<Tensor>& leaves_;
+    std::vector<std::size_t> first_use_;  // per leaf: the lowest record index using it
+    std::vector<std::size_t> order_;      // leaves by first use, highest first
+    std::size_t next_ = 0;                // order_[0 .. next_) reported
+};
+
 }  // namespace
 
 namespace detail {
@@ -291,7 +344,14 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
                 result[k] = result[k] ? add_gradients(Tensor(result[k]), Tensor(g)).node() : g;
     };
 
+    if (observer_ && create && into_grad)
+        throw std::logic_error("backward: create_graph is not supported while a gradient "
+                               "observer (such as dist::GradReducer) watches this thread's "
+                               "sweeps; use grad() for the inner gradients");
+
     ActiveSweep state;
+    std::optional<ReadyLeaves> ready;
+    if (observer_ && into_grad) ready.emplace(*observer_, records_, end, root->creator != 0);
     state.id = ++sweeps_;
     state.keep_all = recorder_ != nullptr;
     sweeping_ = true;
@@ -307,6 +367,7 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
         // until every such output's record has run: records of other graphs are not touched.
         for (std::size_t i = end + 1; state.outstanding > 0 && i > 0;) {
             lowest = --i;
+            if (ready) ready->report_above(i, state);
             Record& r = records_[i];
             if (!r.output) continue;
             Node& out = *r.output;
@@ -343,6 +404,7 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
                 ++released_count;
             }
         }
+        if (ready) ready->report_rest(state);
         // Leaves and kept outputs: their gradient is complete now.
         for (auto& [node, sum] : state.kept) {
             const bool leaf = node->creator == 0;

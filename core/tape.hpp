@@ -67,6 +67,23 @@ namespace tapegrad {
 
 class TapeRecorder;  // core/inspect/trace.hpp
 
+// Told during every backward() on this thread that sums into grad() when the gradient of each
+// watched leaf is complete: when no record still to run adds to it. dist::GradReducer uses it to
+// send gradients to the other processes while the rest of the sweep still runs. A watched leaf
+// the sweep does not reach gets a zero gradient (so every sweep reports every leaf, in the same
+// way on every process).
+class GradientObserver {
+  public:
+    virtual ~GradientObserver() = default;
+    // The leaves watched; ready(k, ...) refers to watched()[k]. Fixed while the observer is set.
+    virtual const std::vector<Tensor>& watched() const = 0;
+    // Leaf k's gradient from this sweep is complete; the observer may change `dx` in place (what
+    // it holds when finish() returns is what is added to grad()).
+    virtual void ready(std::size_t k, Array& dx) = 0;
+    // After the last ready() of the sweep, before the gradients are added to grad().
+    virtual void finish() = 0;
+};
+
 // One op on the tape. Its closure receives dy (the gradient of the output) and y (the output's
 // value, so an op such as sigmoid can reuse it without keeping a copy) and adds dx to each input
 // that needs one. Ops that can be differentiated twice also give their backward as tensor ops:
@@ -117,6 +134,11 @@ class Tape {
     TapeRecorder* recorder() const { return recorder_; }
     void set_recorder(TapeRecorder* recorder) { recorder_ = recorder; }
 
+    // The observer of the sweeps that sum into grad() (null: none, the default). A create_graph
+    // backward() is refused while one is set.
+    GradientObserver* observer() const { return observer_; }
+    void set_observer(GradientObserver* observer) { observer_ = observer; }
+
   private:
     std::size_t index_of(std::uint64_t seq) const;
     void prune();
@@ -127,6 +149,7 @@ class Tape {
     std::size_t prune_at_ = 4096;
     std::size_t live_after_prune_ = 0;  // records the last prune() kept
     TapeRecorder* recorder_ = nullptr;
+    GradientObserver* observer_ = nullptr;
     std::uint64_t sweeps_ = 0;         // backward() calls so far: each marks the nodes it reaches
     bool sweeping_ = false;
 };

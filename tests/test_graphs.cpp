@@ -271,3 +271,68 @@ TEST_CASE("grad refuses bad input with clear errors") {
     CHECK_FALSE(g[1].defined());
     CHECK_FALSE(x.has_grad());
 }
+
+namespace {
+
+// Logs what a GradientObserver is told, doubling every gradient it sees.
+class LoggingObserver : public GradientObserver {
+  public:
+    LoggingObserver(std::vector<Tensor> leaves, std::vector<std::string>& log)
+        : leaves_(std::move(leaves)), log_(log) {
+        Tape::current().set_observer(this);
+    }
+    ~LoggingObserver() override { Tape::current().set_observer(nullptr); }
+    const std::vector<Tensor>& watched() const override { return leaves_; }
+    void ready(std::size_t k, Array& dx) override {
+        log_.push_back("ready " + std::to_string(k) + " " + std::to_string(xt::sum(dx)()));
+        dx *= 2.0f;
+    }
+    void finish() override { log_.push_back("finish"); }
+
+  private:
+    std::vector<Tensor> leaves_;
+    std::vector<std::string>& log_;
+};
+
+}  // namespace
+
+TEST_CASE("a gradient observer hears of each leaf as soon as no record still to run adds to it") {
+    std::vector<std::string> log;
+    Tensor w1(Array{1.0f, 2.0f}, true), w2(Array{3.0f, 4.0f}, true), unused(Array{5.0f}, true);
+    const Tensor x(Array{1.0f, -1.0f});
+    {
+        LoggingObserver observer({w1, w2, unused}, log);
+        Tensor h = w1 * x;                               // record 0: the only one using w1
+        h.register_hook([&log](const Tensor&) {          // runs when record 0 is about to run
+            log.push_back("record 0");
+            return Tensor();
+        });
+        Tensor loss = sum(w2 * h) + sum(w2);             // w2 used by the later records only
+        loss.backward();
+        // dw2 = h + 1 = (2, -1), doubled; dw1 = w2 * x = (3, -4), doubled; unused gets zero.
+        CHECK(w2.grad() == Array{4.0f, -2.0f});
+        CHECK(w1.grad() == Array{6.0f, -8.0f});
+        CHECK(unused.grad() == Array{0.0f});
+    }
+    CHECK(log == std::vector<std::string>{"ready 1 1.000000", "record 0", "ready 0 -1.000000",
+                                          "ready 2 0.000000", "finish"});
+    // Gone with the observer: the next backward is plain.
+    sum(w1 * 2.0f).backward();
+    CHECK(w1.grad() == Array{8.0f, -6.0f});
+}
+
+TEST_CASE("a gradient observer refuses create_graph and sits out grad()") {
+    std::vector<std::string> log;
+    Tensor w(Array{2.0f}, true);
+    LoggingObserver observer({w}, log);
+    Tensor y = sum(w * w * w);
+    const std::vector<Tensor> g = grad(y, {w}, GradOptions{true});  // no observer: 3 w^2 = 12
+    CHECK(g[0].item() == 12.0f);
+    CHECK(log.empty());
+    CHECK_THROWS_WITH_AS(y.backward(GradOptions{false, true}),
+                         doctest::Contains("create_graph is not supported while a gradient"),
+                         std::logic_error);
+    y.backward();  // the graph is still there
+    CHECK(w.grad()(0) == 24.0f);
+    CHECK(log == std::vector<std::string>{"ready 0 12.000000", "finish"});
+}
