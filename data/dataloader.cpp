@@ -104,4 +104,24 @@ Batch DataLoader::Epoch::batch(std::size_t b) const {
     return loader_->dataset_->get_batch(batch_indices(b));
 }
 
+Shard shard_of(std::size_t count, std::size_t part, std::size_t parts) {
+    if (parts == 0 || part >= parts)
+        throw std::invalid_argument("shard_of: part " + std::to_string(part) + " of " +
+                                    std::to_string(parts) + " parts does not exist");
+    const std::size_t base = count / parts, longer = count % parts;
+    Shard s;
+    s.begin = part * base + std::min(part, longer);
+    s.end = s.begin + base + (part < longer ? 1 : 0);
+    s.weight = count == 0 ? 0.0 : static_cast<double>(s.size()) / static_cast<double>(count);
+    return s;
+}
+
+Batch DataLoader::Epoch::shard(std::size_t b, std::size_t part, std::size_t parts) const {
+    const std::vector<std::size_t> all = batch_indices(b);
+    const Shard s = shard_of(all.size(), part, parts);
+    return loader_->dataset_->get_batch(
+        std::vector<std::size_t>(all.begin() + static_cast<std::ptrdiff_t>(s.begin),
+                                 all.begin() + static_cast<std::ptrdiff_t>(s.end)));
+}
+
 }  // namespace tapegrad

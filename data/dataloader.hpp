@@ -76,6 +76,18 @@ Array gather_rows(const Array& a, const std::vector<std::size_t>& indices);
 // The permutation of 0..n-1 for (seed, epoch), as described at the top of this file.
 std::vector<std::size_t> shuffled_indices(std::size_t n, std::uint64_t seed, std::uint64_t epoch);
 
+// One part of a batch of `count` examples split among `parts` processes (dist/dist.hpp):
+// examples [begin, end), contiguous, in part order, the first count % parts parts one example
+// longer (so a part may be empty when count < parts). `weight` is its share of the batch,
+// size() / count (0 for an empty batch): the weighted sum of the parts' mean gradients is the
+// mean gradient of the whole batch.
+struct Shard {
+    std::size_t begin = 0, end = 0;
+    double weight = 0;
+    std::size_t size() const { return end - begin; }
+};
+Shard shard_of(std::size_t count, std::size_t part, std::size_t parts);
+
 class DataLoader {
   public:
     // The dataset must outlive the loader. batch_size 0 throws std::invalid_argument. Without
@@ -111,6 +123,9 @@ class DataLoader::Epoch {
     // The example indices of batch b (b < size()).
     std::vector<std::size_t> batch_indices(std::size_t b) const;
     Batch batch(std::size_t b) const;
+    // Part `part` of `parts` of batch b (shard_of above): what one of several processes trains
+    // on. An empty part has inputs and targets with 0 rows.
+    Batch shard(std::size_t b, std::size_t part, std::size_t parts) const;
 
     class iterator {
       public:

@@ -11,6 +11,7 @@ packages=(
   zlib1g-dev                        # gzip-compressed IDX (MNIST) files
   libcli11-dev                      # the examples' command lines
   doctest-dev                       # the test suite
+  libopenmpi-dev openmpi-bin        # tapegrad::dist (MPI) and its tests
 )
 
 missing=()

@@ -154,3 +154,37 @@ TEST_CASE("an empty dataset has no batches") {
     CHECK(loader.num_batches() == 0);
     CHECK(targets_of_epoch(loader, 0).empty());
 }
+
+TEST_CASE("shard_of splits a batch into contiguous parts whose weights sum to 1") {
+    // 7 examples over 3 parts: 3, 2, 2.
+    const Shard a = shard_of(7, 0, 3), b = shard_of(7, 1, 3), c = shard_of(7, 2, 3);
+    CHECK(a.begin == 0);
+    CHECK(a.end == 3);
+    CHECK(b.begin == 3);
+    CHECK(b.end == 5);
+    CHECK(c.begin == 5);
+    CHECK(c.end == 7);
+    CHECK(a.weight == doctest::Approx(3.0 / 7));
+    CHECK(a.weight + b.weight + c.weight == doctest::Approx(1.0));
+    // Fewer examples than parts: the last part is empty, with weight 0.
+    const Shard empty = shard_of(2, 2, 3);
+    CHECK(empty.size() == 0);
+    CHECK(empty.weight == 0.0);
+    CHECK(shard_of(0, 0, 1).weight == 0.0);
+    CHECK_THROWS_WITH_AS(shard_of(5, 3, 3), "shard_of: part 3 of 3 parts does not exist",
+                         std::invalid_argument);
+}
+
+TEST_CASE("an epoch's shards of a batch put together give the batch") {
+    TensorDataset data(xt::arange<float>(10.0f), xt::arange<float>(10.0f) * 2.0f);
+    DataLoader loader(data, 4, /*shuffle=*/true, 5);
+    const DataLoader::Epoch epoch = loader.epoch(1);
+    const Batch whole = epoch.batch(0);
+    std::vector<float> joined;
+    for (std::size_t part = 0; part < 3; ++part) {
+        const Batch shard = epoch.shard(0, part, 3);
+        CHECK(shard.inputs.shape()[0] == shard_of(4, part, 3).size());
+        joined.insert(joined.end(), shard.inputs.begin(), shard.inputs.end());
+    }
+    CHECK(joined == std::vector<float>(whole.inputs.begin(), whole.inputs.end()));
+}
