@@ -6,6 +6,7 @@
 //   mnist --load cnn.npz --predict 7.pgm    the digit in a 28x28 PGM image
 //   mnist --checkpoint run.npz              a checkpoint after every epoch (and on Ctrl-C);
 //   mnist --checkpoint run.npz --resume run.npz    continues that run exactly where it stopped
+//   mpirun -np 2 mnist --distributed        the same training on two processes (tapegrad::dist)
 //
 // The training story is here; checkpoint.cpp keeps and restores a run, models.cpp and heads.cpp
 // hold the networks and the ways of reading their outputs as digits.
@@ -17,8 +18,10 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <fstream>
 #include <memory>
 
+#include <tapegrad/dist/dist.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 #include "../common/cli.hpp"
@@ -37,6 +40,26 @@ using examples::EpochMetrics;
 using mnist::Head;
 using mnist::Options;
 using mnist::RunState;
+
+// With --distributed: this process's place in the MPI job (null: training alone).
+dist::Session* session = nullptr;
+bool lead() { return !session || session->rank() == 0; }  // prints and writes files
+
+// A checkpoint every rank can read: rank 0 reads `path` and sends its bytes; the others keep them
+// in a file of their own beside it (removed by the caller), so no shared file system is needed.
+std::string local_copy(const std::string& path) {
+    if (!session || session->size() == 1) return path;
+    std::string bytes;
+    if (session->rank() == 0) {
+        const Bytes b = read_file(path);
+        bytes.assign(b.begin(), b.end());
+    }
+    bytes = session->broadcast(bytes, 0);
+    if (session->rank() == 0) return path;
+    const std::string mine = path + ".rank" + std::to_string(session->rank());
+    write_file_atomic(mine, bytes, "mnist --resume");
+    return mine;
+}
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const Options& o, const nn::Module& model) {
     if (o.optimizer == "sgd")
@@ -99,7 +122,11 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
     manual_seed(o.seed);
     auto model = mnist::make_model(o.model, head.outputs);
     if (!o.load.empty()) nn::load(*model, o.load);
+    if (session) dist::broadcast_parameters(*session, *model);  // rank 0's weights everywhere
     auto optimizer = make_optimizer(o, *model);
+    // Sums the ranks' gradients during every backward(), weighted by their shares of the batch.
+    std::unique_ptr<dist::GradReducer> reducer;
+    if (session) reducer = std::make_unique<dist::GradReducer>(*session, model->parameters());
     const nn::LossFn loss_fn = loss_function(head);
     DataLoader loader(train_set, o.batch_size, /*shuffle=*/true, o.seed);
     // Made before --resume loads the optimizer's state: its base is --lr, not the rate saved.
@@ -107,14 +134,29 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
     const bool per_batch = o.schedule == "onecycle";
 
     RunState state;
-    if (!o.resume.empty())
-        state = mnist::resume_run(o, *model, *optimizer, schedule.get(), loader.num_batches());
+    if (!o.resume.empty()) {
+        Options local = o;
+        local.resume = local_copy(o.resume);
+        state = mnist::resume_run(local, *model, *optimizer, schedule.get(), loader.num_batches());
+        if (local.resume != o.resume) std::remove(local.resume.c_str());
+    }
+    // Every rank saves the same state; rank 0 writes it, once all agree.
+    auto save = [&](const std::string& path) {
+        if (session) dist::check_same_state(*session, *model, optimizer.get());
+        if (lead()) mnist::save_run(path, o, *model, *optimizer, schedule.get(), state);
+        if (session) session->barrier();
+    };
+    // A stop every rank agrees on (a signal reached one of them).
+    auto stop_requested = [&] {
+        const bool mine = mnist::stop_signal() != 0;
+        return session ? session->any(mine) : mine;
+    };
     std::vector<EpochMetrics>& history = state.history;
     // Stopped by a signal: the checkpoint goes to --checkpoint, else beside the program's work.
     const std::string stop_path = o.checkpoint.empty() ? "mnist-interrupted.npz" : o.checkpoint;
     auto stop = [&](const std::string& where) {
-        mnist::save_run(stop_path, o, *model, *optimizer, schedule.get(), state);
-        const bool ctrl_c = mnist::stop_signal() == SIGINT;
+        save(stop_path);
+        const bool ctrl_c = mnist::stop_signal() != SIGTERM;
         throw mnist::Stopped(std::string("stopped by ") + (ctrl_c ? "Ctrl-C (SIGINT)" : "SIGTERM") +
                              " " + where +
                       ": saved a checkpoint to " + stop_path + "; continue with --resume " +
@@ -133,11 +175,29 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
         std::size_t non_finite = 0;
         const DataLoader::Epoch batches = loader.epoch(epoch);
         for (std::size_t b = state.batch_losses.size(); b < batches.size(); ++b) {
-            const Batch batch = batches.batch(b);
-            const Tensor outputs = (*model)(Tensor(batch.inputs));
-            const Tensor loss = loss_fn(mnist::predict(head, outputs),
-                                        Tensor(mnist::targets(head, batch.targets)));
-            const float value = loss.item();
+            // Distributed: this rank's contiguous part of the global batch, and the batch's mean
+            // loss summed from every rank's share, the same on every rank.
+            const std::size_t global = batches.batch_indices(b).size();
+            const Shard shard = session ? shard_of(global, static_cast<std::size_t>(session->rank()),
+                                                   static_cast<std::size_t>(session->size()))
+                                        : Shard{0, global, 1.0};
+            const Batch batch = session ? batches.shard(b, static_cast<std::size_t>(session->rank()),
+                                                        static_cast<std::size_t>(session->size()))
+                                        : batches.batch(b);
+            Tensor loss;
+            float value = 0.0f;
+            if (shard.size() > 0) {
+                const Tensor outputs = (*model)(Tensor(batch.inputs));
+                loss = loss_fn(mnist::predict(head, outputs),
+                               Tensor(mnist::targets(head, batch.targets)));
+                value = loss.item();
+            }
+            if (session) {
+                reducer->set_weight(shard.weight);
+                double sum = 0;
+                for (double share : session->all_gather(shard.weight * value)) sum += share;
+                value = static_cast<float>(sum);
+            }
             if (!examples::check_loss(value, "the loss", epoch, b + 1, batches.size(), o.lr,
                                       o.keep_going_on_nan) &&
                 non_finite++ == 0)
@@ -145,19 +205,20 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
                           << " at epoch " << epoch << ", batch " << b + 1
                           << "; training goes on (--keep-going-on-nan)" << std::endl;
             optimizer->zero_grad();
-            loss.backward();
+            if (loss.defined()) loss.backward();
+            else reducer->reduce_zeros();  // an empty shard still takes part
             if (o.clip_grad_norm > 0.0f)
                 optim::clip_grad_norm(optimizer->params(), o.clip_grad_norm, 2.0,
                                       !o.keep_going_on_nan);
             optimizer->step();
             const bool last_step = epoch == o.epochs && b + 1 == batches.size();
             if (per_batch && !last_step) schedule->step();  // onecycle: the next batch's rate
-            const float weighted = value * batch.targets.size();
+            const float weighted = value * global;
             loss_sum += weighted;
-            seen += batch.targets.size();
+            seen += global;
             state.batch_losses.push_back(weighted);
             progress.update(b + 1, static_cast<float>(loss_sum / seen));
-            if (mnist::stop_signal() && b + 1 < batches.size()) {
+            if (b + 1 < batches.size() && stop_requested()) {
                 progress.finish();
                 stop("in epoch " + std::to_string(epoch) + " after batch " + std::to_string(b + 1) +
                      "/" + std::to_string(batches.size()));
@@ -182,9 +243,9 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
         history.push_back(m);
         state.epochs_done = epoch;
         state.batch_losses.clear();
-        if (!o.metrics.empty()) examples::write_metrics(o.metrics, history);
-        if (!o.checkpoint.empty()) mnist::save_run(o.checkpoint, o, *model, *optimizer, schedule.get(), state);
-        if (mnist::stop_signal()) stop("after epoch " + std::to_string(epoch));
+        if (!o.metrics.empty() && lead()) examples::write_metrics(o.metrics, history);
+        if (!o.checkpoint.empty()) save(o.checkpoint);
+        if (stop_requested()) stop("after epoch " + std::to_string(epoch));
     }
     if (last_epoch < o.epochs) {
         std::cout << "stopped after epoch " << last_epoch << " of " << o.epochs
@@ -194,7 +255,7 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
                   << "\n";
         return history;
     }
-    if (!o.save.empty()) {
+    if (!o.save.empty() && lead()) {
         nn::save(*model, o.save);
         std::cout << "saved the model to " << o.save << "\n";
     }
@@ -260,6 +321,7 @@ int compare_losses(const Options& o, const Dataset& train_set, const Dataset& te
 
 int run(const Options& o) {
     if (o.threads > 0) set_num_threads(o.threads);
+    else if (session) set_num_threads(session->default_threads());  // the host's cores, shared
     if (o.verbose)
         std::cout << "threads: " << num_threads() << "; BLAS: " << to_string(blas_info()) << "\n";
     if (!o.predict.empty()) return predict(o);
@@ -276,6 +338,9 @@ int run(const Options& o) {
     const Head head = mnist::head_for(o.loss);
     std::cout << "loss: " << o.loss << " (" << head.description << ")\n";
     mnist::catch_stop_signals();
+    if (session)
+        std::cout << "distributed: " << session->size() << " processes, " << num_threads()
+                  << " threads each; batch " << o.batch_size << " split among them\n";
     train(o, head, train_set, test_set, "");
     return 0;
 }
@@ -334,12 +399,31 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 1000));
     app.add_flag("--keep-going-on-nan", o.keep_going_on_nan,
                  "train on when the loss is NaN or infinite (default: stop with an error)");
+    app.add_flag("--distributed", o.distributed,
+                 "train on every process of an MPI job (mpirun -np 2 mnist --distributed), each "
+                 "on its part of every batch, with the result of one process");
     CLI11_PARSE(app, argc, argv);
     // cnn_bn's first steps at 0.05 with momentum 0.9 diverge (in PyTorch as here): its first
     // epoch runs at a tenth of the rate unless told otherwise.
     if (o.model == "cnn_bn" && app.count("--warmup") == 0 && o.schedule != "onecycle" && o.epochs > 1)
         o.warmup = 1;
+    std::unique_ptr<dist::Session> own_session;
+    std::ofstream quiet;  // where the other ranks' progress goes
+    std::streambuf* cout_buffer = std::cout.rdbuf();
     try {
+        if (o.distributed) {
+            if (!dist::available())
+                throw std::invalid_argument("--distributed: this build has no MPI; " +
+                                            dist::how_to_get_mpi());
+            if (o.compare_losses || !o.predict.empty() || o.model == "cnn_bn")
+                throw std::invalid_argument(
+                    "--distributed trains one model; it takes no --compare-losses or --predict, "
+                    "and not --model cnn_bn (BatchNorm's batch statistics would be each "
+                    "process's own, not the global batch's)");
+            own_session = std::make_unique<dist::Session>(argc, argv);
+            session = own_session.get();
+            if (session->rank() != 0) std::cout.rdbuf(nullptr);  // rank 0 speaks for all
+        }
         if (o.compare_losses && (!o.checkpoint.empty() || !o.resume.empty() || o.stop_after))
             throw std::invalid_argument("--compare-losses trains three models: it takes no "
                                         "--checkpoint, --resume or --stop-after");
@@ -356,8 +440,15 @@ int main(int argc, char** argv) {
         return run(o);
     } catch (const mnist::Stopped& e) {
         std::cout << "mnist: " << e.what() << std::endl;
-        return 128 + mnist::stop_signal();
+        std::cout.rdbuf(cout_buffer);
+        return 128 + (mnist::stop_signal() ? mnist::stop_signal() : SIGTERM);
+    } catch (const dist::CollectiveError& e) {  // every rank has it: all end normally
+        std::cout.rdbuf(cout_buffer);
+        if (lead()) std::cerr << "mnist: " << e.what() << "\n";
+        return 1;
     } catch (const std::exception& e) {
+        std::cout.rdbuf(cout_buffer);
+        if (session && session->size() > 1) session->abort(std::string("mnist: ") + e.what());
         std::cerr << "mnist: " << e.what() << "\n";
         return 1;
     }
