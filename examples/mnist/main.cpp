@@ -44,6 +44,7 @@ using mnist::RunState;
 // With --distributed: this process's place in the MPI job (null: training alone).
 dist::Session* session = nullptr;
 bool lead() { return !session || session->rank() == 0; }  // prints and writes files
+int stopped_by = 0;  // the signal that stopped the run, agreed by every process
 
 // A checkpoint every rank can read: rank 0 reads `path` and sends its bytes; the others keep them
 // in a file of their own beside it (removed by the caller), so no shared file system is needed.
@@ -146,17 +147,21 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
         if (lead()) mnist::save_run(path, o, *model, *optimizer, schedule.get(), state);
         if (session) session->barrier();
     };
-    // A stop every rank agrees on (a signal reached one of them).
+    // A stop every rank agrees on: the signal that reached any of them (0: none).
     auto stop_requested = [&] {
-        const bool mine = mnist::stop_signal() != 0;
-        return session ? session->any(mine) : mine;
+        int signal = mnist::stop_signal();
+        if (session)
+            for (std::uint64_t s : session->all_gather(static_cast<std::uint64_t>(signal)))
+                signal = std::max(signal, static_cast<int>(s));
+        stopped_by = signal;
+        return signal != 0;
     };
     std::vector<EpochMetrics>& history = state.history;
     // Stopped by a signal: the checkpoint goes to --checkpoint, else beside the program's work.
     const std::string stop_path = o.checkpoint.empty() ? "mnist-interrupted.npz" : o.checkpoint;
     auto stop = [&](const std::string& where) {
         save(stop_path);
-        const bool ctrl_c = mnist::stop_signal() != SIGTERM;
+        const bool ctrl_c = stopped_by == SIGINT;
         throw mnist::Stopped(std::string("stopped by ") + (ctrl_c ? "Ctrl-C (SIGINT)" : "SIGTERM") +
                              " " + where +
                       ": saved a checkpoint to " + stop_path + "; continue with --resume " +
@@ -198,9 +203,15 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
                 for (double share : session->all_gather(shard.weight * value)) sum += share;
                 value = static_cast<float>(sum);
             }
-            if (!examples::check_loss(value, "the loss", epoch, b + 1, batches.size(), o.lr,
-                                      o.keep_going_on_nan) &&
-                non_finite++ == 0)
+            bool finite = true;
+            try {
+                finite = examples::check_loss(value, "the loss", epoch, b + 1, batches.size(),
+                                              o.lr, o.keep_going_on_nan);
+            } catch (const std::runtime_error& e) {
+                if (!session) throw;
+                throw dist::CollectiveError(e.what());  // every rank has the same loss: all stop
+            }
+            if (!finite && non_finite++ == 0)
                 std::cout << tag << "warning: the loss is " << examples::format_number(value)
                           << " at epoch " << epoch << ", batch " << b + 1
                           << "; training goes on (--keep-going-on-nan)" << std::endl;
@@ -246,6 +257,12 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
         if (!o.metrics.empty() && lead()) examples::write_metrics(o.metrics, history);
         if (!o.checkpoint.empty()) save(o.checkpoint);
         if (stop_requested()) stop("after epoch " + std::to_string(epoch));
+    }
+    if (session) {  // how long each process waited for the others' gradients
+        const std::vector<double> waits = session->all_gather(reducer->wait_seconds());
+        std::cout << "waited for gradients (s), by process:";
+        for (double w : waits) std::cout << " " << std::fixed << std::setprecision(2) << w;
+        std::cout << std::defaultfloat << "\n";
     }
     if (last_epoch < o.epochs) {
         std::cout << "stopped after epoch " << last_epoch << " of " << o.epochs
@@ -441,7 +458,7 @@ int main(int argc, char** argv) {
     } catch (const mnist::Stopped& e) {
         std::cout << "mnist: " << e.what() << std::endl;
         std::cout.rdbuf(cout_buffer);
-        return 128 + (mnist::stop_signal() ? mnist::stop_signal() : SIGTERM);
+        return 128 + stopped_by;
     } catch (const dist::CollectiveError& e) {  // every rank has it: all end normally
         std::cout.rdbuf(cout_buffer);
         if (lead()) std::cerr << "mnist: " << e.what() << "\n";

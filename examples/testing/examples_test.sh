@@ -31,6 +31,26 @@ same_run() {
 }
 # last_accuracy FILE: the test_accuracy of the last row of a metrics CSV.
 last_accuracy() { tail -n 1 "$1" | cut -d, -f4; }
+# close_runs A.csv B.csv: a distributed run against one process. The sums of the shards'
+# gradients round differently from the whole batch's: the losses agree to a relative 1e-3 (on
+# generated digits they fall to 1e-7, where float rounding shows), the accuracy exactly.
+close_runs() {
+  paste -d' ' <(metrics_losses "$1") <(metrics_losses "$2")
+  paste -d, "$1" "$2" | awk -F, -v n="$(head -1 "$1" | tr ',' '\n' | wc -l)" '
+    NR > 1 { for (c = 2; c <= 3; c++) { a = $c; b = $(c + n); d = a - b; if (d < 0) d = -d;
+               if (d > 1e-3 * (a < 0 ? -a : a) + 1e-9) bad = 1 }
+             if ($4 != $(4 + n)) bad = 1 }
+    END { exit bad }' || fail "the distributed run's losses differ from one process's (above)"
+}
+# mpi_ready: skips (exit 77) without mpirun or without MPI in the build; sets mpi=(mpirun ...).
+mpi_ready() {
+  command -v mpirun >/dev/null || { echo "mpirun is not installed: skipped"; exit 77; }
+  if "$bin/mnist" --distributed --data "$work" 2>&1 | grep -q "this build has no MPI"; then
+    echo "tapegrad was built without MPI: skipped"; exit 77
+  fi
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 TAPEGRAD_DIST_TIMEOUT=60
+  mpi=(mpirun --oversubscribe --bind-to none)
+}
 at_least() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 
 case $case_name in
@@ -290,13 +310,8 @@ mnist_same_seed_gives_the_same_bits)
   ;;
 mnist_distributed_matches_one_process)
   # Epoch 1 on 3 processes, epoch 2 resumed on 2: the losses of one process, to print precision.
-  command -v mpirun >/dev/null || { echo "mpirun is not installed: skipped"; exit 77; }
   "$bin/make_digits" "$work" 600 100 || fail "make_digits"
-  if "$bin/mnist" --distributed --data "$work" 2>&1 | grep -q "this build has no MPI"; then
-    echo "tapegrad was built without MPI: skipped"; exit 77
-  fi
-  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 TAPEGRAD_DIST_TIMEOUT=60
-  mpi=(mpirun --oversubscribe --bind-to none)
+  mpi_ready
   common=(--data "$work" --model cnn --epochs 2 --batch-size 20 --threads 1 --lr 0.1)
   "$bin/mnist" "${common[@]}" --metrics "$work/one.csv" > "$work/log" 2>&1 ||
     { cat "$work/log"; fail "one process"; }
@@ -308,13 +323,38 @@ mnist_distributed_matches_one_process)
     --checkpoint "$work/run.npz" --metrics "$work/dist.csv" > "$work/log" 2>&1 ||
     { cat "$work/log"; fail "2 processes, epoch 2"; }
   paste -d' ' <(metrics_losses "$work/one.csv") <(metrics_losses "$work/dist.csv")
-  # The sums of the shards' gradients round differently from the whole batch's: the losses
-  # agree to a relative 1e-3 (they fall to 1e-7 here, where float rounding shows), accuracy exactly.
-  paste -d, "$work/one.csv" "$work/dist.csv" | awk -F, -v n="$(head -1 "$work/one.csv" | tr ',' '\n' | wc -l)" '
-    NR > 1 { for (c = 2; c <= 3; c++) { a = $c; b = $(c + n); d = a - b; if (d < 0) d = -d;
-               if (d > 1e-3 * (a < 0 ? -a : a) + 1e-9) bad = 1 }
-             if ($4 != $(4 + n)) bad = 1 }
-    END { exit bad }' || fail "the distributed run's losses differ from one process's (above)"
+  close_runs "$work/one.csv" "$work/dist.csv"
+  ;;
+mnist_distributed_agrees_on_stops)
+  "$bin/make_digits" "$work" 1000 100 || fail "make_digits"
+  mpi_ready
+  # A loss that is not finite: every process sees the same global loss and all stop together,
+  # normally (no MPI_Abort), with the error.
+  out=$("${mpi[@]}" -np 2 "$bin/mnist" --distributed --data "$work" --model relu_mlp --epochs 2 \
+        --batch-size 20 --lr 1e30 --threads 1 2>&1) && { echo "$out"; fail "a NaN loss must fail"; }
+  grep -F "training diverged: the loss is" <<<"$out" || { echo "$out"; fail "no NaN error"; }
+  grep -qi "MPI_ABORT" <<<"$out" && { echo "$out"; fail "the NaN stop should be agreed, not an abort"; }
+  # SIGTERM to one process only: both stop, rank 0 saves, and the resumed run matches one process.
+  run=(--data "$work" --model cnn --epochs 3 --batch-size 10 --threads 1)
+  "$bin/mnist" "${run[@]}" --metrics "$work/one.csv" > "$work/log" 2>&1 ||
+    { cat "$work/log"; fail "one process"; }
+  "${mpi[@]}" -np 2 "$bin/mnist" --distributed "${run[@]}" --metrics "$work/dist.csv" \
+    --checkpoint "$work/ck.npz" > "$work/b.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do grep -q "epoch 1/3" "$work/b.log" && break; sleep 0.05; done
+  ranks=($(pgrep -P $pid))
+  echo "mpirun $pid, processes ${ranks[*]}: SIGTERM to ${ranks[1]} only"
+  kill -TERM "${ranks[1]}"
+  code=0; wait $pid || code=$?
+  tail -n 3 "$work/b.log"
+  [ $code -ne 0 ] || fail "a stopped run should end with a non-zero status"
+  grep -qE "mnist: stopped by SIGTERM .*saved a checkpoint to $work/ck.npz" "$work/b.log" ||
+    fail "no stop message"
+  grep -qi "MPI_ABORT" "$work/b.log" && fail "the stop should be agreed, not an abort"
+  "${mpi[@]}" -np 2 "$bin/mnist" --distributed "${run[@]}" --metrics "$work/dist.csv" \
+    --checkpoint "$work/ck.npz" --resume "$work/ck.npz" > "$work/log" 2>&1 ||
+    { cat "$work/log"; fail "--resume"; }
+  close_runs "$work/one.csv" "$work/dist.csv"
   ;;
 checkpoint_survives_sigkill)
   writer=$bin/checkpoint_writer
