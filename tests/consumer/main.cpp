@@ -2,6 +2,7 @@
 #include <cmath>
 #include <iostream>
 
+#include <tapegrad/dist/dist.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 int main() {
@@ -15,5 +16,7 @@ int main() {
     const double expected = s0 * (1 - s0) * 0.5 + s1 * (1 - s1) * -1.0;
     const double got = x.grad()(0, 0);
     std::cout << "consumer: dloss/dx0 = " << got << " (expected " << expected << ")\n";
+    // tapegrad::dist links too, with or without MPI in the build.
+    std::cout << "consumer: tapegrad::dist " << (dist::available() ? "has" : "has no") << " MPI\n";
     return std::abs(got - expected) < 1e-5 ? 0 : 1;
 }
