@@ -49,6 +49,9 @@ mpi_ready() {
     echo "tapegrad was built without MPI: skipped"; exit 77
   fi
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 TAPEGRAD_DIST_TIMEOUT=60
+  # Under the sanitizers: MPI's own leaks suppressed by name, found by the full unwinder.
+  export LSAN_OPTIONS=suppressions=$(cd "$(dirname "$0")/../.." && pwd)/tests/dist/lsan.supp
+  export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0
   mpi=(mpirun --oversubscribe --bind-to none)
 }
 at_least() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
