@@ -11,6 +11,7 @@
 #include "../core/tape.hpp"
 #include "elementwise.hpp"
 #include "kernels.hpp"
+#include "vector_math.hpp"
 #include "reduce.hpp"
 
 namespace tapegrad {
@@ -160,12 +161,14 @@ Tensor gelu(const Tensor& x, GeluApproximation approximate) {
                 return Grads{dy * gelu_tanh_slope(in[0])};
             });
     }
+    // vector_math's erf and exp: the loops compile to vector instructions.
     return record(
-        "gelu", {x}, detail::map(v, [](float u) { return 0.5f * u * (1.0f + std::erf(u * inv_sqrt2)); }),
+        "gelu", {x},
+        detail::map(v, [](float u) { return 0.5f * u * (1.0f + vector_math::erf(u * inv_sqrt2)); }),
         [x](const Array& dy, const Array&) {
             x.accumulate_grad(detail::map(dy, x.value(), [](float g, float u) {
-                return g * (0.5f * (1.0f + std::erf(u * inv_sqrt2)) +
-                            u * inv_sqrt_2pi * std::exp(-0.5f * u * u));
+                return g * (0.5f * (1.0f + vector_math::erf(u * inv_sqrt2)) +
+                            u * inv_sqrt_2pi * vector_math::exp(-0.5f * u * u));
             }));
         },
         [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{dy * gelu_slope(in[0])}; });
