@@ -1,7 +1,7 @@
 // The cost of summing gradients over the processes of an MPI job, as dist::GradReducer does it,
 // for gradient sizes from 4 bytes to 4 MB (the CNN's 81 KB and the ReLU MLP's 1.1 MB among them),
 // in both reductions. Run under mpirun; rank 0 prints one JSON line per size and reduction, then
-// the fit of time = latency + bytes / bandwidth (least squares over the sizes):
+// the fit of time = latency + bytes / bandwidth (least squares of the relative error):
 //
 //   mpirun -np 2 --oversubscribe --bind-to none build-bench/bench/dist_bench [--reps 30]
 #include <algorithm>
@@ -56,13 +56,15 @@ int main(int argc, char** argv) {
                           << ", \"bytes\": " << 4 * floats << ", \"median_us\": " << worst * 1e6
                           << "}" << std::endl;
         }
-        // time = a + b * bytes, least squares.
-        const double n = static_cast<double>(xs.size());
-        double sx = 0, sy = 0, sxx = 0, sxy = 0;
+        // time = a + b * bytes, least squares of the relative error (weights 1 / time^2), so
+        // that the small sizes set the latency and the large ones the bandwidth.
+        double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
         for (std::size_t i = 0; i < xs.size(); ++i) {
-            sx += xs[i]; sy += ys[i]; sxx += xs[i] * xs[i]; sxy += xs[i] * ys[i];
+            const double w = 1.0 / (ys[i] * ys[i]);
+            sw += w; sx += w * xs[i]; sy += w * ys[i];
+            sxx += w * xs[i] * xs[i]; sxy += w * xs[i] * ys[i];
         }
-        const double b = (n * sxy - sx * sy) / (n * sxx - sx * sx), a = (sy - b * sx) / n;
+        const double b = (sw * sxy - sx * sy) / (sw * sxx - sx * sx), a = (sy - b * sx) / sw;
         if (session.rank() == 0)
             std::cout << "{\"reduction\": \"" << name << "\", \"ranks\": " << session.size()
                       << ", \"fit\": \"latency + bytes / bandwidth\", \"latency_us\": " << a * 1e6

@@ -161,8 +161,15 @@ void GradReducer::start_ready_buckets() {
     while (next_bucket_ < buckets_.size() && missing_[next_bucket_] == 0) {
         auto p = std::make_unique<Pending>();
         p->bucket = next_bucket_++;
-        for (std::size_t k : buckets_[p->bucket])
-            for (float v : grads_[k]->storage()) p->send.push_back(w * v);
+        std::size_t count = 0;
+        for (std::size_t k : buckets_[p->bucket]) count += grads_[k]->size();
+        p->send.resize(count);
+        float* out = p->send.data();
+        for (std::size_t k : buckets_[p->bucket]) {
+            const float* in = grads_[k]->data();
+            for (std::size_t i = 0; i < grads_[k]->size(); ++i) out[i] = w * in[i];
+            out += grads_[k]->size();
+        }
         const int n = static_cast<int>(p->send.size());
         if (options_.reduction == Reduction::ordered) {
             p->receive.resize(p->send.size() * static_cast<std::size_t>(s.size));
