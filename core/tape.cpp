@@ -422,6 +422,7 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
             else if (leaf) capture(*node, make_node(std::move(*sum), false));
         }
     } catch (...) {
+        if (ready) observer_->abandon();
         // The tape stays consistent: records not yet run keep their place and closure, no
         // gradient is left half-summed, and no leaf's grad() has changed.
         for (Record& r : records_)

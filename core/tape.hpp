@@ -82,6 +82,8 @@ class GradientObserver {
     virtual void ready(std::size_t k, Array& dx) = 0;
     // After the last ready() of the sweep, before the gradients are added to grad().
     virtual void finish() = 0;
+    // The sweep threw after ready() calls began: forget them (the arrays they gave are gone).
+    virtual void abandon() {}
 };
 
 // One op on the tape. Its closure receives dy (the gradient of the output) and y (the output's

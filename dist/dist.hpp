@@ -167,11 +167,16 @@ class GradReducer : public GradientObserver {
     const std::vector<Tensor>& watched() const override { return params_; }
     void ready(std::size_t k, Array& dx) override;
     void finish() override;
+    // A backward() that threw: waits for the buckets already sent (the other ranks, if they
+    // did not fail too, then wait for the rest until the timeout ends the job), then is ready
+    // for the next step.
+    void abandon() override;
 
     struct Pending;  // a bucket in flight (dist/reducer.cpp)
 
   private:
     void start_ready_buckets();
+    void reset();  // no step in flight
 
     const Session& session_;
     std::vector<Tensor> params_;

@@ -214,6 +214,17 @@ void GradReducer::finish() {
             }
         }
     }
+    reset();
+}
+
+void GradReducer::abandon() {
+    std::vector<MPI_Request> requests;
+    for (auto& p : pending_) requests.push_back(p->request);
+    session_.impl().wait(requests, "the other ranks' gradients (after a failed backward)");
+    reset();
+}
+
+void GradReducer::reset() {
     pending_.clear();
     std::fill(grads_.begin(), grads_.end(), nullptr);
     for (std::size_t b = 0; b < buckets_.size(); ++b) missing_[b] = buckets_[b].size();

@@ -46,6 +46,7 @@ void GradReducer::set_weight(double) { no_mpi(); }
 void GradReducer::reduce_zeros() { no_mpi(); }
 void GradReducer::ready(std::size_t, Array&) { no_mpi(); }
 void GradReducer::finish() { no_mpi(); }
+void GradReducer::abandon() { no_mpi(); }
 void GradReducer::start_ready_buckets() { no_mpi(); }
 
 }  // namespace tapegrad::dist

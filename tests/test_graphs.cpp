@@ -336,3 +336,30 @@ TEST_CASE("a gradient observer refuses create_graph and sits out grad()") {
     CHECK(w.grad()(0) == 24.0f);
     CHECK(log == std::vector<std::string>{"ready 0 12.000000", "finish"});
 }
+
+TEST_CASE("a gradient observer is told when a sweep it heard from fails, and hears the next") {
+    std::vector<std::string> log;
+    struct Abandoning : LoggingObserver {
+        using LoggingObserver::LoggingObserver;
+        void abandon() override { log_of_abandon->push_back("abandon"); }
+        std::vector<std::string>* log_of_abandon = nullptr;
+    };
+    Tensor w1(Array{1.0f}, true), w2(Array{2.0f}, true);
+    Abandoning observer({w1, w2}, log);
+    observer.log_of_abandon = &log;
+    const Tensor a = sum(failing(w1 * 3.0f));
+    const Tensor b = sum(w2 * 5.0f);  // recorded after a: its records run before the throw
+    Tensor loss = a + b;
+    CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("the closure failed"),
+                         std::runtime_error);
+    std::string seen;
+    for (const auto& line : log) seen += line + "; ";
+    INFO(seen);
+    CHECK(log == std::vector<std::string>{"ready 1 5.000000", "abandon"});
+    CHECK_FALSE(w1.has_grad());
+    CHECK_FALSE(w2.has_grad());
+    log.clear();
+    sum(w1 * w2).backward();
+    // w1 is also an input of the failed graph's records, still on the tape: it is reported last.
+    CHECK(log == std::vector<std::string>{"ready 1 1.000000", "ready 0 2.000000", "finish"});
+}
