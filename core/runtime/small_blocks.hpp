@@ -5,8 +5,8 @@
 // frees them soon after. malloc keeps only a handful of freed blocks of each size in its fast
 // per-thread cache; a chain of thousands of scalar ops frees far more than that and pays for
 // malloc's slow path on every one. SmallBlockAllocator takes arrays of up to `small_floats`
-// values from a list of freed blocks of that size, one list per thread, and everything larger
-// from operator new. Tested in tests/test_runtime.cpp.
+// values from a per-thread list of freed blocks of that size (free_list.hpp), and everything
+// larger from operator new. Tested in tests/test_runtime.cpp.
 #pragma once
 
 #include <cstddef>
