@@ -83,6 +83,8 @@ class Session {
     // `value` from every rank, in rank order.
     std::vector<std::uint64_t> all_gather(std::uint64_t value) const;
     std::vector<double> all_gather(double value) const;
+    // `values` (the same count on every rank) from every rank: rank 0's, then rank 1's, ...
+    std::vector<double> all_gather(const std::vector<double>& values) const;
     // Rank root's bytes, on every rank.
     std::string broadcast(std::string bytes, int root = 0) const;
     // In place: `count` floats from rank root.
@@ -105,6 +107,11 @@ class Session {
   private:
     std::unique_ptr<Impl> impl_;
 };
+
+// A path to rank root's file `path` that this rank can read, with no shared file system: rank
+// root reads it and sends its bytes; the others write them to `path` + ".rank<r>" and return
+// that (the caller removes it once read). Rank root gets `path` back.
+std::string local_copy(const Session& session, const std::string& path, int root = 0);
 
 // Sends every parameter and buffer of `module` from rank `root` to the others. First checks that
 // every rank has the same names and shapes, in the same order; if not, every rank throws a

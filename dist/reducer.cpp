@@ -1,6 +1,8 @@
 // The gradient reducer, and the checks that every rank trains the same model in step.
 #include "mpi_session.hpp"
 
+#include "../data/formats/file.hpp"
+
 #include <algorithm>
 #include <climits>
 #include <sstream>
@@ -50,6 +52,20 @@ std::string difference(const std::vector<std::string>& mine, int r,
 }
 
 }  // namespace
+
+std::string local_copy(const Session& session, const std::string& path, int root) {
+    if (session.size() == 1) return path;
+    std::string bytes;
+    if (session.rank() == root) {
+        const Bytes b = read_file(path);
+        bytes.assign(b.begin(), b.end());
+    }
+    bytes = session.broadcast(bytes, root);
+    if (session.rank() == root) return path;
+    const std::string mine = path + ".rank" + std::to_string(session.rank());
+    write_file_atomic(mine, bytes, "dist::local_copy");
+    return mine;
+}
 
 void broadcast_parameters(const Session& session, nn::Module& module, int root) {
     const std::vector<std::string> mine = layout_of(module);

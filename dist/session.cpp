@@ -129,10 +129,15 @@ std::vector<std::uint64_t> Session::all_gather(std::uint64_t value) const {
 }
 
 std::vector<double> Session::all_gather(double value) const {
-    std::vector<double> all(static_cast<std::size_t>(impl_->size));
+    return all_gather(std::vector<double>{value});
+}
+
+std::vector<double> Session::all_gather(const std::vector<double>& values) const {
+    const int n = static_cast<int>(values.size());
+    std::vector<double> all(values.size() * static_cast<std::size_t>(impl_->size));
     std::vector<MPI_Request> r(1);
-    impl_->check(MPI_Iallgather(&value, 1, MPI_DOUBLE, all.data(), 1, MPI_DOUBLE, impl_->comm,
-                                &r[0]),
+    impl_->check(MPI_Iallgather(values.data(), n, MPI_DOUBLE, all.data(), n, MPI_DOUBLE,
+                                impl_->comm, &r[0]),
                  "all_gather");
     impl_->wait(r, "the other ranks' values");
     return all;

@@ -26,6 +26,7 @@ void Session::barrier() const { no_mpi(); }
 bool Session::any(bool) const { no_mpi(); }
 std::vector<std::uint64_t> Session::all_gather(std::uint64_t) const { no_mpi(); }
 std::vector<double> Session::all_gather(double) const { no_mpi(); }
+std::vector<double> Session::all_gather(const std::vector<double>&) const { no_mpi(); }
 std::string Session::broadcast(std::string, int) const { no_mpi(); }
 void Session::broadcast(float*, std::size_t, int) const { no_mpi(); }
 void Session::abort(const std::string&, int) const { no_mpi(); }
@@ -34,6 +35,7 @@ double Session::timeout() const { no_mpi(); }
 double Session::wait_seconds() const { no_mpi(); }
 
 void broadcast_parameters(const Session&, nn::Module&, int) { no_mpi(); }
+std::string local_copy(const Session&, const std::string&, int) { no_mpi(); }
 void check_same_state(const Session&, const nn::Module&, const optim::Optimizer*) { no_mpi(); }
 
 struct GradReducer::Pending {};

@@ -18,7 +18,6 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
-#include <fstream>
 #include <memory>
 
 #include <tapegrad/dist/dist.hpp>
@@ -45,22 +44,6 @@ using mnist::RunState;
 dist::Session* session = nullptr;
 bool lead() { return !session || session->rank() == 0; }  // prints and writes files
 int stopped_by = 0;  // the signal that stopped the run, agreed by every process
-
-// A checkpoint every rank can read: rank 0 reads `path` and sends its bytes; the others keep them
-// in a file of their own beside it (removed by the caller), so no shared file system is needed.
-std::string local_copy(const std::string& path) {
-    if (!session || session->size() == 1) return path;
-    std::string bytes;
-    if (session->rank() == 0) {
-        const Bytes b = read_file(path);
-        bytes.assign(b.begin(), b.end());
-    }
-    bytes = session->broadcast(bytes, 0);
-    if (session->rank() == 0) return path;
-    const std::string mine = path + ".rank" + std::to_string(session->rank());
-    write_file_atomic(mine, bytes, "mnist --resume");
-    return mine;
-}
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const Options& o, const nn::Module& model) {
     if (o.optimizer == "sgd")
@@ -137,7 +120,7 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
     RunState state;
     if (!o.resume.empty()) {
         Options local = o;
-        local.resume = local_copy(o.resume);
+        local.resume = session ? dist::local_copy(*session, o.resume) : o.resume;
         state = mnist::resume_run(local, *model, *optimizer, schedule.get(), loader.num_batches());
         if (local.resume != o.resume) std::remove(local.resume.c_str());
     }
@@ -147,12 +130,16 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
         if (lead()) mnist::save_run(path, o, *model, *optimizer, schedule.get(), state);
         if (session) session->barrier();
     };
-    // A stop every rank agrees on: the signal that reached any of them (0: none).
-    auto stop_requested = [&] {
-        int signal = mnist::stop_signal();
-        if (session)
-            for (std::uint64_t s : session->all_gather(static_cast<std::uint64_t>(signal)))
-                signal = std::max(signal, static_cast<int>(s));
+    // A stop every rank agrees on: the signal that reached any of them (0: none). `gathered`
+    // is every rank's (loss share, signal) of a step, when the step already gathered them.
+    // Distributed, only the gathered signals count: one arriving since is for the next check.
+    auto stop_requested = [&](std::vector<double> gathered = {}) {
+        int signal = session ? 0 : mnist::stop_signal();
+        if (session && gathered.empty())
+            gathered = session->all_gather(
+                std::vector<double>{0.0, static_cast<double>(mnist::stop_signal())});
+        for (std::size_t r = 1; r < gathered.size(); r += 2)
+            signal = std::max(signal, static_cast<int>(gathered[r]));
         stopped_by = signal;
         return signal != 0;
     };
@@ -182,25 +169,31 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
         for (std::size_t b = state.batch_losses.size(); b < batches.size(); ++b) {
             // Distributed: this rank's contiguous part of the global batch, and the batch's mean
             // loss summed from every rank's share, the same on every rank.
-            const std::size_t global = batches.batch_indices(b).size();
+            // One small all-gather per step carries each rank's share of the loss and any stop
+            // signal it received.
+            const std::vector<std::size_t> indices = batches.batch_indices(b);
+            const std::size_t global = indices.size();
             const Shard shard = session ? shard_of(global, static_cast<std::size_t>(session->rank()),
                                                    static_cast<std::size_t>(session->size()))
                                         : Shard{0, global, 1.0};
-            const Batch batch = session ? batches.shard(b, static_cast<std::size_t>(session->rank()),
-                                                        static_cast<std::size_t>(session->size()))
-                                        : batches.batch(b);
             Tensor loss;
             float value = 0.0f;
             if (shard.size() > 0) {
+                const Batch batch = train_set.get_batch(std::vector<std::size_t>(
+                    indices.begin() + static_cast<std::ptrdiff_t>(shard.begin),
+                    indices.begin() + static_cast<std::ptrdiff_t>(shard.end)));
                 const Tensor outputs = (*model)(Tensor(batch.inputs));
                 loss = loss_fn(mnist::predict(head, outputs),
                                Tensor(mnist::targets(head, batch.targets)));
                 value = loss.item();
             }
+            std::vector<double> gathered;
             if (session) {
                 reducer->set_weight(shard.weight);
+                gathered = session->all_gather(std::vector<double>{
+                    shard.weight * value, static_cast<double>(mnist::stop_signal())});
                 double sum = 0;
-                for (double share : session->all_gather(shard.weight * value)) sum += share;
+                for (std::size_t r = 0; r < gathered.size(); r += 2) sum += gathered[r];
                 value = static_cast<float>(sum);
             }
             bool finite = true;
@@ -229,7 +222,7 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
             seen += global;
             state.batch_losses.push_back(weighted);
             progress.update(b + 1, static_cast<float>(loss_sum / seen));
-            if (b + 1 < batches.size() && stop_requested()) {
+            if (b + 1 < batches.size() && stop_requested(gathered)) {
                 progress.finish();
                 stop("in epoch " + std::to_string(epoch) + " after batch " + std::to_string(b + 1) +
                      "/" + std::to_string(batches.size()));
@@ -425,7 +418,6 @@ int main(int argc, char** argv) {
     if (o.model == "cnn_bn" && app.count("--warmup") == 0 && o.schedule != "onecycle" && o.epochs > 1)
         o.warmup = 1;
     std::unique_ptr<dist::Session> own_session;
-    std::ofstream quiet;  // where the other ranks' progress goes
     std::streambuf* cout_buffer = std::cout.rdbuf();
     try {
         if (o.distributed) {

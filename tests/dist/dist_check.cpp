@@ -205,16 +205,9 @@ int resume(dist::Session& s, const std::string& phase, const std::string& file) 
     auto model = make_cnn();
     optim::SGD sgd(model->parameters(), 0.1f, 0.9f);
     if (phase == "second") {
-        std::string bytes;
-        if (s.rank() == 0) {
-            const Bytes b = read_file(file);
-            bytes.assign(b.begin(), b.end());
-        }
-        bytes = s.broadcast(bytes, 0);
-        const std::string mine = file + ".rank" + std::to_string(s.rank());
-        write_file_atomic(mine, bytes);
+        const std::string mine = dist::local_copy(s, file);  // rank 0 reads, every rank loads
         optim::load_checkpoint(mine, *model, sgd);
-        std::remove(mine.c_str());
+        if (mine != file) std::remove(mine.c_str());
     }
     dist::check_same_state(s, *model, &sgd);
     {
