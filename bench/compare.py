@@ -147,7 +147,7 @@ class Bench:
         self.results.setdefault((side, key, threads), []).append(result)
         self.done += 1
         what = result.get("error") or (f"{len(result['ops'])} ops ({result['wall_seconds']} s)"
-                                       if "ops" in result else
+                                       if key == "ops" and "ops" in result else
                                        f"{fmt(result.get('value'), result.get('unit', ''))} "
                                        f"({result['wall_seconds']} s)")
         log(f"[{self.done}/{self.total}] {side} {key} threads={threads} rep {rep + 1}: {what}")
