@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -15,18 +14,6 @@
 namespace tapegrad {
 
 namespace {
-
-std::uint32_t float_bits(float f) {
-    std::uint32_t u;
-    std::memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-float bits_float(std::uint32_t u) {
-    float f;
-    std::memcpy(&f, &u, sizeof f);
-    return f;
-}
 
 // Where each maximum of max_pool2d came from, and the shapes around it: what its gradient needs.
 struct PoolIndex {
@@ -80,6 +67,34 @@ Tensor pool_gather(const Tensor& dx, std::shared_ptr<const PoolIndex> index) {
         [index](const std::vector<Tensor>&, const Tensor&, const Tensor& g) {
             return std::vector<Tensor>{pool_scatter(g, index)};
         });
+}
+
+// One output row of the common 2x2 window with stride 2, from input rows r0 and r1 (r0 starts at
+// position `first` of its plane, r1 a row of w below): the four candidates of each window in the
+// same order and by the same rule as the general loop (strictly greater wins, so the first of
+// equal maxima stays; a NaN wins). Written as selects on whole values, the loop vectorises
+// (stride-2 loads, compares and blends); a window at a time in scalar code, the compiler made
+// branches that the random position of a window's maximum mispredicts half the time.
+void max_pool_2x2_row(const float* __restrict r0, const float* __restrict r1, std::uint32_t first,
+                      std::uint32_t w, std::size_t wo, float* __restrict best,
+                      std::uint32_t* __restrict at) {
+    for (std::size_t j = 0; j < wo; ++j) {
+        const std::uint32_t p = first + 2 * static_cast<std::uint32_t>(j);
+        float b = r0[2 * j];
+        std::uint32_t a = p;
+        float v = r0[2 * j + 1];
+        bool take = v > b || v != v;
+        b = take ? v : b;
+        a = take ? p + 1 : a;
+        v = r1[2 * j];
+        take = v > b || v != v;
+        b = take ? v : b;
+        a = take ? p + w : a;
+        v = r1[2 * j + 1];
+        take = v > b || v != v;
+        best[j] = take ? v : b;
+        at[j] = take ? p + w + 1 : a;
+    }
 }
 
 }  // namespace
@@ -144,26 +159,8 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride, std::
                 std::uint32_t* __restrict at = argmax.data() + (p * ho + i) * wo;
                 const std::size_t top = i * stride * w;
                 if (kernel == 2 && stride == 2) {
-                    // The common case, one window at a time: the same four candidates in the same
-                    // order and by the same rule, kept in registers. The selects are bit masks:
-                    // written as ?: the compiler made them branches, which the random position of
-                    // a window's maximum mispredicts half the time.
-                    for (std::size_t j = 0; j < wo; ++j) {
-                        const std::uint32_t first = static_cast<std::uint32_t>(top + 2 * j);
-                        std::uint32_t b = float_bits(plane[first]);
-                        std::uint32_t a = first;
-                        for (const std::uint32_t pos : {first + 1, first + std::uint32_t(w),
-                                                        first + std::uint32_t(w) + 1}) {
-                            const float value = plane[pos];
-                            const std::uint32_t take =
-                                0u - static_cast<std::uint32_t>((value > bits_float(b)) |
-                                                                (value != value));
-                            b ^= (b ^ float_bits(value)) & take;
-                            a ^= (a ^ pos) & take;
-                        }
-                        best[j] = bits_float(b);
-                        at[j] = a;
-                    }
+                    max_pool_2x2_row(plane + top, plane + top + w, static_cast<std::uint32_t>(top),
+                                     static_cast<std::uint32_t>(w), wo, best, at);
                     continue;
                 }
                 for (std::size_t j = 0; j < wo; ++j) {
