@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xreducer.hpp>
 
+#include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
 #include "elementwise.hpp"
 #include "kernels.hpp"
@@ -32,58 +35,106 @@ struct Groups {
     std::size_t affine(std::size_t grp, std::size_t j) const { return affine_per_group ? grp : j; }
 };
 
-// x^ = (x - mean) / sqrt(var + eps) for each group, with the mean, the biased variance and
-// 1 / sqrt(var + eps) of each group.
-struct Normalized {
-    Array xhat;
+// The mean, the biased variance and 1 / sqrt(var + eps) of each group.
+struct Statistics {
     std::vector<float> mean, var, rstd;
 };
 
-Normalized normalized(const Array& x, const Groups& s, float eps) {
-    Normalized r{Array::from_shape(x.shape()), std::vector<float>(s.g), std::vector<float>(s.g),
-                 std::vector<float>(s.g)};
-    const float* in = x.data();
-    float* out = r.xhat.data();
-    std::vector<float> centred(s.b);
-    for (std::size_t grp = 0; grp < s.g; ++grp) {
-        double total = 0.0;
-        for (std::size_t i = 0; i < s.a; ++i) total += detail::row_sum(in + s.at(i, grp, 0), s.b);
-        const float mu = static_cast<float>(total / static_cast<double>(s.count()));
-        double squares = 0.0;  // a second pass: the variance of values far from 0 stays exact
-        for (std::size_t i = 0; i < s.a; ++i) {
-            const float* row = in + s.at(i, grp, 0);
-            for (std::size_t j = 0; j < s.b; ++j) centred[j] = (row[j] - mu) * (row[j] - mu);
-            squares += detail::row_sum(centred.data(), s.b);
+// Groups are independent, so the threads take contiguous ranges of them; each group's sums run
+// in the same order on any thread, so the results do not depend on the thread count.
+void for_groups(const Groups& s, const std::function<void(std::size_t, std::size_t)>& body) {
+    const std::size_t min_groups =
+        std::max<std::size_t>(1, min_floats_per_thread / std::max<std::size_t>(1, s.count()));
+    parallel_for(s.g, [&](std::size_t begin, std::size_t end, int) { body(begin, end); }, min_groups);
+}
+
+Statistics statistics(const float* in, const Groups& s, float eps) {
+    Statistics r{std::vector<float>(s.g), std::vector<float>(s.g), std::vector<float>(s.g)};
+    for_groups(s, [&](std::size_t begin, std::size_t end) {
+        std::vector<float> centred(s.b);
+        for (std::size_t grp = begin; grp < end; ++grp) {
+            double total = 0.0;
+            for (std::size_t i = 0; i < s.a; ++i) total += detail::row_sum(in + s.at(i, grp, 0), s.b);
+            const float mu = static_cast<float>(total / static_cast<double>(s.count()));
+            double squares = 0.0;  // a second pass: the variance of values far from 0 stays exact
+            for (std::size_t i = 0; i < s.a; ++i) {
+                const float* __restrict row = in + s.at(i, grp, 0);
+                for (std::size_t j = 0; j < s.b; ++j) centred[j] = (row[j] - mu) * (row[j] - mu);
+                squares += detail::row_sum(centred.data(), s.b);
+            }
+            const double var = squares / static_cast<double>(s.count());
+            r.mean[grp] = mu;
+            r.var[grp] = static_cast<float>(var);
+            r.rstd[grp] = static_cast<float>(1.0 / std::sqrt(var + eps));
         }
-        const double var = squares / static_cast<double>(s.count());
-        const float rstd = static_cast<float>(1.0 / std::sqrt(var + eps));
-        for (std::size_t i = 0; i < s.a; ++i) {
-            const float* __restrict row = in + s.at(i, grp, 0);
-            float* __restrict to = out + s.at(i, grp, 0);
-            for (std::size_t j = 0; j < s.b; ++j) to[j] = (row[j] - mu) * rstd;
-        }
-        r.mean[grp] = mu;
-        r.var[grp] = static_cast<float>(var);
-        r.rstd[grp] = rstd;
-    }
+    });
     return r;
+}
+
+// x^ = (x - mean) rstd of row (i, grp), into h.
+void xhat_row(const float* x, const Groups& s, const Statistics& st, std::size_t i, std::size_t grp,
+              float* __restrict h) {
+    const float* __restrict row = x + s.at(i, grp, 0);
+    const float mu = st.mean[grp], r = st.rstd[grp];
+    for (std::size_t j = 0; j < s.b; ++j) h[j] = (row[j] - mu) * r;
+}
+
+// Over one row of n values: the sum of g' = dy w and of g' x^, x^ = (x - mu) r, where
+// weight(j) gives w at position j. In 8 float lanes, then into double (as detail::row_sum).
+struct Sums {
+    double g, gh;
+};
+
+template <class Weight>
+Sums row_sums(const float* __restrict dy, const float* __restrict x, float mu, float r,
+              std::size_t n, Weight weight) {
+    float pg[8] = {0, 0, 0, 0, 0, 0, 0, 0}, pgh[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (std::size_t l = 0; l < 8; ++l) {
+            const float gw = dy[k + l] * weight(k + l);
+            pg[l] += gw;
+            pgh[l] += gw * ((x[k + l] - mu) * r);
+        }
+    Sums total{0.0, 0.0};
+    for (std::size_t l = 0; l < 8; ++l) {
+        total.g += pg[l];
+        total.gh += pgh[l];
+    }
+    for (; k < n; ++k) {
+        const float gw = dy[k] * weight(k);
+        total.g += gw;
+        total.gh += gw * ((x[k] - mu) * r);
+    }
+    return total;
+}
+
+Array to_array(const std::vector<double>& v, const Shape& shape) {
+    Array a = Array::from_shape(shape);
+    std::copy(v.begin(), v.end(), a.begin());
+    return a;
 }
 
 // What layer_norm and batch_norm share: y = x^ * w + b over the groups of `s`; w and b (either
 // may be undefined) have the shape `affine`, which broadcasts against x. `stats` receives the
-// mean and the biased variance of each group when not null.
+// mean and the biased variance of each group when not null. Backward works x^ out again from x
+// and the statistics rather than keeping it: one array of x's size less from forward to
+// backward, for a subtraction and a multiplication per value.
 Tensor normalize(const char* op, const Tensor& x, const Groups& s,
                  const std::vector<std::size_t>& axes, const Tensor& w, const Tensor& b,
-                 const Shape& affine, float eps, Normalized* stats = nullptr) {
-    Normalized n = normalized(x.value(), s, eps);
-    Array y = n.xhat;
+                 const Shape& affine, float eps, Statistics* stats = nullptr) {
+    const float* xv = x.value().data();
+    auto st = std::make_shared<const Statistics>(statistics(xv, s, eps));
+    Array y = Array::from_shape(x.shape());
     const float* wv = w.defined() ? w.value().data() : nullptr;
     const float* bv = b.defined() ? b.value().data() : nullptr;
-    if (wv || bv) {
-        for (std::size_t i = 0; i < s.a; ++i)
-            for (std::size_t grp = 0; grp < s.g; ++grp) {
+    for_groups(s, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t grp = begin; grp < end; ++grp)
+            for (std::size_t i = 0; i < s.a; ++i) {
                 float* __restrict row = y.data() + s.at(i, grp, 0);
+                xhat_row(xv, s, *st, i, grp, row);
                 if (s.affine_per_group) {
+                    if (!wv && !bv) continue;
                     const float scale = wv ? wv[grp] : 1.0f, shift = bv ? bv[grp] : 0.0f;
                     for (std::size_t j = 0; j < s.b; ++j) row[j] = row[j] * scale + shift;
                 } else {
@@ -91,86 +142,104 @@ Tensor normalize(const char* op, const Tensor& x, const Groups& s,
                     if (bv) for (std::size_t j = 0; j < s.b; ++j) row[j] += bv[j];
                 }
             }
-    }
-    if (stats) *stats = n;
+    });
+    if (stats) *stats = *st;
     const bool has_w = w.defined(), has_b = b.defined();
     std::vector<int> axes_int(axes.begin(), axes.end());
     return record(
         op, {x, w, b}, std::move(y),
-        [x, w, b, s, xhat = std::move(n.xhat), rstd = std::move(n.rstd)](const Array& dy,
-                                                                          const Array&) {
+        [x, w, b, s, st](const Array& dy, const Array&) {
             const float* g = dy.data();
-            const float* h = xhat.data();
+            const float* xv = x.value().data();
             const float* wv = w.defined() ? w.value().data() : nullptr;
-            if (x.requires_grad()) {
-                // dx = rstd (g' - mean(g') - x^ mean(g' x^)), g' = dy w, per group
-                Array dx = Array::from_shape(dy.shape());
-                std::vector<float> gw(s.b), gh(s.b);
-                const double count = static_cast<double>(s.count());
-                // g' of row (i, grp) into gw, and g' x^ into gh
-                auto scaled = [&](std::size_t i, std::size_t grp) {
+            const bool dw = w.defined() && w.requires_grad(), db = b.defined() && b.requires_grad();
+            const double count = static_cast<double>(s.count());
+            Array dx;
+            if (x.requires_grad()) dx = Array::from_shape(dy.shape());
+            // dx = rstd (g' - mean(g') - x^ mean(g' x^)) per group, with g' = dy w: a pass for
+            // the two sums, a pass for dx.
+            auto dx_rows = [&](std::size_t grp, float a1, float a2, auto weight) {
+                const float mu = st->mean[grp], r = st->rstd[grp];
+                for (std::size_t i = 0; i < s.a; ++i) {
                     const float* __restrict row = g + s.at(i, grp, 0);
-                    const float* __restrict hr = h + s.at(i, grp, 0);
-                    for (std::size_t j = 0; j < s.b; ++j) {
-                        const float scale = wv ? wv[s.affine_per_group ? grp : j] : 1.0f;
-                        gw[j] = row[j] * scale;
-                        gh[j] = gw[j] * hr[j];
-                    }
-                };
-                for (std::size_t grp = 0; grp < s.g; ++grp) {
-                    double m1 = 0.0, m2 = 0.0;
-                    for (std::size_t i = 0; i < s.a; ++i) {
-                        scaled(i, grp);
-                        m1 += detail::row_sum(gw.data(), s.b);
-                        m2 += detail::row_sum(gh.data(), s.b);
-                    }
-                    const float a1 = static_cast<float>(m1 / count), a2 = static_cast<float>(m2 / count);
-                    const float r = rstd[grp];
-                    for (std::size_t i = 0; i < s.a; ++i) {
-                        scaled(i, grp);
-                        const float* __restrict hr = h + s.at(i, grp, 0);
-                        float* __restrict out = dx.data() + s.at(i, grp, 0);
-                        for (std::size_t j = 0; j < s.b; ++j) out[j] = r * (gw[j] - a1 - hr[j] * a2);
-                    }
+                    const float* __restrict in = xv + s.at(i, grp, 0);
+                    float* __restrict out = dx.data() + s.at(i, grp, 0);
+                    for (std::size_t j = 0; j < s.b; ++j)
+                        out[j] = r * (row[j] * weight(j) - a1 - ((in[j] - mu) * r) * a2);
                 }
+            };
+            if (s.affine_per_group) {
+                // batch_norm: w is one value per group, so the sums of dy and dy x^ serve dx
+                // (times w), dw and db alike.
+                std::vector<double> sg(s.g, 0.0), sgh(s.g, 0.0);
+                for_groups(s, [&](std::size_t begin, std::size_t end) {
+                    for (std::size_t grp = begin; grp < end; ++grp) {
+                        for (std::size_t i = 0; i < s.a; ++i) {
+                            const Sums t = row_sums(g + s.at(i, grp, 0), xv + s.at(i, grp, 0),
+                                                    st->mean[grp], st->rstd[grp], s.b,
+                                                    [](std::size_t) { return 1.0f; });
+                            sg[grp] += t.g;
+                            sgh[grp] += t.gh;
+                        }
+                        if (!x.requires_grad()) continue;
+                        const float scale = wv ? wv[grp] : 1.0f;
+                        dx_rows(grp, static_cast<float>(scale * sg[grp] / count),
+                                static_cast<float>(scale * sgh[grp] / count),
+                                [scale](std::size_t) { return scale; });
+                    }
+                });
+                if (dx.size() > 0) x.accumulate_grad(std::move(dx));
+                if (dw) w.accumulate_grad(to_array(sgh, w.shape()));
+                if (db) b.accumulate_grad(to_array(sg, b.shape()));
+                return;
+            }
+            // layer_norm: w is one value per position j.
+            if (x.requires_grad()) {
+                for_groups(s, [&](std::size_t begin, std::size_t end) {
+                    for (std::size_t grp = begin; grp < end; ++grp) {
+                        double m1 = 0.0, m2 = 0.0;
+                        for (std::size_t i = 0; i < s.a; ++i) {
+                            const float* row = g + s.at(i, grp, 0);
+                            const float* in = xv + s.at(i, grp, 0);
+                            const Sums t =
+                                wv ? row_sums(row, in, st->mean[grp], st->rstd[grp], s.b,
+                                              [wv](std::size_t j) { return wv[j]; })
+                                   : row_sums(row, in, st->mean[grp], st->rstd[grp], s.b,
+                                              [](std::size_t) { return 1.0f; });
+                            m1 += t.g;
+                            m2 += t.gh;
+                        }
+                        const float a1 = static_cast<float>(m1 / count);
+                        const float a2 = static_cast<float>(m2 / count);
+                        if (wv) dx_rows(grp, a1, a2, [wv](std::size_t j) { return wv[j]; });
+                        else dx_rows(grp, a1, a2, [](std::size_t) { return 1.0f; });
+                    }
+                });
                 x.accumulate_grad(std::move(dx));
             }
-            const bool dw = w.defined() && w.requires_grad(), db = b.defined() && b.requires_grad();
-            if (dw || db) {  // sums of dy x^ and dy over everything but the affine's index
-                const std::size_t size = s.affine_per_group ? s.g : s.b;
-                std::vector<double> sw(size, 0.0), sb(size, 0.0);
-                std::vector<float> gh(s.b), pw(s.b, 0.0f), pb(s.b, 0.0f);
-                std::size_t rows = 0;
+            if (dw || db) {  // sums of dy x^ and dy over the rows: float sums of up to 64 rows
+                             // at a time, then into double
+                std::vector<double> sw(s.b, 0.0), sb(s.b, 0.0);
+                std::vector<float> h(s.b), pw(s.b, 0.0f), pb(s.b, 0.0f);
                 auto flush = [&] {
-                    if (s.affine_per_group) return;
                     for (std::size_t j = 0; j < s.b; ++j) {
                         sw[j] += pw[j];
                         sb[j] += pb[j];
                         pw[j] = pb[j] = 0.0f;
                     }
                 };
+                std::size_t rows = 0;
                 for (std::size_t i = 0; i < s.a; ++i)
                     for (std::size_t grp = 0; grp < s.g; ++grp) {
                         const float* __restrict row = g + s.at(i, grp, 0);
-                        const float* __restrict hr = h + s.at(i, grp, 0);
-                        if (s.affine_per_group) {
-                            for (std::size_t j = 0; j < s.b; ++j) gh[j] = row[j] * hr[j];
-                            sw[grp] += detail::row_sum(gh.data(), s.b);
-                            sb[grp] += detail::row_sum(row, s.b);
-                        } else {  // float sums of up to 64 rows at a time, then into double
-                            for (std::size_t j = 0; j < s.b; ++j) {
-                                pw[j] += row[j] * hr[j];
-                                pb[j] += row[j];
-                            }
-                            if (++rows % 64 == 0) flush();
+                        xhat_row(xv, s, *st, i, grp, h.data());
+                        for (std::size_t j = 0; j < s.b; ++j) {
+                            pw[j] += row[j] * h[j];
+                            pb[j] += row[j];
                         }
+                        if (++rows % 64 == 0) flush();
                     }
                 flush();
-                auto to_array = [](const std::vector<double>& v, const Shape& shape) {
-                    Array a = Array::from_shape(shape);
-                    std::copy(v.begin(), v.end(), a.begin());
-                    return a;
-                };
                 if (dw) w.accumulate_grad(to_array(sw, w.shape()));
                 if (db) b.accumulate_grad(to_array(sb, b.shape()));
             }
@@ -271,7 +340,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
         throw std::invalid_argument("batch_norm: training needs more than one value per channel, "
                                     "but x is " + shape_str(shape) +
                                     " (use a larger batch, or evaluation mode)");
-    Normalized stats;
+    Statistics stats;
     const Groups groups{shape[0], c, x.dim() == 4 ? shape[2] * shape[3] : 1, true};
     Tensor y = normalize("batch_norm", x, groups, axes, weight, bias, affine, eps, &stats);
     const float unbiased = static_cast<float>(n) / static_cast<float>(n - 1);
