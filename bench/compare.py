@@ -35,10 +35,12 @@ WORKLOADS = {
     "tape": ("tape overhead, scalar chain fwd+bwd", ["tape"], "ns/op", False),
 }
 # (kind, threshold): kind "ratio" compares tapegrad/PyTorch, "max"/"min" bound tapegrad's value.
-TARGETS = {"cnn": ("ratio", 1.5), "relu_mlp": ("ratio", 1.5), "mlp": ("ratio", 3.0),
-           "infer_cnn": ("ratio", 1.5), "infer_mlp": ("ratio", 1.5), "tape": ("max", 300.0),
+# "ratio_max" bounds tapegrad/PyTorch from above. The second round's targets (the performance
+# issue): the tape at half of round 1's 287 ns/op, peak memory at most half of PyTorch's.
+TARGETS = {"cnn": ("ratio", 2.0), "relu_mlp": ("ratio", 2.0), "mlp": ("ratio", 4.0),
+           "infer_cnn": ("ratio", 2.0), "infer_mlp": ("ratio", 2.0), "tape": ("max", 150.0),
            "cnn_bn": ("ratio", 1.5), "lstm": ("ratio", 1.5), "transformer": ("ratio", 1.5),
-           "memory": ("max", 250.0), "roofline": ("min", 0.80)}
+           "memory": ("ratio_max", 0.5), "roofline": ("min", 0.80)}
 ALL = list(WORKLOADS) + ["roofline", "memory", "ops"]
 # After the first repetition a thread setting this many times slower than the side's best is
 # dropped: it cannot win (PyTorch with spinning OpenMP threads on 2 busy cores ran 2.5 to 17
@@ -119,8 +121,12 @@ class Bench:
             env[var] = str(threads)
         if self.o.omp_wait_policy:
             env.setdefault("OMP_WAIT_POLICY", self.o.omp_wait_policy)
+        if self.o.blas_core == "best":
+            env.pop("OPENBLAS_CORETYPE", None)  # tapegrad picks the best kernels for the CPU
+        elif self.o.blas_core != "env":
+            env["OPENBLAS_CORETYPE"] = self.o.blas_core
         if side == "pytorch" and self.torch_coretype:
-            env.setdefault("OPENBLAS_CORETYPE", self.torch_coretype)  # same kernels as tapegrad
+            env["OPENBLAS_CORETYPE"] = self.torch_coretype  # the same kernels as tapegrad
         return env
 
     def command(self, side, args, threads):
@@ -182,7 +188,7 @@ class Bench:
 
 def verdict(key, ratio, value):
     kind, threshold = TARGETS[key]
-    x = ratio if kind == "ratio" else value
+    x = ratio if kind in ("ratio", "ratio_max") else value
     if x is None:
         return "n/a"
     ok = x >= threshold if kind in ("ratio", "min") else x <= threshold
@@ -192,7 +198,7 @@ def verdict(key, ratio, value):
 def target_text(key):
     kind, t = TARGETS[key]
     unit = {"tape": " ns/op", "memory": " MB"}.get(key, "")
-    return {"ratio": f">= {t:g}x PyTorch", "max": f"<= {t:g}{unit}",
+    return {"ratio": f">= {t:g}x PyTorch", "ratio_max": f"<= {t:g}x PyTorch", "max": f"<= {t:g}{unit}",
             "min": f">= {t:.0%} of OpenBLAS"}[kind]
 
 
@@ -209,6 +215,11 @@ def main():
     p.add_argument("--only", default="", help="comma-separated subset of: " + ", ".join(ALL))
     p.add_argument("--quick", action="store_true", help="fewer images, 1 repetition: a smoke test")
     p.add_argument("--timeout", type=int, default=1800, help="seconds allowed per run")
+    p.add_argument("--blas-core", default="best",
+                   help="OpenBLAS kernels for both sides: 'best' (default: those tapegrad picks for "
+                        "this CPU, whatever OPENBLAS_CORETYPE says), 'env' (tapegrad follows an "
+                        "inherited OPENBLAS_CORETYPE) or a core name such as Haswell; PyTorch "
+                        "always gets the ones tapegrad runs")
     p.add_argument("--omp-wait-policy", default="PASSIVE",
                    help="OMP_WAIT_POLICY for both sides unless already set (default PASSIVE: "
                         "idle threads sleep, as tapegrad's pool does; '' leaves it unset)")
@@ -228,7 +239,7 @@ def main():
     machine = machine_info()
     machine["load_average_at_start"] = os.getloadavg()
     b.torch_coretype = None
-    tg_info = run([o.bench, "info"], dict(os.environ), 60)
+    tg_info = run([o.bench, "info"], b.env("tapegrad", 1), 60)
     if "error" in tg_info:
         sys.exit(f"compare: {o.bench} info failed: {tg_info['error']}")
     b.torch_coretype = tg_info.get("blas_core")
