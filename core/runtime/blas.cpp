@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <strings.h>
 #include <mutex>
 
 #include <cblas.h>
@@ -18,12 +19,14 @@ namespace tapegrad {
 namespace {
 
 // Kernel families in order of capability, with the OpenBLAS core name that stands for each.
+// OpenBLAS's own spelling varies ("Cooperlake", "SkylakeX"), so names compare without case.
 int rank_of(const std::string& core) {
+    auto is = [&core](const char* name) { return strcasecmp(core.c_str(), name) == 0; };
     for (const char* name : {"SkylakeX", "CooperLake", "SapphireRapids"})
-        if (core == name) return 3;
+        if (is(name)) return 3;
     for (const char* name : {"Haswell", "Zen"})
-        if (core == name) return 2;
-    if (core == "Sandybridge" || core == "SandyBridge") return 1;
+        if (is(name)) return 2;
+    if (is("SandyBridge")) return 1;
     return 0;
 }
 
