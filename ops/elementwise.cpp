@@ -1,10 +1,12 @@
 #include "elementwise.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include <xtensor/xbroadcast.hpp>
 
+#include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
 #include "kernels.hpp"
 #include "shape.hpp"
@@ -54,12 +56,51 @@ void check_broadcast(const char* op, const Tensor& a, const Tensor& b) {
     if (a.value().shape() != b.value().shape()) broadcast_shapes(op, a.shape(), b.shape());
 }
 
+// Whether `small`, with its leading 1s dropped, is the trailing axes of `big`: then it repeats
+// whole along big's rows (a bias on [..., E], a mask [L, S] on [B, L, S]).
+bool is_suffix(const Shape& small, const Shape& big) {
+    std::size_t lead = 0;
+    while (lead < small.size() && small[lead] == 1) ++lead;
+    const std::size_t n = small.size() - lead;
+    if (n == 0 || n > big.size()) return false;
+    return std::equal(small.begin() + lead, small.end(), big.end() - n);
+}
+
+// f(a, b) elementwise with broadcasting. The two common cases run as plain vectorised loops: the
+// same shapes, and one operand repeating along the other's rows; the rest go through xtensor.
+template <class F>
+Array binary_values(const Array& a, const Array& b, F f) {
+    if (a.shape() == b.shape()) return detail::map(a, b, f);
+    const Shape sa(a.shape().begin(), a.shape().end()), sb(b.shape().begin(), b.shape().end());
+    const bool b_rows = is_suffix(sb, sa) && sa.size() >= sb.size();
+    if (b_rows || (is_suffix(sa, sb) && sb.size() >= sa.size())) {
+        const Array& big = b_rows ? a : b;
+        const Array& small = b_rows ? b : a;
+        Array y = Array::from_shape(big.shape());
+        const std::size_t row = small.size(), rows = big.size() / row;
+        const float* __restrict p = big.data();
+        const float* __restrict q = small.data();
+        float* __restrict out = y.data();
+        parallel_for(rows, [&](std::size_t begin, std::size_t end, int) {
+            for (std::size_t r = begin; r < end; ++r) {
+                const float* __restrict in = p + r * row;
+                float* __restrict to = out + r * row;
+                if (b_rows) for (std::size_t j = 0; j < row; ++j) to[j] = f(in[j], q[j]);
+                else for (std::size_t j = 0; j < row; ++j) to[j] = f(q[j], in[j]);
+            }
+        }, std::max<std::size_t>(1, min_floats_per_thread / row));
+        return y;
+    }
+    Array y = xt::make_lambda_xfunction([f](float p, float q) { return f(p, q); }, a, b);
+    return y;
+}
+
 }  // namespace
 
 Tensor operator+(const Tensor& a, const Tensor& b) {
     check_broadcast("add", a, b);
     return record(
-        "add", {a, b}, a.value() + b.value(),
+        "add", {a, b}, binary_values(a.value(), b.value(), [](float p, float q) { return p + q; }),
         [a, b](const Array& dy, const Array&) {
             if (a.requires_grad()) accumulate_unbroadcast(a, dy);
             if (b.requires_grad()) accumulate_unbroadcast(b, dy);
@@ -72,7 +113,7 @@ Tensor operator+(const Tensor& a, const Tensor& b) {
 Tensor operator-(const Tensor& a, const Tensor& b) {
     check_broadcast("sub", a, b);
     return record(
-        "sub", {a, b}, a.value() - b.value(),
+        "sub", {a, b}, binary_values(a.value(), b.value(), [](float p, float q) { return p - q; }),
         [a, b](const Array& dy, const Array&) {
             if (a.requires_grad()) accumulate_unbroadcast(a, dy);
             if (b.requires_grad()) accumulate_unbroadcast(b, -dy);
@@ -85,7 +126,7 @@ Tensor operator-(const Tensor& a, const Tensor& b) {
 Tensor operator*(const Tensor& a, const Tensor& b) {
     check_broadcast("mul", a, b);
     return record(
-        "mul", {a, b}, a.value() * b.value(),
+        "mul", {a, b}, binary_values(a.value(), b.value(), [](float p, float q) { return p * q; }),
         [a, b](const Array& dy, const Array&) {
             if (a.requires_grad()) accumulate_unbroadcast(a, dy * b.value());
             if (b.requires_grad()) accumulate_unbroadcast(b, dy * a.value());
@@ -98,7 +139,7 @@ Tensor operator*(const Tensor& a, const Tensor& b) {
 Tensor operator/(const Tensor& a, const Tensor& b) {
     check_broadcast("div", a, b);
     return record(
-        "div", {a, b}, a.value() / b.value(),
+        "div", {a, b}, binary_values(a.value(), b.value(), [](float p, float q) { return p / q; }),
         [a, b](const Array& dy, const Array& y) {
             if (a.requires_grad()) accumulate_unbroadcast(a, dy / b.value());
             // -dy * a / b^2 = -dy * y / b
@@ -279,8 +320,11 @@ namespace {
 Tensor pick(const char* op, const Tensor& a, const Tensor& b, bool larger) {
     check_broadcast(op, a, b);
     const Shape shape = broadcast_shapes(op, a.shape(), b.shape());
-    const Array va = a.shape() == shape ? a.value() : detail::broadcast_to(a.value(), shape);
-    const Array vb = b.shape() == shape ? b.value() : detail::broadcast_to(b.value(), shape);
+    Array a_copy, b_copy;  // only when broadcast
+    if (a.shape() != shape) a_copy = detail::broadcast_to(a.value(), shape);
+    if (b.shape() != shape) b_copy = detail::broadcast_to(b.value(), shape);
+    const Array& va = a.shape() == shape ? a.value() : a_copy;
+    const Array& vb = b.shape() == shape ? b.value() : b_copy;
     const float sign = larger ? 1.0f : -1.0f;  // minimum is maximum of the negatives
     Array wins_a = detail::map(va, vb, [sign](float p, float q) {
         return detail::select(sign * p > sign * q, 1.0f, detail::select(p == q, 0.5f, 0.0f));
@@ -333,7 +377,9 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
     if (broadcast_shapes("masked_fill", shape, mask.shape()) != shape)
         throw std::invalid_argument("masked_fill: the mask of shape " + shape_str(mask.shape()) +
                                     " must broadcast to x's shape " + shape_str(shape));
-    const Array m = mask.shape() == shape ? mask.value() : detail::broadcast_to(mask.value(), shape);
+    Array copy;  // only when broadcast
+    if (mask.shape() != shape) copy = detail::broadcast_to(mask.value(), shape);
+    const Array& m = mask.shape() == shape ? mask.value() : copy;
     Array keep = detail::map(m, [](float v) { return static_cast<float>(v == 0.0f); });
     Array y = detail::map(keep, x.value(),
                           [value](float k, float v) { return detail::select(k > 0.0f, v, value); });

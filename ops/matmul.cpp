@@ -72,13 +72,15 @@ Tensor mm(const Tensor& a, const Tensor& b) {
     });
 }
 
-// x as a contiguous array of shape `batch` + its last two axes (a copy only when broadcast).
-Array batched(const Array& x, const Shape& batch) {
+// x's values as contiguous matrices for the batch axes `batch`: x's own data when it has those
+// axes, else a broadcast copy made in `storage`.
+const float* batched(const Array& x, const Shape& batch, Array& storage) {
     Shape shape = batch;
     shape.push_back(x.shape()[x.dimension() - 2]);
     shape.push_back(x.shape()[x.dimension() - 1]);
-    if (std::equal(shape.begin(), shape.end(), x.shape().begin(), x.shape().end())) return x;
-    return xt::broadcast(x, shape);
+    if (std::equal(shape.begin(), shape.end(), x.shape().begin(), x.shape().end())) return x.data();
+    storage = xt::broadcast(x, shape);
+    return storage.data();
 }
 
 // out[i] = op(a[i]) · op(b[i]) for each of `count` matrices laid one after another.
@@ -96,30 +98,34 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     std::size_t count = 1;
     for (std::size_t d : batch) count *= d;
     const std::size_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
-    const Array av = batched(a.value(), batch), bv = batched(b.value(), batch);
+    Array a_copy, b_copy;
+    const float* av = batched(a.value(), batch, a_copy);
+    const float* bv = batched(b.value(), batch, b_copy);
     Shape out = batch;
     out.push_back(m);
     out.push_back(n);
     Array y = Array::from_shape(out);
-    gemm_batch(false, false, count, m, n, k, av.data(), bv.data(), y.data());
+    gemm_batch(false, false, count, m, n, k, av, bv, y.data());
     return record("matmul", {a, b}, std::move(y),
         [a, b, batch, count, m, n, k](const Array& dy, const Array&) {
             Shape full = batch;
             if (a.requires_grad()) {  // da = dy bT, summed over the batch axes a was broadcast on
-                const Array bv = batched(b.value(), batch);
+                Array copy;
+                const float* bv = batched(b.value(), batch, copy);
                 full.insert(full.end(), {m, k});
                 Array da = Array::from_shape(full);
-                gemm_batch(false, true, count, m, k, n, dy.data(), bv.data(), da.data());
+                gemm_batch(false, true, count, m, k, n, dy.data(), bv, da.data());
                 a.accumulate_grad(unbroadcast(da, a.shape()));
                 full.resize(batch.size());
             }
             if (b.requires_grad()) {  // db = aT dy
-                const Array av = batched(a.value(), batch);
+                Array copy;
+                const float* av = batched(a.value(), batch, copy);
                 full.insert(full.end(), {k, n});
                 Array db = Array::from_shape(full);
                 // op(a) = aT is [k, m]: transpose_a with a stored as [m, k]
                 for (std::size_t i = 0; i < count; ++i)
-                    sgemm(true, false, k, n, m, av.data() + i * m * k, dy.data() + i * m * n,
+                    sgemm(true, false, k, n, m, av + i * m * k, dy.data() + i * m * n,
                           db.data() + i * k * n);
                 b.accumulate_grad(unbroadcast(db, b.shape()));
             }

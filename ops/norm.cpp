@@ -270,13 +270,14 @@ Tensor dropout(const Tensor& x, float p, bool training) {
     // The kept elements are scaled by 1 / (1 - p), so the expected value stays x; p = 1 keeps
     // none, and the mask is all zeros rather than 0 / 0.
     const float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-    const Array mask = keep_mask(x.shape(), p, scale);  // scale where U(0, 1) >= p
+    // Shared by the two backwards, not copied into each.
+    auto mask = std::make_shared<const Array>(keep_mask(x.shape(), p, scale));  // scale where U(0, 1) >= p
     return record(
-        "dropout", {x}, detail::map(x.value(), mask, [](float v, float m) { return v * m; }),
+        "dropout", {x}, detail::map(x.value(), *mask, [](float v, float m) { return v * m; }),
         [x, mask](const Array& dy, const Array&) {
-            x.accumulate_grad(detail::map(dy, mask, [](float g, float m) { return g * m; }));
+            x.accumulate_grad(detail::map(dy, *mask, [](float g, float m) { return g * m; }));
         },
-        [mask](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * Tensor(mask)}; });
+        [mask](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * Tensor(*mask)}; });
 }
 
 Tensor layer_norm(const Tensor& x, const std::vector<std::size_t>& normalized_shape,
