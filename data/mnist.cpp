@@ -1,6 +1,5 @@
 #include "mnist.hpp"
 
-#include <array>
 #include <filesystem>
 #include <stdexcept>
 
@@ -81,11 +80,6 @@ Array MNIST::image(std::size_t i) const {
 }
 
 Batch MNIST::get_batch(const std::vector<std::size_t>& indices) const {
-    static const std::array<float, 256> scale = [] {
-        std::array<float, 256> s{};
-        for (int v = 0; v < 256; ++v) s[v] = static_cast<float>(v) / 255.0f;
-        return s;
-    }();
     const std::size_t pixels = rows_ * cols_;
     const std::size_t b = indices.size();
     Batch batch;
@@ -96,7 +90,9 @@ Batch MNIST::get_batch(const std::vector<std::size_t>& indices) const {
     for (std::size_t k = 0; k < b; ++k) {
         batch.targets(k) = static_cast<float>(label(indices[k]));
         const std::uint8_t* in = images_.data() + indices[k] * pixels;
-        for (std::size_t p = 0; p < pixels; ++p) out[k * pixels + p] = scale[in[p]];
+        float* __restrict to = out + k * pixels;
+        // v / 255 (not a table lookup, which does not vectorise)
+        for (std::size_t p = 0; p < pixels; ++p) to[p] = static_cast<float>(in[p]) / 255.0f;
     }
     return batch;
 }

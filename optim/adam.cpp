@@ -4,6 +4,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
 
 namespace tapegrad::optim {
@@ -40,7 +41,8 @@ void Adam::check_hyper_parameters(std::pair<float, float> betas, float eps,
 
 void Adam::step() {
     NoGrad no_grad;
-    const auto [beta1, beta2] = betas_;
+    // (Plain locals, not a structured binding, which a C++17 lambda may not capture.)
+    const float beta1 = betas_.first, beta2 = betas_.second;
     for (std::size_t i = 0; i < params_.size(); ++i) {
         const Tensor& p = params_[i];
         if (!p.has_grad()) continue;
@@ -60,22 +62,29 @@ void Adam::step() {
         const float step_size = static_cast<float>(lr / bias_correction1);
         const float bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
 
-        float* w = p.mutable_value().data();
-        const float* grad = p.grad().data();
-        float* m = s.exp_avg.data();
-        float* v = s.exp_avg_sq.data();
+        float* __restrict w = p.mutable_value().data();
+        const float* __restrict grad = p.grad().data();
+        float* __restrict m = s.exp_avg.data();
+        float* __restrict v = s.exp_avg_sq.data();
         // AdamW: p = p (1 - lr weight_decay) first, as torch's (the product in float).
-        const float decay = decoupled_ ? 1.0f - lr * weight_decay : 1.0f;
-        const float coupled = decoupled_ ? 0.0f : weight_decay;
-        for (std::size_t k = 0; k < p.size(); ++k) {
-            float g = grad[k];
-            if (decoupled_) w[k] *= decay;
-            else if (coupled != 0.0f) g = g + coupled * w[k];
-            m[k] = beta1 * m[k] + (1.0f - beta1) * g;
-            v[k] = beta2 * v[k] + (1.0f - beta2) * g * g;
-            const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps_;
-            w[k] = w[k] + (-step_size * m[k]) / denom;
-        }
+        // Members in locals: a store through w could otherwise change eps_ for all the compiler
+        // knows, and it would reload it for every element instead of vectorising the loop.
+        const bool decoupled = decoupled_;
+        const float decay = decoupled ? 1.0f - lr * weight_decay : 1.0f;
+        const float coupled = decoupled ? 0.0f : weight_decay;
+        const float eps = eps_;
+        // Elementwise, so the threads can split a large parameter without changing a bit.
+        parallel_for(p.size(), [&](std::size_t begin, std::size_t end, int) {
+            for (std::size_t k = begin; k < end; ++k) {
+                float g = grad[k];
+                if (decoupled) w[k] *= decay;
+                else if (coupled != 0.0f) g = g + coupled * w[k];
+                m[k] = beta1 * m[k] + (1.0f - beta1) * g;
+                v[k] = beta2 * v[k] + (1.0f - beta2) * g * g;
+                const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps;
+                w[k] = w[k] + (-step_size * m[k]) / denom;
+            }
+        }, min_floats_per_thread);
     }
 }
 

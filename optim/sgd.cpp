@@ -3,6 +3,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
 
 namespace tapegrad::optim {
@@ -67,7 +68,11 @@ void SGD::step() {
         // compiler would reload them for every element instead of vectorising the loop.
         const float lr = lr_of(i), momentum = momentum_, weight_decay = weight_decay_of(i, weight_decay_);
         const bool nesterov = nesterov_;
-        update(w, grad, buf, n, lr, momentum, weight_decay, nesterov, first);
+        // Elementwise, so the threads can split a large parameter without changing a bit.
+        parallel_for(n, [&](std::size_t begin, std::size_t end, int) {
+            update(w + begin, grad + begin, buf ? buf + begin : nullptr, end - begin, lr, momentum,
+                   weight_decay, nesterov, first);
+        }, min_floats_per_thread);
     }
 }
 
