@@ -6,12 +6,13 @@
 //
 //   exp(x)       x is clamped to [-87.34, 88.38]: no infinities and no subnormal results
 //                (e^-100 gives 1.2e-38, not 3.7e-44); NaN stays NaN
-//   sigmoid(x)   1 / (1 + exp(-x))
+//   sigmoid(x)   1 / (1 + exp(-x)); 0 below -88.37626
 //   tanh(x)      |x| < 0.625: x + x³ P(x²); otherwise sign(x) (1 - 2 / (exp(2|x|) + 1))
 //   erf(x)       Abramowitz and Stegun 7.1.26, as PyTorch's vectorised erf: within 5e-7 of
 //                erf(x), absolutely (not in ulps: it is for gelu, where 0.5 x (1 + erf) follows)
 //
-// Used where the whole loop is the cost: the fused LSTM layer (ops/recurrent.cpp).
+// Used where the whole loop is the cost: the sigmoid, tanh and gelu ops (ops/activation.cpp) and
+// the fused LSTM layer (ops/recurrent.cpp).
 #pragma once
 
 #include <cmath>
@@ -59,7 +60,9 @@ inline float exp(float x) {
     return p * scale;
 }
 
-inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }
+// Below -88.37626, where exp(-x) stops growing at its clamp, the result is 0 (as torch's for
+// large negative x) rather than 1 / (1 + e^88.37626); the true value is under 4.1e-39 there.
+inline float sigmoid(float x) { return pick(x < -88.37626f, 0.0f, 1.0f / (1.0f + exp(-x))); }
 
 inline float tanh(float x) {
     const float a = std::abs(x);
