@@ -19,10 +19,28 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double
     double total = 0.0;
     for (const Tensor& p : params) {
         if (!p.has_grad()) continue;
-        for (float g : p.grad()) {
-            const double a = std::abs(static_cast<double>(g));
-            if (max_norm_type) total = std::isnan(a) ? a : std::max(total, a);
-            else total += norm_type == 2.0 ? a * a : std::pow(a, norm_type);
+        // Through the raw values (an xarray's iterator steps a multi-index per element); the
+        // common 2-norm in 8 double lanes, so the loop vectorises.
+        const float* g = p.grad().data();
+        const std::size_t n = p.grad().size();
+        if (max_norm_type) {
+            for (std::size_t k = 0; k < n; ++k) {
+                const double a = std::abs(static_cast<double>(g[k]));
+                total = std::isnan(a) ? a : std::max(total, a);
+            }
+        } else if (norm_type == 2.0) {
+            double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            std::size_t k = 0;
+            for (; k + 8 <= n; k += 8)
+                for (std::size_t l = 0; l < 8; ++l) {
+                    const double a = static_cast<double>(g[k + l]);
+                    part[l] += a * a;
+                }
+            for (; k < n; ++k) total += static_cast<double>(g[k]) * static_cast<double>(g[k]);
+            for (double q : part) total += q;
+        } else {
+            for (std::size_t k = 0; k < n; ++k)
+                total += std::pow(std::abs(static_cast<double>(g[k])), norm_type);
         }
     }
     if (!max_norm_type) total = std::pow(total, 1.0 / norm_type);
@@ -47,7 +65,7 @@ void clip_grad_value(const std::vector<Tensor>& params, double clip) {
     const float c = static_cast<float>(clip);
     for (const Tensor& p : params)
         if (p.has_grad())
-            for (float& g : p.mutable_grad()) g = std::min(std::max(g, -c), c);
+            for (float& g : p.mutable_grad().storage()) g = std::min(std::max(g, -c), c);
 }
 
 }  // namespace tapegrad::optim
