@@ -172,52 +172,57 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                                     " features per row but weight " + shape_str(sw) +
                                     " expects " + std::to_string(sw[1]) + " (x is " +
                                     shape_str(x.shape()) + ")");
-    if (x.dim() != 2) {  // [..., in] as torch: every row at once, then reshaped
-        Shape out = x.shape();
-        const std::size_t in = out.back();
-        out.back() = sw[0];
-        const Tensor rows = reshape(x, {in == 0 ? 0 : x.size() / in, in});
-        return reshape(linear(rows, weight, bias), out);
-    }
+    // x [..., in] as torch: all its rows in one GEMM, read in place (rows of x and of y are
+    // contiguous whatever the leading axes), so no reshaped copies on the way in or out.
     const Shape sx = x.shape();
-    if (bias.defined() && bias.shape() != Shape{sw[0]})
-        throw std::invalid_argument("linear: bias must have shape " + shape_str(Shape{sw[0]}) +
+    const std::size_t in = sw[1], out = sw[0];
+    std::size_t rows = 1;
+    for (std::size_t d = 0; d + 1 < sx.size(); ++d) rows *= sx[d];
+    if (bias.defined() && bias.shape() != Shape{out})
+        throw std::invalid_argument("linear: bias must have shape " + shape_str(Shape{out}) +
                                     ", but it is " + shape_str(bias.shape()));
+    Shape sy = sx;
+    sy.back() = out;
     // y starts as the bias in every row, then the product is added to it (beta = 1).
-    Array y = Array::from_shape({sx[0], sw[0]});
+    Array y = Array::from_shape(sy);
     if (bias.defined()) {
         const float* b = bias.value().data();
-        for (std::size_t i = 0; i < sx[0]; ++i)
-            std::copy(b, b + sw[0], y.data() + i * sw[0]);
+        for (std::size_t i = 0; i < rows; ++i) std::copy(b, b + out, y.data() + i * out);
     }
-    gemm(x.value(), false, weight.value(), true, y, 1.0f, bias.defined() ? 1.0f : 0.0f);
+    sgemm(false, true, rows, out, in, x.value().data(), weight.value().data(), y.data(),
+          bias.defined() ? 1.0f : 0.0f);
     return record("linear", {x, weight, bias}, std::move(y),
-                  [x, weight, bias](const Array& dy, const Array&) {
-                      if (x.requires_grad()) {
+                  [x, weight, bias, rows, in, out](const Array& dy, const Array&) {
+                      if (x.requires_grad()) {  // dx = dy W
                           Array dx = Array::from_shape(x.shape());
-                          gemm(dy, false, weight.value(), false, dx);
+                          sgemm(false, false, rows, in, out, dy.data(), weight.value().data(),
+                                dx.data());
                           x.accumulate_grad(std::move(dx));
                       }
-                      if (weight.requires_grad()) {
+                      if (weight.requires_grad()) {  // dW = dyT x
                           Array dw = Array::from_shape(weight.shape());
-                          gemm(dy, true, x.value(), false, dw);
+                          sgemm(true, false, out, in, rows, dy.data(), x.value().data(),
+                                dw.data());
                           weight.accumulate_grad(std::move(dw));
                       }
                       if (bias.defined() && bias.requires_grad()) {  // db = sum of dy's rows
-                          const std::size_t rows = dy.shape()[0], cols = dy.shape()[1];
-                          Array db = xt::zeros<float>({cols});
+                          Array db = xt::zeros<float>({out});
                           for (std::size_t i = 0; i < rows; ++i) {
-                              const float* __restrict row = dy.data() + i * cols;
+                              const float* __restrict row = dy.data() + i * out;
                               float* __restrict sum = db.data();
-                              for (std::size_t j = 0; j < cols; ++j) sum[j] += row[j];
+                              for (std::size_t j = 0; j < out; ++j) sum[j] += row[j];
                           }
                           bias.accumulate_grad(std::move(db));
                       }
                   },
-                  [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
-                      // dx = dy W, dW = dyT x, db = sum of dy's rows
-                      std::vector<Tensor> d{matmul(dy, in[1]), matmul(transpose(dy), in[0])};
-                      if (in.size() == 3) d.push_back(sum(dy, 0));
+                  [rows, in, out](const std::vector<Tensor>& in_, const Tensor&, const Tensor& dy) {
+                      // dx = dy W, dW = dyT x, db = sum of dy's rows, on [rows, ...] views
+                      const Tensor g = dy.dim() == 2 ? dy : reshape(dy, {rows, out});
+                      const Tensor x = in_[0].dim() == 2 ? in_[0] : reshape(in_[0], {rows, in});
+                      Tensor dx = matmul(g, in_[1]);
+                      if (in_[0].dim() != 2) dx = reshape(dx, in_[0].shape());
+                      std::vector<Tensor> d{dx, matmul(transpose(g), x)};
+                      if (in_.size() == 3) d.push_back(sum(g, 0));
                       return d;
                   });
 }

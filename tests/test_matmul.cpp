@@ -37,6 +37,31 @@ TEST_CASE("gradcheck of linear with and without bias") {
     CHECK_GRAD(gradcheck([](const auto& t) { return linear(t[0], t[1]); }, {in[0], in[1]}));
 }
 
+TEST_CASE("linear of an input with leading axes is linear of its rows, in one op: values, gradients, second order") {
+    const Array x3 = random_array({2, 3, 4}, -1, 1, 11), w = random_array({5, 4}, -1, 1, 12);
+    const Array b = random_array({5}, -1, 1, 13);
+    // Row by row against the 2-D op.
+    const Array y = linear(Tensor(x3), Tensor(w), Tensor(b)).value();
+    REQUIRE(y.shape() == Shape{2, 3, 5});
+    const Array rows = linear(Tensor(Array(xt::reshape_view(x3, {6, 4}))), Tensor(w), Tensor(b)).value();
+    CHECK(Array(xt::reshape_view(y, {6, 5})) == rows);
+    const Array y1 = linear(Tensor(Array{1.0f, 2.0f, 3.0f, 4.0f}), Tensor(w)).value();  // [in]
+    REQUIRE(y1.shape() == Shape{5});
+    for (std::size_t o = 0; o < 5; ++o)
+        CHECK(y1(o) == doctest::Approx(w(o, 0) + 2 * w(o, 1) + 3 * w(o, 2) + 4 * w(o, 3)));
+    Tape::current().clear();
+    CHECK(Tape::current().size() == 0);
+    (void)linear(Tensor(x3, true), Tensor(w, true), Tensor(b, true));
+    CHECK(Tape::current().size() == 1);  // no reshape records around it
+    CHECK_GRAD(gradcheck([](const auto& t) { return linear(t[0], t[1], t[2]); }, {x3, w, b}));
+    CHECK_GRAD(gradcheck([](const auto& t) { return linear(t[0], t[1]); },
+                         {random_array({4}, -1, 1, 14), w}));
+    CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return tanh(linear(t[0], t[1], t[2])); },
+                                 {x3, w, b}));
+    CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return tanh(linear(t[0], t[1])); },
+                                 {random_array({4}, -1, 1, 15), w}));
+}
+
 TEST_CASE("matmul with mismatched inner dimensions names both shapes") {
     Tensor a(xt::zeros<float>({64, 784})), b(xt::zeros<float>({100, 10}));
     CHECK_THROWS_WITH_AS(matmul(a, b), "matmul: inner dimensions differ: a is [64, 784], b is [100, 10]",
