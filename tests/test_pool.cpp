@@ -116,6 +116,31 @@ TEST_CASE("max_pool2d matches a naive max over each window on random data") {
     }
 }
 
+TEST_CASE("max_pool2d 2x2 sends each gradient to the first maximum of its window, rows longer than a chunk") {
+    // Values of 0 and 1 only: most windows tie. 70 columns: 35 windows a row, in chunks of 16.
+    const Array r = test::random_array({2, 3, 6, 70}, 0.0f, 2.0f, 21);
+    const Array x = xt::floor(r);
+    Tensor t(x, true);
+    Tensor y = max_pool2d(t, 2, 2);
+    y.backward(Array(xt::ones<float>(y.shape())));
+    Array expected = xt::zeros<float>(x.shape());
+    for (std::size_t n = 0; n < 2; ++n)
+        for (std::size_t c = 0; c < 3; ++c)
+            for (std::size_t i = 0; i < 3; ++i)
+                for (std::size_t j = 0; j < 35; ++j) {
+                    std::size_t bu = 0, bv = 0;  // row-major order, strictly greater wins
+                    for (std::size_t u = 0; u < 2; ++u)
+                        for (std::size_t v = 0; v < 2; ++v)
+                            if (x(n, c, 2 * i + u, 2 * j + v) > x(n, c, 2 * i + bu, 2 * j + bv)) {
+                                bu = u;
+                                bv = v;
+                            }
+                    CHECK(y.value()(n, c, i, j) == x(n, c, 2 * i + bu, 2 * j + bv));
+                    expected(n, c, 2 * i + bu, 2 * j + bv) = 1.0f;
+                }
+    CHECK(t.grad() == expected);
+}
+
 TEST_CASE("max_pool2d gradcheck with kernel 2 and stride 2") {
     CHECK_GRAD(gradcheck_pool({2, 3, 6, 6}, 2, 2));
 }
