@@ -226,11 +226,26 @@ void Sequential::throw_wrong_type(std::size_t i) const {
                                 (*this)[i]->type_name() + ", not the type asked for");
 }
 
+// A ReLU followed by MaxPool2D with kernel 2, stride 2 and no padding runs as relu_max_pool2d
+// (ops/pool.hpp): the values and gradients of the two layers, in one pass over the input and
+// without the ReLU's output in between. Not while summary() records each layer's call.
+bool Sequential::fuses_with_next(std::size_t i) const {
+    if (i + 1 >= size() || Module::recording_calls()) return false;
+    const auto* relu = dynamic_cast<const ReLU*>(named_children()[i].second.get());
+    const auto* pool = dynamic_cast<const MaxPool2D*>(named_children()[i + 1].second.get());
+    return relu && pool && pool->kernel() == 2 && pool->stride() == 2 && pool->padding() == 0;
+}
+
 Tensor Sequential::forward(const Tensor& x) {
     Tensor y = x;
     for (std::size_t i = 0; i < size(); ++i) {
         Module& layer = *named_children()[i].second;
         try {
+            if (fuses_with_next(i)) {  // ReLU then MaxPool2D(2): one op, the same numbers
+                y = relu_max_pool2d(y);
+                ++i;
+                continue;
+            }
             y = layer(y);
         } catch (const std::invalid_argument& e) {
             throw std::invalid_argument("Sequential: layer " + std::to_string(i) + " (" +

@@ -80,6 +80,9 @@ class MaxPool2D : public Module {
     explicit MaxPool2D(std::size_t kernel) : MaxPool2D(kernel, kernel) {}  // stride = kernel
     MaxPool2D(std::size_t kernel, std::size_t stride, std::size_t padding = 0);
     Tensor forward(const Tensor& x) override;
+    std::size_t kernel() const { return kernel_; }
+    std::size_t stride() const { return stride_; }
+    std::size_t padding() const { return padding_; }
     std::string type_name() const override { return "MaxPool2D"; }
     std::string extra_repr() const override;
 
@@ -317,6 +320,7 @@ class Sequential : public Module {
 
   private:
     [[noreturn]] void throw_wrong_type(std::size_t i) const;
+    bool fuses_with_next(std::size_t i) const;
 };
 
 }  // namespace tapegrad::nn

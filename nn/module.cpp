@@ -73,6 +73,8 @@ void print(std::ostream& out, const Module& m, const std::string& indent) {
 
 }  // namespace
 
+bool Module::recording_calls() { return active_calls != nullptr; }
+
 Tensor Module::operator()(const Tensor& x) {
     if (!active_calls) return forward(x);
     const std::size_t i = active_calls->size();

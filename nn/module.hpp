@@ -39,6 +39,8 @@ class Module {
     // x -> y. Call a module with operator(), not forward(), so summary() can see the call.
     virtual Tensor forward(const Tensor& x) = 0;
     Tensor operator()(const Tensor& x);
+    // Whether summary() is recording the calls on this thread (every layer must then be called).
+    static bool recording_calls();
 
     // For printing: the layer's name ("Linear") and its settings ("in=784, out=10, bias=true").
     virtual std::string type_name() const { return "Module"; }

@@ -10,6 +10,9 @@
 
 #include "../core/runtime/parallel.hpp"
 #include "../core/tape.hpp"
+#include "activation.hpp"
+#include "elementwise.hpp"
+#include "kernels.hpp"
 
 namespace tapegrad {
 
@@ -74,6 +77,8 @@ Tensor pool_gather(const Tensor& dx, std::shared_ptr<const PoolIndex> index) {
 // same order and by the same rule as the general loop (strictly greater wins, so the first of
 // equal maxima stays; a NaN wins). Written as selects on whole values, the loop vectorises
 // (stride-2 loads, compares and blends).
+// With Relu, the candidates are relu(x) (x > 0 ? x : 0, so a NaN is 0): relu_max_pool2d.
+template <bool Relu>
 void max_pool_2x2_row(const float* __restrict r0, const float* __restrict r1, std::uint32_t first,
                       std::uint32_t w, std::size_t wo, float* __restrict best,
                       std::uint32_t* __restrict at) {
@@ -90,6 +95,11 @@ void max_pool_2x2_row(const float* __restrict r0, const float* __restrict r1, st
         std::copy_n(r1 + 2 * j0, 2 * n, bottom);
         std::fill(top + 2 * n, top + 2 * chunk, 0.0f);
         std::fill(bottom + 2 * n, bottom + 2 * chunk, 0.0f);
+        if (Relu)
+            for (std::size_t j = 0; j < 2 * chunk; ++j) {
+                top[j] = top[j] > 0.0f ? top[j] : 0.0f;
+                bottom[j] = bottom[j] > 0.0f ? bottom[j] : 0.0f;
+            }
         const std::uint32_t start = first + 2 * static_cast<std::uint32_t>(j0);
         for (std::size_t j = 0; j < chunk; ++j) {
             const std::uint32_t p = start + 2 * static_cast<std::uint32_t>(j);
@@ -175,7 +185,7 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride, std::
                 std::uint32_t* __restrict at = argmax.data() + (p * ho + i) * wo;
                 const std::size_t top = i * stride * w;
                 if (kernel == 2 && stride == 2) {
-                    max_pool_2x2_row(plane + top, plane + top + w, static_cast<std::uint32_t>(top),
+                    max_pool_2x2_row<false>(plane + top, plane + top + w, static_cast<std::uint32_t>(top),
                                      static_cast<std::uint32_t>(w), wo, best, at);
                     continue;
                 }
@@ -219,6 +229,47 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride, std::
         [x, at](const Array& dy, const Array&) { x.accumulate_grad(scatter_values(dy, *at)); },
         [at](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
             return std::vector<Tensor>{pool_scatter(dy, at)};
+        });
+}
+
+Tensor relu_max_pool2d(const Tensor& x) {
+    const Shape sx = x.shape();
+    if (x.dim() != 4 || sx[2] < 2 || sx[3] < 2 ||
+        sx[2] * sx[3] > std::numeric_limits<std::uint32_t>::max())
+        return max_pool2d(relu(x), 2, 2);  // which says what is wrong, if anything
+    const std::size_t h = sx[2], w = sx[3], ho = h / 2, wo = w / 2, planes = sx[0] * sx[1];
+    Array y = Array::from_shape({sx[0], sx[1], ho, wo});
+    auto index = std::make_shared<PoolIndex>();
+    index->argmax.resize(y.size());
+    const float* in = x.value().data();
+    const std::size_t min_planes = std::max<std::size_t>(1, min_floats_per_thread / (h * w));
+    parallel_for(planes, [&](std::size_t begin, std::size_t end, int) {
+        for (std::size_t p = begin; p < end; ++p)
+            for (std::size_t i = 0; i < ho; ++i)
+                max_pool_2x2_row<true>(in + p * h * w + 2 * i * w, in + p * h * w + (2 * i + 1) * w,
+                                       static_cast<std::uint32_t>(2 * i * w),
+                                       static_cast<std::uint32_t>(w), wo,
+                                       y.data() + (p * ho + i) * wo,
+                                       index->argmax.data() + (p * ho + i) * wo);
+    }, min_planes);
+    index->input = sx;
+    index->output = Shape(y.shape().begin(), y.shape().end());
+    index->planes = planes;
+    index->plane_in = h * w;
+    index->plane_out = ho * wo;
+    index->min_planes = min_planes;
+    std::shared_ptr<const PoolIndex> at = std::move(index);
+    // relu's gradient then max_pool2d's: dy goes to each window's maximum when that maximum is
+    // positive (y > 0), else nowhere, exactly as through the two ops.
+    return record(
+        "relu_max_pool2d", {x}, std::move(y),
+        [x, at](const Array& dy, const Array& y) {
+            x.accumulate_grad(scatter_values(
+                detail::map(dy, y, [](float g, float v) { return v > 0.0f ? g : 0.0f; }), *at));
+        },
+        [at](const std::vector<Tensor>&, const Tensor& y, const Tensor& dy) {
+            const Array positive = detail::map(y.value(), [](float v) { return v > 0.0f ? 1.0f : 0.0f; });
+            return std::vector<Tensor>{pool_scatter(dy * Tensor(positive), at)};
         });
 }
 

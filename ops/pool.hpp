@@ -28,4 +28,10 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride,
 Tensor avg_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride,
                   std::size_t padding = 0);
 
+// max_pool2d(relu(x), 2, 2) as one op "relu_max_pool2d", which nn::Sequential runs for a ReLU
+// followed by MaxPool2D(2): the same values and the same gradients (relu's, 0 where x <= 0 or
+// NaN, then max_pool2d's to the first maximum of each window), in one pass over x with no
+// relu-sized array between the two.
+Tensor relu_max_pool2d(const Tensor& x);
+
 }  // namespace tapegrad

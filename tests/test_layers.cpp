@@ -3,6 +3,7 @@
 #include "helpers.hpp"
 
 #include <cmath>
+#include <limits>
 
 using namespace tapegrad;
 
@@ -265,6 +266,33 @@ TEST_CASE("summary of a small convolutional net shows each shape") {
     CHECK(s.find("[2, 10]") != std::string::npos);
     CHECK(s.find("Total params: " + std::to_string(4 * 9 + 4 + 64 * 10 + 10) + "\n") !=
           std::string::npos);
+}
+
+TEST_CASE("Sequential runs ReLU then MaxPool2D(2) as one op with the two layers' values and gradients") {
+    // Values around 0 with ties, a NaN, odd sizes (a row and a column left over).
+    Array x = xt::floor(test::random_array({2, 3, 7, 9}, -3.0f, 3.0f, 31)) / 2.0f;
+    x(1, 2, 3, 4) = std::numeric_limits<float>::quiet_NaN();
+    const Array w = test::random_array({2, 3, 3, 4}, -1.0f, 1.0f, 32);  // weights the outputs
+    nn::Sequential fused{nn::ReLU(), nn::MaxPool2D(2)};
+    Tape::current().clear();
+    Tensor a(x, true);
+    const Tensor ya = fused(a);
+    CHECK(Tape::current().size() == 1);
+    CHECK(std::string(Tape::current()[0].op) == "relu_max_pool2d");
+    sum(ya * Tensor(w)).backward();
+    Tensor b(x, true);
+    const Tensor yb = max_pool2d(relu(b), 2, 2);
+    sum(yb * Tensor(w)).backward();
+    CHECK(ya.value() == yb.value());
+    CHECK(a.grad() == b.grad());
+    // Other pools, and a summary, call each layer.
+    nn::Sequential three{nn::ReLU(), nn::MaxPool2D(3, 2)};
+    Tape::current().clear();
+    three(Tensor(x, true));
+    CHECK(Tape::current().size() == 2);
+    // Twice differentiable, as the two ops are.
+    const Array smooth = test::random_array({1, 2, 4, 6}, -1.0f, 1.0f, 33);
+    CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return square(relu_max_pool2d(t[0])); }, {smooth}));
 }
 
 TEST_CASE("Dropout drops in training and is the identity after eval(), and train() turns it back on") {
