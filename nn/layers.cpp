@@ -1,6 +1,7 @@
 #include "layers.hpp"
 
 #include <stdexcept>
+#include <typeinfo>
 
 #include "../ops/activation.hpp"
 #include "../ops/conv.hpp"
@@ -231,9 +232,12 @@ void Sequential::throw_wrong_type(std::size_t i) const {
 // without the ReLU's output in between. Not while summary() records each layer's call.
 bool Sequential::fuses_with_next(std::size_t i) const {
     if (i + 1 >= size() || Module::recording_calls()) return false;
-    const auto* relu = dynamic_cast<const ReLU*>(named_children()[i].second.get());
-    const auto* pool = dynamic_cast<const MaxPool2D*>(named_children()[i + 1].second.get());
-    return relu && pool && pool->kernel() == 2 && pool->stride() == 2 && pool->padding() == 0;
+    // Exactly these two types: a layer derived from either may do something else in forward().
+    const Module& first = *named_children()[i].second;
+    const Module& second = *named_children()[i + 1].second;
+    if (typeid(first) != typeid(ReLU) || typeid(second) != typeid(MaxPool2D)) return false;
+    const auto& pool = static_cast<const MaxPool2D&>(second);
+    return pool.kernel() == 2 && pool.stride() == 2 && pool.padding() == 0;
 }
 
 Tensor Sequential::forward(const Tensor& x) {

@@ -285,11 +285,16 @@ TEST_CASE("Sequential runs ReLU then MaxPool2D(2) as one op with the two layers'
     sum(yb * Tensor(w)).backward();
     CHECK(ya.value() == yb.value());
     CHECK(a.grad() == b.grad());
-    // Other pools, and a summary, call each layer.
+    // Other pools, and layers derived from ReLU, run as they are.
     nn::Sequential three{nn::ReLU(), nn::MaxPool2D(3, 2)};
     Tape::current().clear();
     three(Tensor(x, true));
     CHECK(Tape::current().size() == 2);
+    struct Doubled : nn::ReLU {
+        Tensor forward(const Tensor& t) override { return nn::ReLU::forward(t) * 2.0f; }
+    };
+    nn::Sequential derived{std::make_shared<Doubled>(), nn::MaxPool2D(2)};
+    CHECK(derived(Tensor(x)).value() == Array(yb.value() * 2.0f));
     // Twice differentiable, as the two ops are.
     const Array smooth = test::random_array({1, 2, 4, 6}, -1.0f, 1.0f, 33);
     CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return square(relu_max_pool2d(t[0])); }, {smooth}));
