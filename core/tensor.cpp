@@ -72,20 +72,23 @@ float Tensor::item() const {
 
 void Tensor::backward() const { backward(GradOptions{}); }
 
-void Tensor::backward(const Array& dy) const {
-    GradOptions options;
-    options.grad_output = Tensor(dy);
-    backward(options);
-}
-
 namespace {
 
-// The seed of a backward() or grad() of `output`: options.grad_output, else 1.
-Array seed_of(const Tensor& output, const GradOptions& options, const char* who) {
+// Checks that `output` can be the root of a backward() or grad() seeded by `dy` (null: none).
+void check_seed(const Tensor& output, const Array* dy, const char* who) {
     if (!output.requires_grad())
         throw std::logic_error(std::string(who) +
                                ": this tensor does not require a gradient: no input of the ops "
                                "that made it requires one (or they ran under NoGrad)");
+    if (dy && dy->shape() != output.value().shape())
+        throw std::invalid_argument(std::string(who) + ": the seed gradient has shape " +
+                                    shape_str(dy->shape()) + " but the tensor has shape " +
+                                    shape_str(output.shape()));
+}
+
+// The seed of a backward() or grad() of `output`: options.grad_output, else 1.
+Array seed_of(const Tensor& output, const GradOptions& options, const char* who) {
+    check_seed(output, options.grad_output.defined() ? &options.grad_output.value() : nullptr, who);
     if (!options.grad_output.defined()) {
         if (output.size() != 1)
             throw std::invalid_argument(
@@ -94,15 +97,19 @@ Array seed_of(const Tensor& output, const GradOptions& options, const char* who)
                 "; reduce it with sum() or mean(), or give the seed gradient (grad_output)");
         return xt::ones<float>(output.value().shape());
     }
-    const Array& dy = options.grad_output.value();
-    if (dy.shape() != output.value().shape())
-        throw std::invalid_argument(std::string(who) + ": the seed gradient has shape " +
-                                    shape_str(dy.shape()) + " but the tensor has shape " +
-                                    shape_str(output.shape()));
-    return dy;
+    return options.grad_output.value();
 }
 
 }  // namespace
+
+// The seed goes to the sweep as it is (an rvalue) or copied once.
+void Tensor::backward(const Array& dy) const { backward(Array(dy)); }
+
+void Tensor::backward(Array&& dy) const {
+    checked();
+    check_seed(*this, &dy, "backward");
+    Tape::current().sweep(node_, std::move(dy), GradOptions{});
+}
 
 void Tensor::backward(const GradOptions& options) const {
     checked();

@@ -117,10 +117,12 @@ class Tensor {
 
     // Seeds this tensor's gradient with 1 (it must hold one element) and replays, in reverse,
     // the records this tensor depends on (core/tape.hpp says exactly what happens). The variant
-    // with `dy` seeds any shape, as torch's backward(gradient); the one with options can keep the
-    // graph for another backward (GradOptions below).
+    // with `dy` seeds any shape, as torch's backward(gradient) (handed over as an rvalue, dy is
+    // not copied); the one with options can keep the graph for another backward (GradOptions
+    // below).
     void backward() const;
     void backward(const Array& dy) const;
+    void backward(Array&& dy) const;
     void backward(const GradOptions& options) const;
 
     // Calls hook(dy) with the complete gradient arriving at this tensor in every backward(),
