@@ -32,7 +32,6 @@ struct Groups {
     bool affine_per_group;
     std::size_t count() const { return a * b; }
     std::size_t at(std::size_t i, std::size_t grp, std::size_t j) const { return (i * g + grp) * b + j; }
-    std::size_t affine(std::size_t grp, std::size_t j) const { return affine_per_group ? grp : j; }
 };
 
 // The mean, the biased variance and 1 / sqrt(var + eps) of each group.
@@ -111,7 +110,7 @@ Sums row_sums(const float* __restrict dy, const float* __restrict x, float mu, f
 
 Array to_array(const std::vector<double>& v, const Shape& shape) {
     Array a = Array::from_shape(shape);
-    std::copy(v.begin(), v.end(), a.begin());
+    std::copy(v.begin(), v.end(), a.data());
     return a;
 }
 

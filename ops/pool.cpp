@@ -23,6 +23,16 @@ struct PoolIndex {
     std::vector<std::uint32_t> argmax;  // per output element, its position in the input plane
     Shape input, output;
     std::size_t planes, plane_in, plane_out, min_planes;
+
+    // The shapes around argmax: x's, y's, and the thread split of the planes.
+    void describe(const Shape& x, const Array& y, std::size_t min_planes_) {
+        input = x;
+        output = Shape(y.shape().begin(), y.shape().end());
+        planes = x[0] * x[1];
+        plane_in = x[2] * x[3];
+        plane_out = output[2] * output[3];
+        min_planes = min_planes_;
+    }
 };
 
 // dy [N, C, Ho, Wo] added onto the input positions of the maxima, [N, C, H, W]: max_pool2d's
@@ -217,12 +227,7 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride, std::
             a = static_cast<std::uint32_t>(rr * sx[3] + cc);
         }
     }
-    index->input = sx;
-    index->output = Shape(y.shape().begin(), y.shape().end());
-    index->planes = planes;
-    index->plane_in = sx[2] * sx[3];
-    index->plane_out = ho * wo;
-    index->min_planes = min_planes;
+    index->describe(sx, y, min_planes);
     std::shared_ptr<const PoolIndex> at = std::move(index);
     return record(
         "max_pool2d", {x}, std::move(y),
@@ -252,12 +257,7 @@ Tensor relu_max_pool2d(const Tensor& x) {
                                        y.data() + (p * ho + i) * wo,
                                        index->argmax.data() + (p * ho + i) * wo);
     }, min_planes);
-    index->input = sx;
-    index->output = Shape(y.shape().begin(), y.shape().end());
-    index->planes = planes;
-    index->plane_in = h * w;
-    index->plane_out = ho * wo;
-    index->min_planes = min_planes;
+    index->describe(sx, y, min_planes);
     std::shared_ptr<const PoolIndex> at = std::move(index);
     // relu's gradient then max_pool2d's: dy goes to each window's maximum when that maximum is
     // positive (y > 0), else nowhere, exactly as through the two ops.
