@@ -10,6 +10,7 @@
 
 #include "../core/runtime/blas.hpp"
 #include "../core/runtime/parallel.hpp"
+#include "../core/runtime/small_gemm.hpp"
 #include "../core/tape.hpp"
 #include "kernels.hpp"
 #include "matmul.hpp"
@@ -55,6 +56,15 @@ struct ConvGeometry {
     // inside() for each kernel row u and column v, worked out once: im2col and col2im need them
     // for every (image, channel, u, v), and the divisions showed as a sixth of im2col's time.
     std::vector<Span> row_span, col_span;
+    // The per-image products; generated for these exact sizes where tapegrad can
+    // (core/runtime/small_gemm.hpp), else on OpenBLAS. `generated` says which: dcols then takes
+    // W transposed, which only pays with generated kernels.
+    struct Gemms {
+        SmallGemm y;      // y_g [og, P] = W_g [og, kg] · cols_g [kg, P]
+        SmallGemm dcols;  // dcols_g [kg, P] = Wt_g [kg, og] · dY_g [og, P]
+        bool generated;
+    };
+    std::shared_ptr<const Gemms> gemms;
     std::size_t k() const { return c * kh * kw; }  // rows of cols, all groups
     // Group g convolves channels [g*C/G, (g+1)*C/G) into outputs [g*O/G, (g+1)*O/G): its rows
     // of cols, its rows of W and its outputs are consecutive blocks of these sizes.
@@ -116,12 +126,16 @@ ConvGeometry geometry_of(const Tensor& x, const Tensor& weight, const Tensor& bi
             std::to_string(pad) + ", so " + std::to_string(hp) + "x" + std::to_string(wp) +
             "; use a smaller kernel or more padding");
     ConvGeometry geo{sx[0], sx[1], sx[2], sx[3], sw[0], sw[2], sw[3], stride, pad, dilation,
-                     groups, (hp - eh) / stride + 1, (wp - ew) / stride + 1, {}, {}, {}};
+                     groups, (hp - eh) / stride + 1, (wp - ew) / stride + 1, {}, {}, {}, {}};
     for (std::size_t u = 0; u < geo.kh; ++u)
         geo.row_span.push_back(inside(geo.h, geo.ho, stride, u * dilation, pad));
     for (std::size_t v = 0; v < geo.kw; ++v)
         geo.col_span.push_back(inside(geo.w, geo.wo, stride, v * dilation, pad));
     if (same_width(geo)) geo.keep = column_masks(geo);
+    const std::size_t P = geo.plane(), kg = geo.k_group(), og = geo.o_group();
+    geo.gemms = std::make_shared<const ConvGeometry::Gemms>(ConvGeometry::Gemms{
+        SmallGemm({og, P, kg, kg, P, P, false}), SmallGemm({kg, P, og, og, P, P, false}),
+        small_gemm_generated()});
     return geo;
 }
 
@@ -273,8 +287,7 @@ Array conv_values(const ConvGeometry& geo, const Array& x, const Array& w, const
             float* out = y.data() + n * geo.o * plane;
             const std::size_t kg = geo.k_group(), og = geo.o_group();
             for (std::size_t g = 0; g < geo.groups; ++g)
-                sgemm(false, false, og, plane, kg, w.data() + g * og * kg, cols + g * kg * plane,
-                      out + g * og * plane);
+                geo.gemms->y(w.data() + g * og * kg, cols + g * kg * plane, out + g * og * plane);
             if (!b) continue;
             for (std::size_t o = 0; o < geo.o; ++o) {
                 float* __restrict channel = out + o * plane;
@@ -285,58 +298,116 @@ Array conv_values(const ConvGeometry& geo, const Array& x, const Array& w, const
     return y;
 }
 
-// dx [N, C, H, W] of dy [N, O, Hout, Wout]: for each image, dcols [K, plane] = WT [K, O] · dY,
-// added onto x's positions (col2im).
-Array conv_dx_values(const ConvGeometry& geo, const Array& dy, const Array& w) {
-    const std::size_t K = geo.k(), plane = geo.plane();
-    Array dx = xt::zeros<float>({geo.n, geo.c, geo.h, geo.w});
-    parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int) {
-        float* cols = scratch_cols(K * plane);
-        const std::size_t kg = geo.k_group(), og = geo.o_group();
-        for (std::size_t n = begin; n < end; ++n) {
-            for (std::size_t g = 0; g < geo.groups; ++g)
-                sgemm(true, false, kg, plane, og, w.data() + g * og * kg,
-                      dy.data() + (n * geo.o + g * og) * plane, cols + g * kg * plane);
-            col2im(geo, cols, n, dx.data());
+// out [cols, rows] = in [rows, cols], in tiles that stay in L1.
+void transpose(const float* in, std::size_t rows, std::size_t cols, float* out) {
+    constexpr std::size_t tile = 16;
+    for (std::size_t i0 = 0; i0 < rows; i0 += tile)
+        for (std::size_t j0 = 0; j0 < cols; j0 += tile) {
+            const std::size_t i1 = std::min(rows, i0 + tile), j1 = std::min(cols, j0 + tile);
+            for (std::size_t i = i0; i < i1; ++i)
+                for (std::size_t j = j0; j < j1; ++j) out[j * rows + i] = in[i * cols + j];
         }
-    });
-    return dx;
+}
+
+// Each group's block of w [O, kg], W_g [og, kg], transposed to [kg, og], one after the other.
+std::vector<float> transposed_groups(const ConvGeometry& geo, const Array& w) {
+    const std::size_t kg = geo.k_group(), og = geo.o_group();
+    std::vector<float> wt(geo.o * kg);
+    for (std::size_t g = 0; g < geo.groups; ++g)
+        transpose(w.data() + g * og * kg, og, kg, wt.data() + g * kg * og);
+    return wt;
+}
+
+// dx [N, C, H, W] of dy [N, O, Hout, Wout]: for each image, dcols [K, plane] = WT [K, O] · dY,
+// added onto x's positions (col2im). Each image's dx is zeroed by the thread that fills it, just
+// before col2im, while it is in that core's cache (one xt::zeros of the whole dx was a serial
+// pass over memory).
+// With generated kernels, wt holds each group's W_g transposed, [kg, og], one after the other.
+void image_dx(const ConvGeometry& geo, const float* dy, const float* w, const float* wt,
+              std::size_t n, float* cols, float* dx) {
+    const std::size_t plane = geo.plane(), kg = geo.k_group(), og = geo.o_group();
+    for (std::size_t g = 0; g < geo.groups; ++g) {
+        const float* dy_g = dy + (n * geo.o + g * og) * plane;
+        if (geo.gemms->generated)
+            geo.gemms->dcols(wt + g * kg * og, dy_g, cols + g * kg * plane);
+        else
+            sgemm(true, false, kg, plane, og, w + g * og * kg, dy_g, cols + g * kg * plane);
+    }
+    const std::size_t size = geo.c * geo.h * geo.w;
+    std::fill(dx + n * size, dx + (n + 1) * size, 0.0f);
+    col2im(geo, cols, n, dx);
 }
 
 // dW [O, C, kh, kw] = sum over images of dY [O, plane] · colsT [plane, K]. Each thread adds its
 // images into its own partial sum; the partial sums are added in thread order.
-Array conv_dw_values(const ConvGeometry& geo, const Array& x, const Array& dy) {
-    const std::size_t K = geo.k(), plane = geo.plane();
-    const int parts = parallel_parts(geo.n);
-    // (Made here, not in the parts: with an empty batch no part runs, and dW is zero.)
-    std::vector<Array> dw_parts(static_cast<std::size_t>(parts),
-                                Array(xt::zeros<float>({geo.o, geo.c / geo.groups, geo.kh, geo.kw})));
-    parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int t) {
-        float* cols = scratch_cols(K * plane);
-        Array& dw = dw_parts[static_cast<std::size_t>(t)];
-        const std::size_t kg = geo.k_group(), og = geo.o_group();
-        for (std::size_t n = begin; n < end; ++n) {
-            im2col(geo, x.data(), n, cols);
-            for (std::size_t g = 0; g < geo.groups; ++g)
-                sgemm(false, true, og, kg, plane, dy.data() + (n * geo.o + g * og) * plane,
-                      cols + g * kg * plane, dw.data() + g * og * kg, 1.0f);
-        }
-    });
-    for (std::size_t t = 1; t < dw_parts.size(); ++t) dw_parts[0] += dw_parts[t];
-    return std::move(dw_parts[0]);
+void image_dw(const ConvGeometry& geo, const float* x, const float* dy, std::size_t n, float* cols,
+              Array& dw) {
+    const std::size_t plane = geo.plane(), kg = geo.k_group(), og = geo.o_group();
+    im2col(geo, x, n, cols);
+    for (std::size_t g = 0; g < geo.groups; ++g)
+        sgemm(false, true, og, kg, plane, dy + (n * geo.o + g * og) * plane, cols + g * kg * plane,
+              dw.data() + g * og * kg, 1.0f);
 }
 
-// db[o] = sum of dy[n, o, :, :]
-Array conv_db_values(const ConvGeometry& geo, const Array& dy) {
-    const std::size_t plane = geo.plane();
+// db[o] = sum of dy[n, o, :, :], from the per-image sums sums[n, o] (added in image order, so
+// the result does not depend on the thread count).
+void image_db(const ConvGeometry& geo, const float* dy, std::size_t n, double* sums) {
+    for (std::size_t o = 0; o < geo.o; ++o)
+        sums[n * geo.o + o] = detail::row_sum(dy + (n * geo.o + o) * geo.plane(), geo.plane());
+}
+
+Array db_of(const ConvGeometry& geo, const std::vector<double>& sums) {
     Array db = Array::from_shape({geo.o});
     for (std::size_t o = 0; o < geo.o; ++o) {
         double total = 0.0;
-        for (std::size_t n = 0; n < geo.n; ++n)
-            total += detail::row_sum(dy.data() + (n * geo.o + o) * plane, plane);
+        for (std::size_t n = 0; n < geo.n; ++n) total += sums[n * geo.o + o];
         db.data()[o] = static_cast<float>(total);
     }
     return db;
+}
+
+// conv2d's backward in one pass over the images: each image's dy is read for db, dW and dx while
+// it is in cache, and one set of thread wake-ups serves all three. x is read only for dW and w
+// only for dx.
+struct ConvGrads {
+    Array dx, dw, db;
+};
+
+ConvGrads conv_grads(const ConvGeometry& geo, const Array& x, const Array& w, const Array& dy,
+                     bool want_dx, bool want_dw, bool want_db) {
+    ConvGrads out;
+    if (want_dx) out.dx = Array::from_shape({geo.n, geo.c, geo.h, geo.w});
+    std::vector<Array> dw_parts;
+    if (want_dw)  // (made here, not in the parts: with an empty batch no part runs, and dW is 0)
+        dw_parts.assign(static_cast<std::size_t>(parallel_parts(geo.n)),
+                        Array(xt::zeros<float>({geo.o, geo.c / geo.groups, geo.kh, geo.kw})));
+    std::vector<double> sums(want_db ? geo.n * geo.o : 0);
+    const bool generated = geo.gemms->generated;
+    std::vector<float> wt;
+    if (want_dx && generated) wt = transposed_groups(geo, w);
+    parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int t) {
+        float* cols = scratch_cols(geo.k() * geo.plane());
+        for (std::size_t n = begin; n < end; ++n) {
+            if (want_db) image_db(geo, dy.data(), n, sums.data());
+            if (want_dw)
+                image_dw(geo, x.data(), dy.data(), n, cols, dw_parts[static_cast<std::size_t>(t)]);
+            if (want_dx) image_dx(geo, dy.data(), w.data(), wt.data(), n, cols, out.dx.data());
+        }
+    });
+    if (want_dw) {
+        for (std::size_t t = 1; t < dw_parts.size(); ++t) dw_parts[0] += dw_parts[t];
+        out.dw = std::move(dw_parts[0]);
+    }
+    if (want_db) out.db = db_of(geo, sums);
+    return out;
+}
+
+Array conv_dx_values(const ConvGeometry& geo, const Array& dy, const Array& w) {
+    return conv_grads(geo, Array(), w, dy, true, false, false).dx;
+}
+
+Array conv_dw_values(const ConvGeometry& geo, const Array& x, const Array& dy) {
+    return conv_grads(geo, x, Array(), dy, false, true, false).dw;
 }
 
 using Geometry = std::shared_ptr<const ConvGeometry>;
@@ -383,9 +454,12 @@ Tensor conv2d_op(const Tensor& x, const Tensor& w, const Tensor& b, Geometry geo
     return record(
         "conv2d", {x, w, b}, std::move(y),
         [x, w, b, geo](const Array& dy, const Array&) {
-            if (b.defined() && b.requires_grad()) b.accumulate_grad(conv_db_values(*geo, dy));
-            if (w.requires_grad()) w.accumulate_grad(conv_dw_values(*geo, x.value(), dy));
-            if (x.requires_grad()) x.accumulate_grad(conv_dx_values(*geo, dy, w.value()));
+            const bool want_db = b.defined() && b.requires_grad();
+            ConvGrads d = conv_grads(*geo, x.value(), w.value(), dy, x.requires_grad(),
+                                     w.requires_grad(), want_db);
+            if (want_db) b.accumulate_grad(std::move(d.db));
+            if (w.requires_grad()) w.accumulate_grad(std::move(d.dw));
+            if (x.requires_grad()) x.accumulate_grad(std::move(d.dx));
         },
         [geo](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
             std::vector<Tensor> d{conv_input_grad(dy, in[1], geo), conv_weight_grad(in[0], dy, geo)};

@@ -8,6 +8,7 @@ packages=(
   build-essential cmake             # g++ 12, CMake >= 3.18
   libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev
   libopenblas-dev                   # BLAS for matmul and convolution
+  libxsmm-dev                       # kernels generated for the convolutions' small products
   zlib1g-dev                        # gzip-compressed IDX (MNIST) files
   libcli11-dev                      # the examples' command lines
   doctest-dev                       # the test suite
