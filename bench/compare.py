@@ -394,7 +394,8 @@ def main():
             sides_text = [f"{s} {r[s + '_loss'][0]:.3f} -> {r[s + '_loss'][1]:.3f}"
                           for s in ("tapegrad", "pytorch") if s + "_loss" in r]
             print(f"  {r['key']}: " + ", ".join(sides_text))
-    print(f"\ntapegrad: {tg_info.get('blas_summary')}")
+    print(f"\ntapegrad: {tg_info.get('blas_summary')}; convolution products on "
+          f"{'libxsmm generated kernels' if tg_info.get('generated_kernels') else 'OpenBLAS'}")
     if b.torch_ok:
         print(f"PyTorch {torch_info['torch_version']}: {torch_info['blas_version']}; kernels "
               f"{torch_info['blas_core']}; oneDNN {'on' if torch_info['mkldnn'] else 'off'}")

@@ -26,6 +26,7 @@
 #include <tapegrad/core/runtime/blas.hpp>
 #include <tapegrad/core/runtime/memory.hpp>
 #include <tapegrad/core/runtime/parallel.hpp>
+#include <tapegrad/core/runtime/small_gemm.hpp>
 
 #include "bench.hpp"
 
@@ -97,6 +98,7 @@ int run_info(const Options&) {
                      .num("blas_threads", info.threads)
                      .num("tapegrad_threads", tapegrad::num_threads())
                      .str("blas_summary", tapegrad::to_string(info))
+                     .boolean("generated_kernels", tapegrad::small_gemm_generated())
                      .num("hardware_concurrency", std::thread::hardware_concurrency())
                      .dump()
               << std::endl;
