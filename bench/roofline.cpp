@@ -306,7 +306,16 @@ int run_roofline(const Options& o) {
                 m(x);
             },
             o.threads);
-        Part train([&] { m(x).backward(dy); }, o.threads);
+        // In a model the layer's input is another op's output, and its gradient is handed on,
+        // not added anywhere; x here is a leaf, so its gradient is dropped before each backward
+        // rather than summed over the calls. The parameters' gradients are summed, as after an
+        // optimizer's zero_grad().
+        Part train(
+            [&] {
+                x.clear_grad();
+                m(x).backward(dy);
+            },
+            o.threads);
         for (int r = 0; r < rounds; ++r) {
             forward.measure(o.quick);
             train.measure(o.quick);

@@ -165,6 +165,8 @@ void Tensor::zero_grad() const {
     if (node.grad) node.grad->fill(0.0f);
 }
 
+void Tensor::clear_grad() const { checked().grad.reset(); }
+
 Tensor Tensor::detach() const { return Tensor(value()); }
 
 Tensor Tensor::from(const std::vector<float>& values, const Shape& shape, bool requires_grad) {

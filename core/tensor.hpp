@@ -136,6 +136,9 @@ class Tensor {
 
     // Sets the gradient to zeros, keeping its memory for the next step.
     void zero_grad() const;
+    // Drops the gradient: has_grad() is false until the next backward(), which then takes its
+    // gradient over rather than adding it to zeros (torch's zero_grad(set_to_none=True)).
+    void clear_grad() const;
 
     // Adds `dx` to the gradient. `dx` must have this tensor's shape: ops whose inputs were
     // broadcast reduce their gradient first (see unbroadcast in core/tape.hpp).

@@ -81,6 +81,21 @@ TEST_CASE("retain_graph keeps the graph: a second backward adds the same gradien
     CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("already released"), std::logic_error);
 }
 
+TEST_CASE("clear_grad drops the gradient, and the next backward sets it rather than adding") {
+    Tensor x(Array{2.0f, 3.0f}, true);
+    sum(x * x).backward();  // 2x
+    CHECK(x.grad()(1) == doctest::Approx(6.0));
+    x.clear_grad();
+    CHECK_FALSE(x.has_grad());
+    CHECK(x.grad().size() == 0);
+    sum(x * 5.0f).backward();
+    CHECK(x.grad()(0) == doctest::Approx(5.0));  // not 4 + 5
+    CHECK(x.grad()(1) == doctest::Approx(5.0));
+    x.zero_grad();  // keeps the array
+    CHECK(x.has_grad());
+    CHECK(x.grad()(1) == 0.0f);
+}
+
 TEST_CASE("gradients accumulate over micro-batches exactly as one batch") {
     const Array inputs = test::random_array({4, 3}, -1.0f, 1.0f, 5);
     Tensor w(test::random_array({3}, -1.0f, 1.0f, 6), true);
