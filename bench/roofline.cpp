@@ -123,13 +123,17 @@ void fill_random(float* data, std::size_t size) {
 // switched off; the op itself is timed with them on, and a fraction above 1 then means that they
 // beat OpenBLAS on the same products.
 std::vector<Call> capture(const std::function<void()>& f) {
-    const bool generated = small_gemm_generated();
-    use_generated_gemm(false);
+    struct Switch {  // restores the kernels and stops capturing however f ends
+        bool generated = small_gemm_generated();
+        Switch() { use_generated_gemm(false); }
+        ~Switch() {
+            capturing = false;
+            use_generated_gemm(generated);
+        }
+    } off;
     captured.clear();
     capturing = true;
     f();
-    capturing = false;
-    use_generated_gemm(generated);
     return captured;
 }
 

@@ -462,6 +462,12 @@ TEST_CASE("conv2d on generated kernels agrees with conv2d on OpenBLAS") {
                                   {{2, 3, 9, 8}, {4, 3, 3, 2}, 2, 1, 1, 1},
                                   {{2, 4, 7, 6}, {6, 2, 3, 3}, 1, 1, 2, 2},
                                   {{2, 4, 6, 5}, {4, 1, 3, 3}, 2, 1, 1, 4}};
+    // Restores the generated kernels however the test ends.
+    struct Restore {
+        ~Restore() { use_generated_gemm(true); }
+    } restore;
+    // The tutorial's second convolution: the product of W [20, 500] and one image's cols.
+    CHECK(SmallGemm({20, 196, 500, 500, 196, 196, false}).generated());
     for (const Case& c : cases) {
         CAPTURE(shape_str(c.sw));
         const Array x = random_array(c.sx, -1.0f, 1.0f, 101), w = random_array(c.sw, -1.0f, 1.0f, 102);
@@ -476,6 +482,7 @@ TEST_CASE("conv2d on generated kernels agrees with conv2d on OpenBLAS") {
             results[generated ? 0 : 1] = {y.value(), tx.grad(), tw.grad(), tb.grad()};
         }
         use_generated_gemm(true);
+        CHECK(small_gemm_generated());
         for (std::size_t k = 0; k < 4; ++k) {
             CAPTURE(k);
             check_close(results[0][k], results[1][k], 1e-5);

@@ -9,8 +9,8 @@
 // rounding.
 //
 // All matrices are row-major and untransposed: C [m, n] = A [m, k] · B [k, n] (+ C when
-// accumulate), with leading dimensions lda, ldb, ldc. Callers arrange their operands so (the
-// convolution keeps a transposed copy of its weight and of each image's columns for backward).
+// accumulate), with leading dimensions lda, ldb, ldc. Callers arrange their operands so (for dx
+// the convolution hands each group's weight over transposed, made once per backward).
 #pragma once
 
 #include <cstddef>
