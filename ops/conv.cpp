@@ -57,12 +57,11 @@ struct ConvGeometry {
     // for every (image, channel, u, v), and the divisions showed as a sixth of im2col's time.
     std::vector<Span> row_span, col_span;
     // The per-image products; generated for these exact sizes where tapegrad can
-    // (core/runtime/small_gemm.hpp), else on OpenBLAS. `generated` says which: dcols then takes
-    // W transposed, which only pays with generated kernels.
+    // (core/runtime/small_gemm.hpp), else on OpenBLAS. dcols takes W transposed, which only pays
+    // with a generated kernel: without one, dx goes through sgemm on W as it is.
     struct Gemms {
         SmallGemm y;      // y_g [og, P] = W_g [og, kg] · cols_g [kg, P]
         SmallGemm dcols;  // dcols_g [kg, P] = Wt_g [kg, og] · dY_g [og, P]
-        bool generated;
     };
     std::shared_ptr<const Gemms> gemms;
     std::size_t k() const { return c * kh * kw; }  // rows of cols, all groups
@@ -134,8 +133,7 @@ ConvGeometry geometry_of(const Tensor& x, const Tensor& weight, const Tensor& bi
     if (same_width(geo)) geo.keep = column_masks(geo);
     const std::size_t P = geo.plane(), kg = geo.k_group(), og = geo.o_group();
     geo.gemms = std::make_shared<const ConvGeometry::Gemms>(ConvGeometry::Gemms{
-        SmallGemm({og, P, kg, kg, P, P, false}), SmallGemm({kg, P, og, og, P, P, false}),
-        small_gemm_generated()});
+        SmallGemm({og, P, kg, kg, P, P, false}), SmallGemm({kg, P, og, og, P, P, false})});
     return geo;
 }
 
@@ -298,23 +296,14 @@ Array conv_values(const ConvGeometry& geo, const Array& x, const Array& w, const
     return y;
 }
 
-// out [cols, rows] = in [rows, cols], in tiles that stay in L1.
-void transpose(const float* in, std::size_t rows, std::size_t cols, float* out) {
-    constexpr std::size_t tile = 16;
-    for (std::size_t i0 = 0; i0 < rows; i0 += tile)
-        for (std::size_t j0 = 0; j0 < cols; j0 += tile) {
-            const std::size_t i1 = std::min(rows, i0 + tile), j1 = std::min(cols, j0 + tile);
-            for (std::size_t i = i0; i < i1; ++i)
-                for (std::size_t j = j0; j < j1; ++j) out[j * rows + i] = in[i * cols + j];
-        }
-}
-
 // Each group's block of w [O, kg], W_g [og, kg], transposed to [kg, og], one after the other.
 std::vector<float> transposed_groups(const ConvGeometry& geo, const Array& w) {
     const std::size_t kg = geo.k_group(), og = geo.o_group();
     std::vector<float> wt(geo.o * kg);
     for (std::size_t g = 0; g < geo.groups; ++g)
-        transpose(w.data() + g * og * kg, og, kg, wt.data() + g * kg * og);
+        for (std::size_t o = 0; o < og; ++o)
+            for (std::size_t k = 0; k < kg; ++k)
+                wt[(g * kg + k) * og + o] = w.data()[(g * og + o) * kg + k];
     return wt;
 }
 
@@ -322,13 +311,14 @@ std::vector<float> transposed_groups(const ConvGeometry& geo, const Array& w) {
 // added onto x's positions (col2im). Each image's dx is zeroed by the thread that fills it, just
 // before col2im, while it is in that core's cache (one xt::zeros of the whole dx was a serial
 // pass over memory).
-// With generated kernels, wt holds each group's W_g transposed, [kg, og], one after the other.
+// With a generated dcols kernel, wt holds each group's W_g transposed, [kg, og], one after the
+// other.
 void image_dx(const ConvGeometry& geo, const float* dy, const float* w, const float* wt,
               std::size_t n, float* cols, float* dx) {
     const std::size_t plane = geo.plane(), kg = geo.k_group(), og = geo.o_group();
     for (std::size_t g = 0; g < geo.groups; ++g) {
         const float* dy_g = dy + (n * geo.o + g * og) * plane;
-        if (geo.gemms->generated)
+        if (geo.gemms->dcols.generated())
             geo.gemms->dcols(wt + g * kg * og, dy_g, cols + g * kg * plane);
         else
             sgemm(true, false, kg, plane, og, w + g * og * kg, dy_g, cols + g * kg * plane);
@@ -382,9 +372,8 @@ ConvGrads conv_grads(const ConvGeometry& geo, const Array& x, const Array& w, co
         dw_parts.assign(static_cast<std::size_t>(parallel_parts(geo.n)),
                         Array(xt::zeros<float>({geo.o, geo.c / geo.groups, geo.kh, geo.kw})));
     std::vector<double> sums(want_db ? geo.n * geo.o : 0);
-    const bool generated = geo.gemms->generated;
     std::vector<float> wt;
-    if (want_dx && generated) wt = transposed_groups(geo, w);
+    if (want_dx && geo.gemms->dcols.generated()) wt = transposed_groups(geo, w);
     parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int t) {
         float* cols = scratch_cols(geo.k() * geo.plane());
         for (std::size_t n = begin; n < end; ++n) {

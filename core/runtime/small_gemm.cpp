@@ -59,7 +59,8 @@ void SmallGemm::operator()(const float* a, const float* b, float* c) const {
     if (s.m == 0 || s.n == 0) return;
     if (s.k == 0) {  // the empty sum
         if (!s.accumulate)
-            for (std::size_t i = 0; i < s.m; ++i) std::fill(c + i * s.ldc, c + i * s.ldc + s.n, 0.0f);
+            for (std::size_t i = 0; i < s.m; ++i)
+                std::fill(c + i * s.ldc, c + i * s.ldc + s.n, 0.0f);
         return;
     }
     init_blas();

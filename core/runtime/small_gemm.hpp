@@ -37,8 +37,9 @@ class SmallGemm {
 
 // Whether SmallGemm may use generated kernels: true by default when tapegrad was built with
 // libxsmm. Tests turn it off to compare the fast path with OpenBLAS's; it applies to SmallGemms
-// made afterwards. Callers that keep operands in a layout only the generated kernels want (the
-// convolution) ask small_gemm_generated() first and otherwise take their plain OpenBLAS path.
+// made afterwards. A caller that arranges operands in a layout only a generated kernel wants
+// (the convolution's transposed weight) asks SmallGemm::generated() and otherwise takes its
+// plain OpenBLAS path.
 void use_generated_gemm(bool on);
 bool small_gemm_generated();  // built with libxsmm, switched on, and the CPU is supported
 bool small_gemm_available();  // built with libxsmm and the CPU is supported
