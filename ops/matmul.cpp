@@ -9,6 +9,7 @@
 #include <xtensor/xreducer.hpp>
 
 #include "../core/runtime/blas.hpp"
+#include "../core/runtime/narrow_gemm.hpp"
 #include "../core/tape.hpp"
 #include "elementwise.hpp"
 #include "reduce.hpp"
@@ -29,6 +30,11 @@ void sgemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std
     init_blas();  // the kernels this CPU supports, as for every OpenBLAS product (core/runtime/blas.hpp)
     if (k == 0) {  // BLAS rejects a leading dimension of 0; the empty sum is 0
         if (beta == 0.0f) std::fill(c, c + m * n, 0.0f);
+        return;
+    }
+    if (!transpose_a && transpose_b && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) &&
+        narrow_gemm_applies(m, n, k)) {  // a few long dot products per row
+        narrow_gemm_nt(m, n, k, a, k, b, k, c, n, beta == 1.0f);
         return;
     }
     cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,

@@ -1,3 +1,7 @@
+#include <cmath>
+
+#include <cblas.h>
+#include <tapegrad/core/runtime/narrow_gemm.hpp>
 #include <xtensor/xview.hpp>
 
 #include "helpers.hpp"
@@ -118,4 +122,54 @@ TEST_CASE("gradcheck and gradgradcheck of matmul in every torch.matmul form") {
         CHECK_GRAD(gradcheck(mm, {x, y}));
         CHECK_GRADGRAD(gradgradcheck(mm_sq, {x, y}));
     }
+}
+
+// core/runtime/narrow_gemm: y = x w^T with few output columns, against OpenBLAS on the same
+// operands, within float rounding of the sums (1e-6 of the sum of the products' magnitudes).
+TEST_CASE("the narrow-product kernel agrees with OpenBLAS on every shape it takes, on 1 and 2 threads") {
+    const int threads_before = num_threads();
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        for (std::size_t m : {1, 2, 3, 7, 100})
+            for (std::size_t n : {1, 2, 5, 10, 12, 13, 16, 24})
+                for (std::size_t k : {64, 100, 784, 980}) {
+                    CAPTURE(threads);
+                    CAPTURE(m);
+                    CAPTURE(n);
+                    CAPTURE(k);
+                    const std::size_t ldx = k + 3;  // strided rows, as a view's would be
+                    const Array x = test::random_array({m, ldx}, -1, 1, 1);
+                    const Array w = test::random_array({n, k}, -1, 1, 2);
+                    const Array start = test::random_array({m, n}, -1, 1, 3);
+                    for (bool accumulate : {false, true}) {
+                        Array fast = start, reference = start;
+                        narrow_gemm_nt(m, n, k, x.data(), ldx, w.data(), k, fast.data(), n,
+                                       accumulate);
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(n),
+                                    int(k), 1.0f, x.data(), int(ldx), w.data(), int(k),
+                                    accumulate ? 1.0f : 0.0f, reference.data(), int(n));
+                        for (std::size_t i = 0; i < m; ++i)
+                            for (std::size_t j = 0; j < n; ++j) {
+                                double magnitude = accumulate ? std::abs(start(i, j)) : 0.0;
+                                for (std::size_t p = 0; p < k; ++p)
+                                    magnitude += std::abs(double(x(i, p)) * w(j, p));
+                                REQUIRE(std::abs(fast(i, j) - reference(i, j)) <=
+                                        1e-6 * magnitude);
+                            }
+                    }
+                }
+    }
+    set_num_threads(threads_before);
+}
+
+TEST_CASE("linear sends a product with few outputs to the narrow kernel, with OpenBLAS's values") {
+    const Array x = test::random_array({50, 300}, -1, 1, 4);
+    const Array w = test::random_array({10, 300}, -1, 1, 5);
+    const Array b = test::random_array({10}, -1, 1, 6);
+    const Array fast = linear(Tensor(x), Tensor(w), Tensor(b)).value();
+    use_narrow_gemm(false);
+    const Array reference = linear(Tensor(x), Tensor(w), Tensor(b)).value();
+    use_narrow_gemm(true);
+    // Sums of 300 products of numbers in [-1, 1] (about 75 in magnitude): within 1e-5.
+    CHECK(xt::amax(xt::abs(fast - reference))() <= 1e-5f);
 }
