@@ -115,8 +115,18 @@ void run_hooks(Node& node, Array& dy) {
     dy = as_node.use_count() == 1 ? std::move(as_node->value) : as_node->value;
 }
 
+// sum += dx for two arrays of the same shape: one plain loop (xtensor's += walks the arrays
+// through its general assignment, which does not vectorise).
+inline void add_into(Array& sum, const Array& dx) {
+    float* __restrict s = sum.data();
+    const float* __restrict d = dx.data();
+    const std::size_t n = sum.size();
+    for (std::size_t i = 0; i < n; ++i) s[i] += d[i];
+}
+
 void keep_grad(Node& node, Array&& dy) {
-    if (node.grad) *node.grad += dy;
+    if (node.grad && node.grad->shape() == dy.shape()) add_into(*node.grad, dy);
+    else if (node.grad) *node.grad += dy;  // a grad the user set to another shape: as xtensor does
     else node.grad.emplace(std::move(dy));
 }
 
@@ -297,7 +307,7 @@ inline bool same_shape(const Array& a, const Array& b) {
     if (!same_shape(dx, node.value)) throw_gradient_shape(dx, node);
     // While a backward() runs, into the gradient it is summing for this tensor; else into grad().
     std::optional<Array>& sum = active_sweep ? incoming(*active_sweep, node_) : node.grad;
-    if (sum) *sum += dx;
+    if (sum) add_into(*sum, dx);
     else sum.emplace(std::move(dx));
 }
 
