@@ -12,6 +12,7 @@
 #include "../core/runtime/parallel.hpp"
 #include "../core/runtime/small_gemm.hpp"
 #include "../core/tape.hpp"
+#include "conv_plane.hpp"
 #include "kernels.hpp"
 #include "matmul.hpp"
 #include "reduce.hpp"
@@ -274,10 +275,23 @@ float* scratch_cols(std::size_t size) {
     return b.data.get();
 }
 
+// One-channel images take the direct path of ops/conv_plane.hpp where it applies.
+bool direct(const ConvGeometry& geo) {
+    return plane_conv_applies(geo.c, geo.groups, geo.stride, geo.dilation, geo.kw);
+}
+
+PlaneConv plane_of(const ConvGeometry& geo) {
+    return {geo.n, geo.h, geo.w, geo.o, geo.kh, geo.kw, geo.pad};
+}
+
 // y [N, O, Hout, Wout]: for each image n, y[n] [O, plane] = W [O, K] · cols [K, plane], + b.
 Array conv_values(const ConvGeometry& geo, const Array& x, const Array& w, const float* b) {
     const std::size_t K = geo.k(), plane = geo.plane();
     Array y = Array::from_shape({geo.n, geo.o, geo.ho, geo.wo});
+    if (direct(geo)) {
+        plane_conv_forward(plane_of(geo), x.data(), w.data(), b, y.data());
+        return y;
+    }
     parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int) {
         float* cols = scratch_cols(K * plane);
         for (std::size_t n = begin; n < end; ++n) {
@@ -366,6 +380,12 @@ struct ConvGrads {
 ConvGrads conv_grads(const ConvGeometry& geo, const Array& x, const Array& w, const Array& dy,
                      bool want_dx, bool want_dw, bool want_db) {
     ConvGrads out;
+    if (want_dw && direct(geo)) {  // dW on its own, the rest below
+        out.dw = Array::from_shape({geo.o, geo.c / geo.groups, geo.kh, geo.kw});
+        plane_conv_weight_grad(plane_of(geo), x.data(), dy.data(), out.dw.data());
+        want_dw = false;
+        if (!want_dx && !want_db) return out;
+    }
     if (want_dx) out.dx = Array::from_shape({geo.n, geo.c, geo.h, geo.w});
     std::vector<Array> dw_parts;
     if (want_dw)  // (made here, not in the parts: with an empty batch no part runs, and dW is 0)

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <tapegrad/core/runtime/small_gemm.hpp>
+#include <tapegrad/ops/conv_plane.hpp>
 
 using namespace tapegrad;
 using tapegrad::test::random_array;
@@ -486,6 +487,68 @@ TEST_CASE("conv2d on generated kernels agrees with conv2d on OpenBLAS") {
         for (std::size_t k = 0; k < 4; ++k) {
             CAPTURE(k);
             check_close(results[0][k], results[1][k], 1e-5);
+        }
+    }
+}
+
+// One-channel images on the direct path (ops/conv_plane.hpp) against the same convolution
+// through im2col: values and all three gradients, on 1 and 2 threads, on the tutorial's first
+// layer and on sizes that leave partial vectors, rows wider than two vectors, odd channel counts
+// and every kernel width the path takes.
+TEST_CASE("conv2d of one-channel images computed directly agrees with im2col") {
+    if (!plane_conv_applies(1, 1, 1, 1, 5))
+        test::skip_test("this build has no AVX-512 kernels (ops/conv_plane.hpp)");
+    struct Case {
+        Shape sx, sw;
+        std::size_t pad;
+        bool bias;
+    };
+    const std::vector<Case> cases{{{5, 1, 28, 28}, {20, 1, 5, 5}, 2, true},
+                                  {{2, 1, 7, 9}, {3, 1, 3, 3}, 1, true},
+                                  {{3, 1, 6, 40}, {23, 1, 2, 7}, 0, false},
+                                  {{1, 1, 5, 17}, {13, 1, 7, 1}, 3, true},
+                                  {{2, 1, 9, 33}, {11, 1, 4, 6}, 2, true},
+                                  {{2, 1, 4, 4}, {1, 1, 1, 2}, 0, true}};
+    struct Restore {
+        int threads = num_threads();
+        ~Restore() {
+            use_plane_conv(true);
+            set_num_threads(threads);
+        }
+    } restore;
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        for (const Case& c : cases) {
+            CAPTURE(threads);
+            CAPTURE(shape_str(c.sx));
+            CAPTURE(shape_str(c.sw));
+            const Array x = random_array(c.sx, -1.0f, 1.0f, 111), w = random_array(c.sw, -1.0f, 1.0f, 112);
+            const Array b = random_array({c.sw[0]}, -1.0f, 1.0f, 113);
+            const Array dy = random_array({c.sx[0], c.sw[0], c.sx[2] + 2 * c.pad - c.sw[2] + 1,
+                                           c.sx[3] + 2 * c.pad - c.sw[3] + 1},
+                                          -1.0f, 1.0f, 114);
+            auto run = [&](bool on, const Array& xv, const Array& wv, const Array& bv,
+                           const Array& dyv) {
+                use_plane_conv(on);
+                const Tensor tx(xv, true), tw(wv, true), tb(bv, true);
+                const Tensor y = c.bias ? conv2d(tx, tw, tb, 1, c.pad) : conv2d(tx, tw, Tensor(), 1, c.pad);
+                y.backward(dyv);
+                return std::vector<Array>{y.value(), tx.grad(), tw.grad()};
+            };
+            const std::vector<Array> fast = run(true, x, w, b, dy), reference = run(false, x, w, b, dy);
+            // The sums of the terms' magnitudes bound the rounding of either order of summation.
+            const std::vector<Array> magnitude =
+                run(false, xt::abs(x), xt::abs(w), xt::abs(b), xt::abs(dy));
+            use_plane_conv(true);
+            for (std::size_t k = 0; k < 3; ++k) {
+                CAPTURE(k);
+                REQUIRE(fast[k].shape() == reference[k].shape());
+                double worst = 0.0;
+                for (std::size_t e = 0; e < fast[k].size(); ++e)
+                    worst = std::max(worst, std::abs(double(fast[k].data()[e]) - reference[k].data()[e]) /
+                                                (double(magnitude[k].data()[e]) + 1e-30));
+                CHECK(worst <= 1e-6);
+            }
         }
     }
 }
