@@ -31,7 +31,9 @@
 #include <tuple>
 #include <vector>
 
+#include <tapegrad/core/runtime/narrow_gemm.hpp>
 #include <tapegrad/core/runtime/small_gemm.hpp>
+#include <tapegrad/ops/conv_plane.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 #include "bench.hpp"
@@ -118,17 +120,24 @@ void fill_random(float* data, std::size_t size) {
     }
 }
 
-// The op's products as OpenBLAS runs them. Those on generated kernels (the convolution's, see
-// core/runtime/small_gemm.hpp) never reach cblas_sgemm, so the capture runs the op with them
-// switched off; the op itself is timed with them on, and a fraction above 1 then means that they
-// beat OpenBLAS on the same products.
+// The op's products as OpenBLAS runs them. Those on tapegrad's own kernels (the convolution's
+// generated ones, core/runtime/small_gemm.hpp; the narrow products, core/runtime/narrow_gemm.hpp;
+// the direct convolution of one-channel images, ops/conv_plane.hpp) never reach cblas_sgemm, so
+// the capture runs the op with them switched off; the op itself is timed with them on, and a
+// fraction above 1 then means that they beat OpenBLAS on the same products.
 std::vector<Call> capture(const std::function<void()>& f) {
     struct Switch {  // restores the kernels and stops capturing however f ends
         bool generated = small_gemm_generated();
-        Switch() { use_generated_gemm(false); }
+        Switch() {
+            use_generated_gemm(false);
+            use_narrow_gemm(false);
+            use_plane_conv(false);
+        }
         ~Switch() {
             capturing = false;
             use_generated_gemm(generated);
+            use_narrow_gemm(true);
+            use_plane_conv(true);
         }
     } off;
     captured.clear();
