@@ -112,7 +112,7 @@ void narrow_gemm_nt(std::size_t m, std::size_t n, std::size_t k, const float* x,
 }
 
 bool narrow_gemm_applies(std::size_t, std::size_t n, std::size_t k) {
-    return narrow_on && lanes >= 8 && n >= 1 && n <= narrow_gemm_max_n && k >= 4 * lanes;
+    return narrow_on && lanes >= 16 && n >= 1 && n <= narrow_gemm_max_n && k >= 4 * lanes;
 }
 
 void use_narrow_gemm(bool on) { narrow_on = on; }

@@ -24,7 +24,7 @@ void narrow_gemm_nt(std::size_t m, std::size_t n, std::size_t k, const float* x,
                     const float* w, std::size_t ldw, float* y, std::size_t ldy, bool accumulate);
 
 // Whether sgemm sends a product of these sizes here: n small, k long enough to fill the SIMD
-// registers, and a build whose SIMD registers are wide enough (AVX or wider) to beat OpenBLAS.
+// registers, and a build for AVX-512 (with AVX2's 16 registers the 24 sums would not fit).
 // Tests switch it off to compare with OpenBLAS; it is on by default.
 bool narrow_gemm_applies(std::size_t m, std::size_t n, std::size_t k);
 void use_narrow_gemm(bool on);
