@@ -51,8 +51,11 @@ std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params) {
     return groups;
 }
 
-void Optimizer::zero_grad() {
-    for (const Tensor& p : params_) p.zero_grad();
+void Optimizer::zero_grad(bool set_to_none) {
+    for (const Tensor& p : params_) {
+        if (set_to_none) p.clear_grad();
+        else p.zero_grad();
+    }
 }
 
 void Optimizer::set_lr(float lr) {

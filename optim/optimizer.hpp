@@ -61,8 +61,12 @@ class Optimizer {
     // One update of every parameter that has a gradient.
     virtual void step() = 0;
 
-    // Sets every gradient to zeros (keeping its memory); call it before each backward().
-    void zero_grad();
+    // Sets every gradient to zeros (keeping its memory); call it before each backward(). With
+    // set_to_none, drops the gradients instead (torch's zero_grad(set_to_none=True), the default
+    // from PyTorch 2.0): the next backward() hands each parameter its gradient rather than adding
+    // it to zeros, which saves two passes over every parameter, and a parameter that backward()
+    // does not reach has no gradient, so step() leaves it and its state alone.
+    void zero_grad(bool set_to_none = false);
 
     // The learning rate of the first group; set_lr sets every group's.
     float lr() const { return groups_[0].lr; }

@@ -181,6 +181,27 @@ TEST_CASE("zero_grad sets every gradient to zero") {
     CHECK(p.grad() == Array{0.0f, 0.0f});
 }
 
+TEST_CASE("zero_grad with set_to_none drops the gradients, and the steps match zeroed ones") {
+    Tensor p = start_point(), q = start_point();
+    SGD dropped({p}, 0.1f, 0.9f), zeroed({q}, 0.1f, 0.9f);
+    for (int step = 0; step < 3; ++step) {
+        dropped.zero_grad(true);
+        CHECK_FALSE(p.has_grad());
+        sum(p * p).backward();
+        dropped.step();
+        take_step(zeroed, q);
+        CHECK(p.value() == q.value());  // bit for bit: grad = 0 + g is g
+    }
+    // Momentum moves a parameter with a zero gradient; one without a gradient stays put.
+    zeroed.zero_grad();
+    zeroed.step();
+    CHECK(q.value() != p.value());
+    const Array before = p.value();
+    dropped.zero_grad(true);
+    dropped.step();
+    CHECK(p.value() == before);
+}
+
 TEST_CASE("set_lr changes the step size and lr reads it") {
     Tensor p = start_point();
     SGD opt({p}, 0.1f);
