@@ -12,6 +12,7 @@
 #include <xtensor/xreducer.hpp>
 
 #include "inspect/trace.hpp"
+#include "runtime/parallel.hpp"
 
 namespace tapegrad {
 
@@ -116,12 +117,19 @@ void run_hooks(Node& node, Array& dy) {
 }
 
 // sum += dx for two arrays of the same shape: one plain loop (xtensor's += walks the arrays
-// through its general assignment, which does not vectorise).
+// through its general assignment, which does not vectorise), split over the threads when large.
 inline void add_into(Array& sum, const Array& dx) {
-    float* __restrict s = sum.data();
-    const float* __restrict d = dx.data();
+    float* s = sum.data();
+    const float* d = dx.data();
+    auto add = [s, d](std::size_t begin, std::size_t end) {
+        float* __restrict to = s;
+        const float* __restrict from = d;
+        for (std::size_t i = begin; i < end; ++i) to[i] += from[i];
+    };
     const std::size_t n = sum.size();
-    for (std::size_t i = 0; i < n; ++i) s[i] += d[i];
+    if (n < 2 * min_floats_per_thread) add(0, n);
+    else parallel_for(n, [&](std::size_t begin, std::size_t end, int) { add(begin, end); },
+                      min_floats_per_thread);
 }
 
 void keep_grad(Node& node, Array&& dy) {
