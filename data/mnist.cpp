@@ -1,8 +1,10 @@
 #include "mnist.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
+#include "../core/runtime/parallel.hpp"
 #include "formats/idx.hpp"
 
 namespace tapegrad {
@@ -86,14 +88,21 @@ Batch MNIST::get_batch(const std::vector<std::size_t>& indices) const {
     batch.inputs = layout_ == MnistLayout::image ? Array::from_shape({b, 1, rows_, cols_})
                                                  : Array::from_shape({b, pixels});
     batch.targets = Array::from_shape({b});
+    // label() checks every index before any image is read
+    for (std::size_t k = 0; k < b; ++k) batch.targets(k) = static_cast<float>(label(indices[k]));
     float* out = batch.inputs.data();
-    for (std::size_t k = 0; k < b; ++k) {
-        batch.targets(k) = static_cast<float>(label(indices[k]));
-        const std::uint8_t* in = images_.data() + indices[k] * pixels;
-        float* __restrict to = out + k * pixels;
-        // v / 255 (not a table lookup, which does not vectorise)
-        for (std::size_t p = 0; p < pixels; ++p) to[p] = static_cast<float>(in[p]) / 255.0f;
-    }
+    const std::uint8_t* images = images_.data();
+    parallel_for(
+        b,
+        [&](std::size_t begin, std::size_t end, int) {
+            for (std::size_t k = begin; k < end; ++k) {
+                const std::uint8_t* in = images + indices[k] * pixels;
+                float* __restrict to = out + k * pixels;
+                // v / 255 (not a table lookup, which does not vectorise)
+                for (std::size_t p = 0; p < pixels; ++p) to[p] = static_cast<float>(in[p]) / 255.0f;
+            }
+        },
+        std::max<std::size_t>(1, min_floats_per_thread / std::max<std::size_t>(pixels, 1)));
     return batch;
 }
 
