@@ -130,7 +130,7 @@ def run_train(o):
     for b in range(0, len(labels), o.batch):
         idx = order[b:b + o.batch]
         loss = F.cross_entropy(model(to_input(o.model, images[idx])), labels[idx])
-        sgd.zero_grad()
+        sgd.zero_grad(set_to_none=True)
         loss.backward()
         sgd.step()
         losses.append(loss.item())
@@ -189,7 +189,7 @@ def run_seq(o):
         if s == 1:
             start = time.perf_counter()
         loss = F.cross_entropy(model(inputs[s]).reshape(-1, alphabet), targets[s])
-        adamw.zero_grad()
+        adamw.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         adamw.step()

@@ -54,13 +54,14 @@ int run_train(const Options& o) {
     losses.reserve(loader.num_batches());
     std::size_t images = 0;
     const double start = now();
-    for (const Batch& batch : loader.epoch(0)) {
-        const Tensor loss = loss_fn((*model)(Tensor(batch.inputs)), Tensor(batch.targets));
-        sgd.zero_grad();
+    for (Batch batch : loader.epoch(0)) {  // each batch is made anew: its arrays move in
+        images += batch.targets.size();
+        const Tensor loss =
+            loss_fn((*model)(Tensor(std::move(batch.inputs))), Tensor(std::move(batch.targets)));
+        sgd.zero_grad(/*set_to_none=*/true);
         loss.backward();
         sgd.step();
         losses.push_back(loss.item());
-        images += batch.targets.size();
     }
     const double seconds = now() - start;
 
@@ -161,7 +162,7 @@ int run_seq(const Options& o) {
         if (s == 1) start = now();
         const Tensor logits = model(inputs[s]);
         const Tensor loss = cross_entropy(reshape(logits, {length * o.batch, alphabet}), targets[s]);
-        adamw.zero_grad();
+        adamw.zero_grad(/*set_to_none=*/true);
         loss.backward();
         optim::clip_grad_norm(adamw.params(), 1.0);
         adamw.step();
