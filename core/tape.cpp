@@ -127,6 +127,8 @@ inline void add_into(Array& sum, const Array& dx) {
         for (std::size_t i = begin; i < end; ++i) to[i] += from[i];
     };
     const std::size_t n = sum.size();
+    // parallel_for would run a small n on one part too; testing first keeps the scalar ops of the
+    // tape from building a std::function for every gradient they sum.
     if (n < 2 * min_floats_per_thread) add(0, n);
     else parallel_for(n, [&](std::size_t begin, std::size_t end, int) { add(begin, end); },
                       min_floats_per_thread);
