@@ -60,9 +60,13 @@ struct ConvGeometry {
     // The per-image products; generated for these exact sizes where tapegrad can
     // (core/runtime/small_gemm.hpp), else on OpenBLAS. dcols takes W transposed, which only pays
     // with a generated kernel: without one, dx goes through sgemm on W as it is.
+    // dW goes through its transpose for the same reason: dWt_g = cols_g · dY_gT with dY_g
+    // transposed per image (og x P floats, a fraction of cols), where OpenBLAS's dW = dY · colsT
+    // packed the whole of cols on every call (half of the product's time on the tutorial CNN).
     struct Gemms {
         SmallGemm y;      // y_g [og, P] = W_g [og, kg] · cols_g [kg, P]
         SmallGemm dcols;  // dcols_g [kg, P] = Wt_g [kg, og] · dY_g [og, P]
+        SmallGemm dwt;    // dWt_g [kg, og] += cols_g [kg, P] · dYt_g [P, og]
     };
     std::shared_ptr<const Gemms> gemms;
     std::size_t k() const { return c * kh * kw; }  // rows of cols, all groups
@@ -134,7 +138,8 @@ ConvGeometry geometry_of(const Tensor& x, const Tensor& weight, const Tensor& bi
     if (same_width(geo)) geo.keep = column_masks(geo);
     const std::size_t P = geo.plane(), kg = geo.k_group(), og = geo.o_group();
     geo.gemms = std::make_shared<const ConvGeometry::Gemms>(ConvGeometry::Gemms{
-        SmallGemm({og, P, kg, kg, P, P, false}), SmallGemm({kg, P, og, og, P, P, false})});
+        SmallGemm({og, P, kg, kg, P, P, false}), SmallGemm({kg, P, og, og, P, P, false}),
+        SmallGemm({kg, og, P, P, og, og, true})});
     return geo;
 }
 
@@ -344,13 +349,34 @@ void image_dx(const ConvGeometry& geo, const float* dy, const float* w, const fl
 
 // dW [O, C, kh, kw] = sum over images of dY [O, plane] · colsT [plane, K]. Each thread adds its
 // images into its own partial sum; the partial sums are added in thread order.
+// With a generated dWt kernel the partial sums are transposed, each group's dWt_g [kg, og] one
+// after the other, and dyt is scratch for one group's dY_g transposed, [plane, og].
 void image_dw(const ConvGeometry& geo, const float* x, const float* dy, std::size_t n, float* cols,
-              Array& dw) {
+              float* dyt, Array& dw) {
     const std::size_t plane = geo.plane(), kg = geo.k_group(), og = geo.o_group();
     im2col(geo, x, n, cols);
+    for (std::size_t g = 0; g < geo.groups; ++g) {
+        const float* dy_g = dy + (n * geo.o + g * og) * plane;
+        if (!geo.gemms->dwt.generated()) {
+            sgemm(false, true, og, kg, plane, dy_g, cols + g * kg * plane, dw.data() + g * og * kg,
+                  1.0f);
+            continue;
+        }
+        for (std::size_t o = 0; o < og; ++o)
+            for (std::size_t p = 0; p < plane; ++p) dyt[p * og + o] = dy_g[o * plane + p];
+        geo.gemms->dwt(cols + g * kg * plane, dyt, dw.data() + g * kg * og);
+    }
+}
+
+// dW [O, C/G, kh, kw] from the groups' transposes dWt_g [kg, og] one after the other.
+Array untransposed_groups(const ConvGeometry& geo, const Array& dwt) {
+    const std::size_t kg = geo.k_group(), og = geo.o_group();
+    Array dw = Array::from_shape({geo.o, geo.c / geo.groups, geo.kh, geo.kw});
     for (std::size_t g = 0; g < geo.groups; ++g)
-        sgemm(false, true, og, kg, plane, dy + (n * geo.o + g * og) * plane, cols + g * kg * plane,
-              dw.data() + g * og * kg, 1.0f);
+        for (std::size_t o = 0; o < og; ++o)
+            for (std::size_t k = 0; k < kg; ++k)
+                dw.data()[(g * og + o) * kg + k] = dwt.data()[(g * kg + k) * og + o];
+    return dw;
 }
 
 // db[o] = sum of dy[n, o, :, :], from the per-image sums sums[n, o] (added in image order, so
@@ -394,18 +420,22 @@ ConvGrads conv_grads(const ConvGeometry& geo, const Array& x, const Array& w, co
     std::vector<double> sums(want_db ? geo.n * geo.o : 0);
     std::vector<float> wt;
     if (want_dx && geo.gemms->dcols.generated()) wt = transposed_groups(geo, w);
+    const bool dw_transposed = want_dw && geo.gemms->dwt.generated();
+    const std::size_t cols_size = geo.k() * geo.plane();
     parallel_for(geo.n, [&](std::size_t begin, std::size_t end, int t) {
-        float* cols = scratch_cols(geo.k() * geo.plane());
+        float* cols = scratch_cols(cols_size + (dw_transposed ? geo.plane() * geo.o_group() : 0));
+        float* dyt = cols + cols_size;
         for (std::size_t n = begin; n < end; ++n) {
             if (want_db) image_db(geo, dy.data(), n, sums.data());
             if (want_dw)
-                image_dw(geo, x.data(), dy.data(), n, cols, dw_parts[static_cast<std::size_t>(t)]);
+                image_dw(geo, x.data(), dy.data(), n, cols, dyt,
+                         dw_parts[static_cast<std::size_t>(t)]);
             if (want_dx) image_dx(geo, dy.data(), w.data(), wt.data(), n, cols, out.dx.data());
         }
     });
     if (want_dw) {
         for (std::size_t t = 1; t < dw_parts.size(); ++t) dw_parts[0] += dw_parts[t];
-        out.dw = std::move(dw_parts[0]);
+        out.dw = dw_transposed ? untransposed_groups(geo, dw_parts[0]) : std::move(dw_parts[0]);
     }
     if (want_db) out.db = db_of(geo, sums);
     return out;

@@ -484,9 +484,11 @@ TEST_CASE("conv2d on generated kernels agrees with conv2d on OpenBLAS") {
         }
         use_generated_gemm(true);
         CHECK(small_gemm_generated());
+        // The two paths add each dW's N x 196 products in different orders (the generated one
+        // through dW's transpose), so they agree to float rounding of such sums, not bit for bit.
         for (std::size_t k = 0; k < 4; ++k) {
             CAPTURE(k);
-            check_close(results[0][k], results[1][k], 1e-5);
+            check_close(results[0][k], results[1][k], 2e-5);
         }
     }
 }
