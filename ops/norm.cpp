@@ -47,27 +47,32 @@ void for_groups(const Groups& s, const std::function<void(std::size_t, std::size
     parallel_for(s.g, [&](std::size_t begin, std::size_t end, int) { body(begin, end); }, min_groups);
 }
 
-Statistics statistics(const float* in, const Groups& s, float eps) {
-    Statistics r{std::vector<float>(s.g), std::vector<float>(s.g), std::vector<float>(s.g)};
-    for_groups(s, [&](std::size_t begin, std::size_t end) {
-        std::vector<float> centred(s.b);
-        for (std::size_t grp = begin; grp < end; ++grp) {
-            double total = 0.0;
-            for (std::size_t i = 0; i < s.a; ++i) total += detail::row_sum(in + s.at(i, grp, 0), s.b);
-            const float mu = static_cast<float>(total / static_cast<double>(s.count()));
-            double squares = 0.0;  // a second pass: the variance of values far from 0 stays exact
-            for (std::size_t i = 0; i < s.a; ++i) {
-                const float* __restrict row = in + s.at(i, grp, 0);
-                for (std::size_t j = 0; j < s.b; ++j) centred[j] = (row[j] - mu) * (row[j] - mu);
-                squares += detail::row_sum(centred.data(), s.b);
-            }
-            const double var = squares / static_cast<double>(s.count());
-            r.mean[grp] = mu;
-            r.var[grp] = static_cast<float>(var);
-            r.rstd[grp] = static_cast<float>(1.0 / std::sqrt(var + eps));
-        }
-    });
-    return r;
+// The sum of (v - mu)^2 over n values, in eight float lanes, then into double (as
+// detail::row_sum).
+double squared_deviations(const float* __restrict row, std::size_t n, float mu) {
+    float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (std::size_t l = 0; l < 8; ++l) part[l] += (row[k + l] - mu) * (row[k + l] - mu);
+    double total = 0.0;
+    for (float p : part) total += p;
+    for (; k < n; ++k) total += (row[k] - mu) * (row[k] - mu);
+    return total;
+}
+
+// One group's statistics into r: the mean, then the variance in a second pass (the variance of
+// values far from 0 stays exact), which finds the group in cache.
+void group_statistics(const float* in, const Groups& s, float eps, std::size_t grp,
+                      Statistics& r) {
+    double total = 0.0;
+    for (std::size_t i = 0; i < s.a; ++i) total += detail::row_sum(in + s.at(i, grp, 0), s.b);
+    const float mu = static_cast<float>(total / static_cast<double>(s.count()));
+    double squares = 0.0;
+    for (std::size_t i = 0; i < s.a; ++i) squares += squared_deviations(in + s.at(i, grp, 0), s.b, mu);
+    const double var = squares / static_cast<double>(s.count());
+    r.mean[grp] = mu;
+    r.var[grp] = static_cast<float>(var);
+    r.rstd[grp] = static_cast<float>(1.0 / std::sqrt(var + eps));
 }
 
 // x^ = (x - mean) rstd of row (i, grp), into h.
@@ -123,12 +128,17 @@ Tensor normalize(const char* op, const Tensor& x, const Groups& s,
                  const std::vector<std::size_t>& axes, const Tensor& w, const Tensor& b,
                  const Shape& affine, float eps, Statistics* stats = nullptr) {
     const float* xv = x.value().data();
-    auto st = std::make_shared<const Statistics>(statistics(xv, s, eps));
+    auto statistics = std::make_shared<Statistics>(
+        Statistics{std::vector<float>(s.g), std::vector<float>(s.g), std::vector<float>(s.g)});
+    const std::shared_ptr<const Statistics> st = statistics;
     Array y = Array::from_shape(x.shape());
     const float* wv = w.defined() ? w.value().data() : nullptr;
     const float* bv = b.defined() ? b.value().data() : nullptr;
+    // Group by group: its statistics, then its rows of y while the group is still in cache (one
+    // pass over x through memory rather than two).
     for_groups(s, [&](std::size_t begin, std::size_t end) {
-        for (std::size_t grp = begin; grp < end; ++grp)
+        for (std::size_t grp = begin; grp < end; ++grp) {
+            group_statistics(xv, s, eps, grp, *statistics);
             for (std::size_t i = 0; i < s.a; ++i) {
                 float* __restrict row = y.data() + s.at(i, grp, 0);
                 xhat_row(xv, s, *st, i, grp, row);
@@ -141,6 +151,7 @@ Tensor normalize(const char* op, const Tensor& x, const Groups& s,
                     if (bv) for (std::size_t j = 0; j < s.b; ++j) row[j] += bv[j];
                 }
             }
+        }
     });
     if (stats) *stats = *st;
     const bool has_w = w.defined(), has_b = b.defined();
