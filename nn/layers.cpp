@@ -192,14 +192,25 @@ BatchNorm::BatchNorm(std::size_t rank, std::size_t features, float eps, float mo
     num_batches_tracked.mutable_value().fill(0.0f);
 }
 
-Tensor BatchNorm::forward(const Tensor& x) {
+void BatchNorm::check_input(const Tensor& x) const {
     if (x.dim() != rank_ || x.shape()[1] != features_)
         throw std::invalid_argument(type_name() + ": x must be " +
                                     (rank_ == 2 ? "[N, " : "[N, ") + std::to_string(features_) +
                                     (rank_ == 2 ? "]" : ", H, W]") + ", but its shape is " +
                                     shape_str(x.shape()));
+}
+
+Tensor BatchNorm::forward(const Tensor& x) {
+    check_input(x);
     if (is_training()) num_batches_tracked.mutable_value() += 1.0f;
     return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum_, eps_);
+}
+
+Tensor BatchNorm::forward_relu_max_pool2d(const Tensor& x) {
+    if (!is_training() || rank_ != 4) return relu_max_pool2d(forward(x));
+    check_input(x);
+    num_batches_tracked.mutable_value() += 1.0f;
+    return batch_norm_relu_max_pool2d(x, running_mean, running_var, weight, bias, momentum_, eps_);
 }
 
 std::string BatchNorm::extra_repr() const {
@@ -229,15 +240,23 @@ void Sequential::throw_wrong_type(std::size_t i) const {
 
 // A ReLU followed by MaxPool2D with kernel 2, stride 2 and no padding runs as relu_max_pool2d
 // (ops/pool.hpp): the values and gradients of the two layers, in one pass over the input and
-// without the ReLU's output in between. Not while summary() records each layer's call.
-bool Sequential::fuses_with_next(std::size_t i) const {
-    if (i + 1 >= size() || Module::recording_calls()) return false;
-    // Exactly these two types: a layer derived from either may do something else in forward().
-    const Module& first = *named_children()[i].second;
-    const Module& second = *named_children()[i + 1].second;
-    if (typeid(first) != typeid(ReLU) || typeid(second) != typeid(MaxPool2D)) return false;
-    const auto& pool = static_cast<const MaxPool2D&>(second);
-    return pool.kernel() == 2 && pool.stride() == 2 && pool.padding() == 0;
+// without the ReLU's output in between; with a BatchNorm2D in training before them, the three
+// run as batch_norm_relu_max_pool2d (ops/norm.hpp). Not while summary() records each layer's
+// call. Returns how many layers from i on run as one op: 1 (none fused), 2 or 3.
+std::size_t Sequential::fused_layers(std::size_t i) const {
+    if (Module::recording_calls()) return 1;
+    // Exactly these types: a layer derived from one may do something else in forward().
+    auto is_relu_pool = [this](std::size_t k) {
+        if (k + 1 >= size()) return false;
+        const Module& first = *named_children()[k].second;
+        const Module& second = *named_children()[k + 1].second;
+        if (typeid(first) != typeid(ReLU) || typeid(second) != typeid(MaxPool2D)) return false;
+        const auto& pool = static_cast<const MaxPool2D&>(second);
+        return pool.kernel() == 2 && pool.stride() == 2 && pool.padding() == 0;
+    };
+    const Module& layer = *named_children()[i].second;
+    if (typeid(layer) == typeid(BatchNorm2D) && layer.is_training() && is_relu_pool(i + 1)) return 3;
+    return is_relu_pool(i) ? 2 : 1;
 }
 
 Tensor Sequential::forward(const Tensor& x) {
@@ -245,7 +264,13 @@ Tensor Sequential::forward(const Tensor& x) {
     for (std::size_t i = 0; i < size(); ++i) {
         Module& layer = *named_children()[i].second;
         try {
-            if (fuses_with_next(i)) {  // ReLU then MaxPool2D(2): one op, the same numbers
+            const std::size_t fused = fused_layers(i);
+            if (fused == 3) {  // BatchNorm2D, ReLU, MaxPool2D(2): one op, the same numbers
+                y = static_cast<BatchNorm&>(layer).forward_relu_max_pool2d(y);
+                i += 2;
+                continue;
+            }
+            if (fused == 2) {  // ReLU then MaxPool2D(2): one op, the same numbers
                 y = relu_max_pool2d(y);
                 ++i;
                 continue;

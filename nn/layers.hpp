@@ -237,6 +237,9 @@ class BatchNorm : public Module {
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return rank_ == 2 ? "BatchNorm1D" : "BatchNorm2D"; }
     std::string extra_repr() const override;
+    // forward, then ReLU and MaxPool2D(2), as one op in training (batch_norm_relu_max_pool2d):
+    // what Sequential runs for these three layers in a row. Elsewhere the three ops.
+    Tensor forward_relu_max_pool2d(const Tensor& x);
 
     Tensor weight, bias;                     // [features]
     Tensor running_mean, running_var;        // buffers, [features]
@@ -246,6 +249,7 @@ class BatchNorm : public Module {
     BatchNorm(std::size_t rank, std::size_t features, float eps, float momentum);
 
   private:
+    void check_input(const Tensor& x) const;
     std::size_t rank_, features_;
     float eps_, momentum_;
 };
@@ -320,7 +324,7 @@ class Sequential : public Module {
 
   private:
     [[noreturn]] void throw_wrong_type(std::size_t i) const;
-    bool fuses_with_next(std::size_t i) const;
+    std::size_t fused_layers(std::size_t i) const;
 };
 
 }  // namespace tapegrad::nn

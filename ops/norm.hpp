@@ -32,4 +32,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                   const Tensor& weight, const Tensor& bias, bool training,
                   float momentum = 0.1f, float eps = 1e-5f);
 
+// max_pool2d(relu(batch_norm(x, ..., training = true)), 2, 2) as one op
+// "batch_norm_relu_max_pool2d", which nn::Sequential runs for BatchNorm2D, ReLU and MaxPool2D(2)
+// in training: the same values, running statistics and gradients, bit for bit, without the
+// normalized array between the three (each channel is normalized, rectified and pooled while it
+// is in cache, and backward builds the normalization's gradient one channel at a time). Where it
+// does not apply (x not 4-D, a plane smaller than 2 x 2) it runs the three ops.
+Tensor batch_norm_relu_max_pool2d(const Tensor& x, const Tensor& running_mean,
+                                  const Tensor& running_var, const Tensor& weight,
+                                  const Tensor& bias, float momentum = 0.1f, float eps = 1e-5f);
+
 }  // namespace tapegrad

@@ -18,6 +18,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "../core/tensor.hpp"
 
@@ -33,5 +36,31 @@ Tensor avg_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride,
 // NaN, then max_pool2d's to the first maximum of each window), in one pass over x with no
 // relu-sized array between the two.
 Tensor relu_max_pool2d(const Tensor& x);
+
+// What ops fused with a 2x2 max pool share with this file (batch_norm_relu_max_pool2d in
+// ops/norm.hpp).
+namespace detail {
+
+// Where each maximum of max_pool2d came from, and the shapes around it: what its gradient needs.
+struct PoolIndex {
+    std::vector<std::uint32_t> argmax;  // per output element, its position in the input plane
+    Shape input, output;
+    std::size_t planes, plane_in, plane_out, min_planes;
+
+    // The shapes around argmax: x's, y's, and the thread split of the planes.
+    void describe(const Shape& x, const Array& y, std::size_t min_planes_);
+};
+
+// dy [N, C, Ho, Wo] added onto the input positions of the maxima, as an op (linear, so twice
+// differentiable): max_pool2d's backward in tensor ops.
+Tensor pool_scatter(const Tensor& dy, std::shared_ptr<const PoolIndex> index);
+
+// One output row of relu_max_pool2d: relu, then the maximum of each 2x2 window of input rows r0
+// and r1 (r0 starts at position `first` of its plane, r1 is the row below it, w positions on),
+// into best[0, wo) with their positions in at[0, wo).
+void relu_max_pool_2x2_row(const float* r0, const float* r1, std::uint32_t first, std::uint32_t w,
+                           std::size_t wo, float* best, std::uint32_t* at);
+
+}  // namespace detail
 
 }  // namespace tapegrad

@@ -300,6 +300,74 @@ TEST_CASE("Sequential runs ReLU then MaxPool2D(2) as one op with the two layers'
     CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return square(relu_max_pool2d(t[0])); }, {smooth}));
 }
 
+TEST_CASE("Sequential runs BatchNorm2D, ReLU and MaxPool2D(2) in training as one op with the three layers' values and gradients") {
+    struct Restore {
+        int threads = num_threads();
+        ~Restore() { set_num_threads(threads); }
+    } restore;
+    // Odd sizes (a row and a column left over); at 2 threads the larger case splits its channels.
+    for (const Shape& shape : {Shape{3, 4, 7, 9}, Shape{2, 16, 64, 64}})
+        for (int threads : {1, 2}) {
+            CAPTURE(shape_str(shape));
+            CAPTURE(threads);
+            set_num_threads(threads);
+            const Array x = test::random_array(shape, -3.0f, 3.0f, 41);
+            const std::size_t c = shape[1];
+            auto make_bn = [c] {
+                auto bn = std::make_shared<nn::BatchNorm2D>(c);
+                bn->weight.mutable_value() = test::random_array({c}, -1.5f, 1.5f, 42);
+                bn->bias.mutable_value() = test::random_array({c}, -0.5f, 0.5f, 43);
+                bn->running_mean.mutable_value() = test::random_array({c}, -1.0f, 1.0f, 44);
+                return bn;
+            };
+            auto bn_a = make_bn(), bn_b = make_bn();
+            nn::Sequential fused{bn_a, nn::ReLU(), nn::MaxPool2D(2)};
+            Tape::current().clear();
+            Tensor a(x, true);
+            const Tensor ya = fused(a);
+            CHECK(Tape::current().size() == 1);
+            CHECK(std::string(Tape::current()[0].op) == "batch_norm_relu_max_pool2d");
+            const Array w = test::random_array(ya.shape(), -1.0f, 1.0f, 45);  // weights the outputs
+            sum(ya * Tensor(w)).backward();
+            Tensor b(x, true);
+            const Tensor yb = max_pool2d(relu((*bn_b)(b)), 2, 2);
+            sum(yb * Tensor(w)).backward();
+            CHECK(ya.value() == yb.value());
+            CHECK(a.grad() == b.grad());
+            CHECK(bn_a->weight.grad() == bn_b->weight.grad());
+            CHECK(bn_a->bias.grad() == bn_b->bias.grad());
+            CHECK(bn_a->running_mean.value() == bn_b->running_mean.value());
+            CHECK(bn_a->running_var.value() == bn_b->running_var.value());
+            CHECK(bn_a->num_batches_tracked.value() == bn_b->num_batches_tracked.value());
+            // In evaluation the layers run one by one, with the running statistics.
+            fused.eval();
+            bn_b->eval();
+            Tape::current().clear();
+            CHECK(fused(Tensor(x)).value() == max_pool2d(relu((*bn_b)(Tensor(x))), 2, 2).value());
+        }
+    // The op without weight and bias, against the three ops.
+    const Array x = test::random_array({2, 3, 6, 5}, -2.0f, 2.0f, 46);
+    Tensor a(x, true), b(x, true);
+    const Tensor ya = batch_norm_relu_max_pool2d(a, Tensor(), Tensor(), Tensor(), Tensor());
+    const Tensor yb = max_pool2d(relu(batch_norm(b, Tensor(), Tensor(), Tensor(), Tensor(), true)), 2, 2);
+    CHECK(ya.value() == yb.value());
+    sum(square(ya)).backward();
+    sum(square(yb)).backward();
+    CHECK(a.grad() == b.grad());
+    // Bad input is named as batch_norm names it.
+    CHECK_THROWS_WITH_AS(batch_norm_relu_max_pool2d(a, Tensor(Array{0.0f}), Tensor(), Tensor(), Tensor()),
+                         doctest::Contains("batch_norm: running_mean must have shape [3]"),
+                         std::invalid_argument);
+    // Twice differentiable, as the three ops are.
+    const Array smooth = test::random_array({2, 2, 4, 4}, -1.0f, 1.0f, 47);
+    const Array wt = test::random_array({2}, 0.5f, 1.5f, 48), bs = test::random_array({2}, -0.5f, 0.5f, 49);
+    auto f = [](const std::vector<Tensor>& t) {
+        return square(batch_norm_relu_max_pool2d(t[0], Tensor(), Tensor(), t[1], t[2]));
+    };
+    CHECK_GRAD(gradcheck(f, {smooth, wt, bs}));
+    CHECK_GRADGRAD(gradgradcheck(f, {smooth, wt, bs}));
+}
+
 TEST_CASE("Dropout drops in training and is the identity after eval(), and train() turns it back on") {
     nn::Sequential net{std::make_shared<nn::Dropout>(0.5f)};
     const Tensor x(xt::ones<float>({1000}));
