@@ -87,6 +87,16 @@ void xhat_row(const float* x, const Groups& s, const Statistics& st, std::size_t
     for (std::size_t j = 0; j < s.b; ++j) h[j] = (row[j] - mu) * r;
 }
 
+// batch_norm's y of row (i, grp) into out: x^, then x^ w + b with the group's w and b (when
+// either is given). The fused batch_norm_relu_max_pool2d computes the same numbers through it.
+void batch_row(const float* x, const Groups& s, const Statistics& st, std::size_t i,
+               std::size_t grp, const float* wv, const float* bv, float* __restrict out) {
+    xhat_row(x, s, st, i, grp, out);
+    if (!wv && !bv) return;
+    const float scale = wv ? wv[grp] : 1.0f, shift = bv ? bv[grp] : 0.0f;
+    for (std::size_t j = 0; j < s.b; ++j) out[j] = out[j] * scale + shift;
+}
+
 // Over one row of n values: the sum of g' = dy w and of g' x^, x^ = (x - mu) r, with w[j] the
 // weight at position j (w null: 1). In 8 float lanes, then into double (as detail::row_sum).
 struct Sums {
@@ -199,12 +209,10 @@ Tensor normalize(const char* op, const Tensor& x, const Groups& s,
             group_statistics(xv, s, eps, grp, *statistics);
             for (std::size_t i = 0; i < s.a; ++i) {
                 float* __restrict row = y.data() + s.at(i, grp, 0);
-                xhat_row(xv, s, *st, i, grp, row);
                 if (s.affine_per_group) {
-                    if (!wv && !bv) continue;
-                    const float scale = wv ? wv[grp] : 1.0f, shift = bv ? bv[grp] : 0.0f;
-                    for (std::size_t j = 0; j < s.b; ++j) row[j] = row[j] * scale + shift;
+                    batch_row(xv, s, *st, i, grp, wv, bv, row);
                 } else {
+                    xhat_row(xv, s, *st, i, grp, row);
                     if (wv) for (std::size_t j = 0; j < s.b; ++j) row[j] *= wv[j];
                     if (bv) for (std::size_t j = 0; j < s.b; ++j) row[j] += bv[j];
                 }
@@ -434,28 +442,20 @@ Tensor batch_norm_relu_max_pool2d(const Tensor& x, const Tensor& running_mean,
     const float* xv = x.value().data();
     const float* wv = weight.defined() ? weight.value().data() : nullptr;
     const float* bv = bias.defined() ? bias.value().data() : nullptr;
-    // Channel by channel: its statistics, then each pair of its rows normalized into a scratch
-    // pair (as normalize writes y) and rectified and pooled from there.
+    // Channel by channel: its statistics, then each plane normalized by batch_row into a scratch
+    // plane (the numbers normalize writes into y), rectified and pooled from there.
     for_groups(s, [&](std::size_t begin, std::size_t end) {
-        std::vector<float> rows(2 * w);
+        std::vector<float> normalized(h * w);
         for (std::size_t grp = begin; grp < end; ++grp) {
             group_statistics(xv, s, eps, grp, *statistics);
-            const float mu = statistics->mean[grp], r = statistics->rstd[grp];
-            const float scale = wv ? wv[grp] : 1.0f, shift = bv ? bv[grp] : 0.0f;
             for (std::size_t i = 0; i < n; ++i) {
-                const float* plane = xv + s.at(i, grp, 0);
+                batch_row(xv, s, *statistics, i, grp, wv, bv, normalized.data());
                 const std::size_t p = i * c + grp;  // the plane's index in y
-                for (std::size_t k = 0; k < ho; ++k) {
-                    float* __restrict out = rows.data();
-                    const float* __restrict in = plane + 2 * k * w;
-                    for (std::size_t j = 0; j < 2 * w; ++j) out[j] = (in[j] - mu) * r;
-                    if (wv || bv)
-                        for (std::size_t j = 0; j < 2 * w; ++j) out[j] = out[j] * scale + shift;
-                    detail::relu_max_pool_2x2_row(out, out + w, static_cast<std::uint32_t>(2 * k * w),
-                                                  static_cast<std::uint32_t>(w), wo,
-                                                  y.data() + (p * ho + k) * wo,
-                                                  index->argmax.data() + (p * ho + k) * wo);
-                }
+                for (std::size_t k = 0; k < ho; ++k)
+                    detail::relu_max_pool_2x2_row(
+                        normalized.data() + 2 * k * w, normalized.data() + (2 * k + 1) * w,
+                        static_cast<std::uint32_t>(2 * k * w), static_cast<std::uint32_t>(w), wo,
+                        y.data() + (p * ho + k) * wo, index->argmax.data() + (p * ho + k) * wo);
             }
         }
     });
