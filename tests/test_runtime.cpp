@@ -14,6 +14,7 @@
 
 #include <tapegrad/core/runtime/node_cache.hpp>
 #include <tapegrad/core/runtime/small_blocks.hpp>
+#include <xtensor/xstrided_view.hpp>
 
 using namespace tapegrad;
 using detail::BackwardFn;
@@ -146,6 +147,28 @@ TEST_CASE("an Array converts to and from a plain xt::xarray of floats, as the RE
     CHECK(copy(2) == 3.0f);
     CHECK(back(1) == 4.0f);
     CHECK(xt::allclose(Tensor(back).value(), twice));
+}
+
+TEST_CASE("an Array keeps its shape inline: up to 8 dimensions, more is an error that says so") {
+    Array a = xt::zeros<float>({2, 1, 1, 1, 1, 1, 1, 3});
+    CHECK(a.dimension() == 8);
+    CHECK(a.strides()[0] == 3);
+    a(1, 0, 0, 0, 0, 0, 0, 2) = 7.0f;
+    const Array moved = std::move(a);
+    CHECK(moved.data()[5] == 7.0f);
+    CHECK(xt::sum(moved)() == 7.0f);
+    const Array reshaped = xt::reshape_view(moved, {6});
+    CHECK(reshaped(5) == 7.0f);
+    CHECK_THROWS_WITH_AS(Array(xt::zeros<float>(std::vector<std::size_t>(9, 1))),
+                         "tapegrad: an array has at most 8 dimensions; this one would have 9",
+                         std::length_error);
+    detail::InlineShape<std::size_t> s{4, 5};
+    s.insert(s.begin(), 3);
+    s.insert(s.end(), {6, 7});
+    CHECK(s == std::vector<std::size_t>{3, 4, 5, 6, 7});
+    s.erase(s.begin() + 1, s.begin() + 3);
+    CHECK(s == std::vector<std::size_t>{3, 6, 7});
+    CHECK_THROWS_AS(s.at(3), std::out_of_range);
 }
 
 TEST_CASE("a small array made on one thread and freed on another goes to the freeing thread") {
