@@ -184,6 +184,17 @@ TEST_CASE("npy shapes of 0 1 and 3 dimensions are Python tuples and padded to 64
     }
 }
 
+TEST_CASE("from_npy refuses a shape of more than 8 dimensions, naming the file") {
+    std::string npy = nn::to_npy(xt::zeros<float>({1, 1, 1, 1, 1, 1, 1, 1}));
+    const std::size_t at = npy.find("1, 1)");
+    REQUIRE(at != std::string::npos);
+    npy.replace(at, 5, "1,1,1)");  // the same header length: nine dimensions
+    CHECK_THROWS_WITH_AS(nn::from_npy(npy, "deep.npy"),
+                         doctest::Contains("deep.npy: the .npy header is malformed: the shape has "
+                                           "more than 8 dimensions, the most a tapegrad array has"),
+                         std::runtime_error);
+}
+
 TEST_CASE("from_npy reads Fortran order and big-endian float32") {
     const Array f = nn::from_npy(unhex(numpy_fortran_npy_hex));
     CHECK(f == numpy_a);

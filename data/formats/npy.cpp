@@ -123,6 +123,9 @@ class HeaderParser {
             }
             if (i_ < s_.size() && s_[i_] == 'L') ++i_;  // Python 2 long
             shape.push_back(static_cast<std::size_t>(v));
+            if (shape.size() > detail::max_dims)
+                fail("the shape has more than " + std::to_string(detail::max_dims) +
+                     " dimensions, the most a tapegrad array has");
             if (!eat(',')) {
                 expect(')');
                 break;
