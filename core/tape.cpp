@@ -34,14 +34,14 @@ bool grad_enabled() { return no_grad_depth == 0; }
 NoGrad::NoGrad() { ++no_grad_depth; }
 NoGrad::~NoGrad() { --no_grad_depth; }
 
-bool needs_record(const Tensor* inputs, std::size_t count) {
+bool needs_record(const InputRef* inputs, std::size_t count) {
     if (no_grad_depth != 0) return false;
     for (std::size_t i = 0; i < count; ++i)
-        if (inputs[i].defined() && inputs[i].requires_grad()) return true;
+        if (inputs[i]->defined() && inputs[i]->requires_grad()) return true;
     return false;
 }
 
-Tensor Tape::push(const char* op, const Tensor* inputs, std::size_t count, Array&& value,
+Tensor Tape::push(const char* op, const InputRef* inputs, std::size_t count, Array&& value,
                   detail::BackwardFn&& backward) {
     if (records_.size() >= prune_at_ && !sweeping_) {  // a create_graph sweep holds indices
         prune();
@@ -53,7 +53,7 @@ Tensor Tape::push(const char* op, const Tensor* inputs, std::size_t count, Array
 
     Record& r = records_.emplace_back(op, next_seq_++, std::move(backward));
     for (std::size_t i = 0; i < count; ++i) {
-        const Tensor& t = inputs[i];
+        const Tensor& t = *inputs[i];
         if (!t.defined()) continue;
         if (t.node()->tape && t.node()->tape != this) {
             records_.pop_back();

@@ -67,6 +67,18 @@ namespace tapegrad {
 
 class TapeRecorder;  // core/inspect/trace.hpp
 
+// An input of record(): the op's Tensor by reference. The inputs outlive the call, and a copy of
+// each handle would cost two atomic operations on its reference count.
+class InputRef {
+  public:
+    InputRef(const Tensor& t) : t_(&t) {}  // NOLINT: implicit, so that {a, b} reads as Tensors
+    const Tensor& operator*() const { return *t_; }
+    const Tensor* operator->() const { return t_; }
+
+  private:
+    const Tensor* t_;
+};
+
 // Told during every backward() on this thread that sums into grad() when the gradient of each
 // watched leaf is complete: when no record still to run adds to it. dist::GradReducer uses it to
 // send gradients to the other processes while the rest of the sweep still runs. A watched leaf
@@ -120,7 +132,7 @@ class Tape {
 
     // Appends a record; used by record() below. `inputs` points to `count` tensors (undefined
     // ones are skipped).
-    Tensor push(const char* op, const Tensor* inputs, std::size_t count, Array&& value,
+    Tensor push(const char* op, const InputRef* inputs, std::size_t count, Array&& value,
                 detail::BackwardFn&& backward);
 
     // The reverse sweep from `output`, seeded with `dy` (Tensor::backward and grad() call it).
@@ -176,12 +188,12 @@ class NoGrad {
 };
 
 // True when recording is on and at least one of the `count` inputs requires a gradient.
-bool needs_record(const Tensor* inputs, std::size_t count);
+bool needs_record(const InputRef* inputs, std::size_t count);
 
 // What every op returns: its value, recorded with its backward closure when a gradient is
 // needed. The closure is only built in that case.
 template <class F>
-Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value, F&& backward) {
+Tensor record(const char* op, std::initializer_list<InputRef> inputs, Array value, F&& backward) {
     if (!needs_record(inputs.begin(), inputs.size())) return Tensor(std::move(value));
     return Tape::current().push(op, inputs.begin(), inputs.size(), std::move(value),
                                 detail::BackwardFn(std::forward<F>(backward)));
@@ -192,7 +204,7 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value,
 //     std::vector<Tensor> tensor_backward(const std::vector<Tensor>& inputs, const Tensor& y,
 //                                         const Tensor& dy)
 template <class F, class G>
-Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value, F&& backward,
+Tensor record(const char* op, std::initializer_list<InputRef> inputs, Array value, F&& backward,
               G&& tensor_backward) {
     if (!needs_record(inputs.begin(), inputs.size())) return Tensor(std::move(value));
     return Tape::current().push(
@@ -204,9 +216,10 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Array value,
 template <class F, class G>
 Tensor record(const char* op, const std::vector<Tensor>& inputs, Array value, F&& backward,
               G&& tensor_backward) {
-    if (!needs_record(inputs.data(), inputs.size())) return Tensor(std::move(value));
+    const std::vector<InputRef> refs(inputs.begin(), inputs.end());
+    if (!needs_record(refs.data(), refs.size())) return Tensor(std::move(value));
     return Tape::current().push(
-        op, inputs.data(), inputs.size(), std::move(value),
+        op, refs.data(), refs.size(), std::move(value),
         detail::BackwardFn(std::forward<F>(backward), std::forward<G>(tensor_backward)));
 }
 
