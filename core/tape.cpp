@@ -89,11 +89,11 @@ struct ActiveSweep {
     bool keep_all = false;        // a recorder traces this sweep
     // node.slot indexes it; a deque, so that a gradient being passed on stays where it is while
     // the closure adds more entries.
-    std::deque<std::pair<std::shared_ptr<Node>, std::optional<Array>>> kept;
+    std::deque<std::pair<std::shared_ptr<Node>, detail::GradSlot<Array>>> kept;
 
     bool aside(const Node& n) const { return n.creator == 0 || n.retains_grad || keep_all; }
     // The gradient summed so far for a node this sweep has reached.
-    std::optional<Array>& incoming(Node& n) { return aside(n) ? kept[n.slot].second : n.grad; }
+    detail::GradSlot<Array>& incoming(Node& n) { return aside(n) ? kept[n.slot].second : n.grad; }
 };
 thread_local ActiveSweep* active_sweep = nullptr;
 
@@ -147,7 +147,7 @@ inline void reach(ActiveSweep& sweep, const std::shared_ptr<Node>& node) {
     n.sweep = sweep.id;
     if (sweep.aside(n)) {
         n.slot = static_cast<std::uint32_t>(sweep.kept.size());
-        sweep.kept.emplace_back(node, std::nullopt);
+        sweep.kept.emplace_back(node, detail::GradSlot<Array>());
     } else {
         n.grad.reset();  // the slot starts empty
     }
@@ -155,7 +155,7 @@ inline void reach(ActiveSweep& sweep, const std::shared_ptr<Node>& node) {
 }
 
 // Where the gradient arriving at `node` is summed, reaching it first.
-inline std::optional<Array>& incoming(ActiveSweep& sweep, const std::shared_ptr<Node>& node) {
+inline detail::GradSlot<Array>& incoming(ActiveSweep& sweep, const std::shared_ptr<Node>& node) {
     reach(sweep, node);
     return sweep.incoming(*node);
 }
@@ -266,7 +266,7 @@ class ReadyLeaves {
 
     void report(std::size_t k, ActiveSweep& sweep) {
         const std::shared_ptr<Node>& node = leaves_[k].node();
-        std::optional<Array>& dx = incoming(sweep, node);
+        detail::GradSlot<Array>& dx = incoming(sweep, node);
         if (!dx) dx.emplace(xt::zeros<float>(node->value.shape()));  // not reached: zero
         observer_.ready(k, *dx);
     }
@@ -285,7 +285,7 @@ namespace detail {
 const Array* incoming_gradient(Node& node) {
     ActiveSweep* sweep = active_sweep;
     if (!sweep || node.sweep != sweep->id) return nullptr;
-    const std::optional<Array>& sum = sweep->incoming(node);
+    const detail::GradSlot<Array>& sum = sweep->incoming(node);
     return sum ? &*sum : nullptr;
 }
 
@@ -316,7 +316,7 @@ inline bool same_shape(const Array& a, const Array& b) {
     if (!node.requires_grad) return;
     if (!same_shape(dx, node.value)) throw_gradient_shape(dx, node);
     // While a backward() runs, into the gradient it is summing for this tensor; else into grad().
-    std::optional<Array>& sum = active_sweep ? incoming(*active_sweep, node_) : node.grad;
+    detail::GradSlot<Array>& sum = active_sweep ? incoming(*active_sweep, node_) : node.grad;
     if (sum) add_into(*sum, dx);
     else sum.emplace(std::move(dx));
 }
@@ -466,11 +466,13 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
     sweeping_ = false;
     if (recorder_) recorder_->end_sweep();  // reads the final gradients, lets go of the nodes
     if (released_count) {
-        // Only the records of the swept range can have been released.
-        records_.erase(std::remove_if(records_.begin() + static_cast<std::ptrdiff_t>(lowest),
-                                      records_.begin() + static_cast<std::ptrdiff_t>(end + 1),
-                                      [](const Record& r) { return r.output == nullptr; }),
-                       records_.begin() + static_cast<std::ptrdiff_t>(end + 1));
+        // Only the records of the swept range can have been released; often all of them were.
+        const auto first = records_.begin() + static_cast<std::ptrdiff_t>(lowest);
+        const auto last = records_.begin() + static_cast<std::ptrdiff_t>(end + 1);
+        if (released_count == end + 1 - lowest) records_.erase(first, last);
+        else records_.erase(std::remove_if(first, last,
+                                           [](const Record& r) { return r.output == nullptr; }),
+                            last);
         // The next prune waits until the tape is twice as long as this graph was (a program that
         // builds graphs of this size and calls backward() on them never pays for a pruning
         // pass), and twice what the last prune kept (so that pruning stays rare when other

@@ -17,6 +17,7 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "runtime/grad_slot.hpp"     // GradSlot: a node's gradient, made on first use
 #include "runtime/inline_shape.hpp"  // InlineShape: the shape inside the array, at most 8 axes
 #include "runtime/small_blocks.hpp"  // SmallBlockAllocator: few values come from a per-thread cache
 
@@ -57,10 +58,10 @@ struct Node {
 
     Array value;
     // The gradient the user reads: a leaf's, summed over every backward(), and an op output's
-    // when retain_grad() asked for it. Empty until the first gradient arrives (an xarray, even an
-    // empty one, costs hundreds of instructions to build). Any other op output uses it during a
-    // backward() to sum the gradient arriving at it, and is empty again once that is passed on.
-    std::optional<Array> grad;
+    // when retain_grad() asked for it. Empty until the first gradient arrives, and kept outside
+    // the node. Any other op output uses it during a backward() to sum the gradient arriving at
+    // it, and is empty again once that is passed on.
+    detail::GradSlot<Array> grad;
     bool requires_grad = false;
     bool retains_grad = false;
     std::uint64_t creator = 0;

@@ -171,6 +171,28 @@ TEST_CASE("an Array keeps its shape inline: up to 8 dimensions, more is an error
     CHECK_THROWS_AS(s.at(3), std::out_of_range);
 }
 
+TEST_CASE("a node's gradient lives outside the node, made on first use, replaced and moved whole") {
+    CHECK(sizeof(Node) < sizeof(Array) + 128);  // the value, and a pointer for the gradient
+    detail::GradSlot<Array> slot;
+    CHECK_FALSE(slot);
+    slot.emplace(xt::ones<float>({3}));
+    REQUIRE(slot.has_value());
+    CHECK(slot->size() == 3);
+    CHECK((*slot)(2) == 1.0f);
+    slot.emplace(Array{5.0f});
+    CHECK(slot->size() == 1);
+    detail::GradSlot<Array> moved = std::move(slot);
+    CHECK_FALSE(slot);
+    CHECK((*moved)(0) == 5.0f);
+    // An array that cannot be made leaves the slot empty (and its block back in the list).
+    CHECK_THROWS_AS(moved.emplace(xt::zeros<float>(std::vector<std::size_t>(9, 1))),
+                    std::length_error);
+    CHECK_FALSE(moved);
+    moved.emplace(Array{1.0f, 2.0f});
+    moved.reset();
+    CHECK_FALSE(moved.has_value());
+}
+
 TEST_CASE("a small array made on one thread and freed on another goes to the freeing thread") {
     auto a = std::make_unique<Array>(xt::ones<float>({3}));
     std::thread([&a] { a.reset(); }).join();
