@@ -24,51 +24,69 @@ class FreeList {
   public:
     // A block of `bytes` (the same for every call with this Tag).
     static void* take(std::size_t bytes) {
-        if (free_lists_on && !closed_ && list_.head) {
-            Block* block = list_.head;
-            list_.head = block->next;
-            --list_.count;
+        List& list = list_;
+        if (free_lists_on && list.head) {
+            Block* block = list.head;
+            list.head = block->next;
+            --list.count;
             block->~Block();
             return block;
         }
         return ::operator new(bytes);
     }
     static void give(void* block) {
-        if (free_lists_on && !closed_ && list_.count < max_cached) {
-            list_.head = ::new (block) Block{list_.head};
-            ++list_.count;
+        List& list = list_;
+        if (free_lists_on && list.count < list.limit) {
+            list.head = ::new (block) Block{list.head};
+            ++list.count;
             return;
         }
-        ::operator delete(block);
+        give_first(block);
     }
     // How many blocks wait in the calling thread's list.
-    static std::size_t cached() { return free_lists_on && !closed_ ? list_.count : 0; }
+    static std::size_t cached() { return list_.count; }
 
   private:
     struct Block {
         Block* next;
     };
+    // Plain data, so that reaching a thread's list costs no check of whether it was made yet.
+    // `limit` is 0 until the thread's first give() opens the list, and again once it is closed.
     struct List {
-        Block* head = nullptr;
-        std::size_t count = 0;
-        ~List() {
-            closed_ = true;
-            while (head) {
-                Block* next = head->next;
-                ::operator delete(head);
-                head = next;
+        Block* head;
+        std::size_t count;
+        std::size_t limit;
+    };
+    // Made by the thread's first give(); at the thread's end it closes the list and gives its
+    // blocks back to operator delete.
+    struct Closer {
+        Closer() { list_.limit = max_cached; }
+        ~Closer() {
+            List& list = list_;
+            list.limit = 0;
+            while (list.head) {
+                Block* next = list.head->next;
+                ::operator delete(list.head);
+                list.head = next;
             }
+            list.count = 0;
         }
     };
+    [[gnu::noinline]] static void give_first(void* block) {
+        if (free_lists_on && list_.limit == 0 && !opened_) {
+            static thread_local Closer closer;  // opens the list
+            opened_ = true;  // from here on, a limit of 0 means closed
+            if (list_.count < list_.limit) return give(block);
+        }
+        ::operator delete(block);
+    }
     static thread_local List list_;
-    // Set by ~List. A separate, trivially destructible flag stays readable after the list's
-    // destructor has run, until the thread's storage goes.
-    static thread_local bool closed_;
+    static thread_local bool opened_;  // by the first give(); closed again once limit is 0
 };
 
 template <class Tag, std::size_t max_cached>
-thread_local typename FreeList<Tag, max_cached>::List FreeList<Tag, max_cached>::list_;
+thread_local typename FreeList<Tag, max_cached>::List FreeList<Tag, max_cached>::list_{};
 template <class Tag, std::size_t max_cached>
-thread_local bool FreeList<Tag, max_cached>::closed_ = false;
+thread_local bool FreeList<Tag, max_cached>::opened_ = false;
 
 }  // namespace tapegrad::detail
