@@ -41,7 +41,7 @@ class FreeList {
             ++list.count;
             return;
         }
-        give_first(block);
+        give_slow(block);
     }
     // How many blocks wait in the calling thread's list.
     static std::size_t cached() { return list_.count; }
@@ -72,7 +72,9 @@ class FreeList {
             list.count = 0;
         }
     };
-    [[gnu::noinline]] static void give_first(void* block) {
+    // give() when the list takes no more: not opened yet (the thread's first give()), full, or
+    // closed.
+    [[gnu::noinline]] static void give_slow(void* block) {
         if (free_lists_on && list_.limit == 0 && !opened_) {
             static thread_local Closer closer;  // opens the list
             opened_ = true;  // from here on, a limit of 0 means closed

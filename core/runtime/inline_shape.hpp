@@ -65,9 +65,13 @@ class InlineShape {
 
     reference operator[](size_type i) { return data_[i]; }
     const_reference operator[](size_type i) const { return data_[i]; }
-    reference at(size_type i) { return i < size_ ? data_[i] : throw_range(i); }
+    reference at(size_type i) {
+        check_index(i);
+        return data_[i];
+    }
     const_reference at(size_type i) const {
-        return i < size_ ? data_[i] : const_cast<InlineShape*>(this)->throw_range(i);
+        check_index(i);
+        return data_[i];
     }
     reference front() { return data_[0]; }
     const_reference front() const { return data_[0]; }
@@ -138,9 +142,10 @@ class InlineShape {
     allocator_type get_allocator() const { return {}; }
 
   private:
-    [[noreturn]] reference throw_range(size_type i) {
-        throw std::out_of_range("InlineShape::at: index " + std::to_string(i) +
-                                " past the size " + std::to_string(size_));
+    void check_index(size_type i) const {
+        if (i >= size_)
+            throw std::out_of_range("InlineShape::at: index " + std::to_string(i) +
+                                    " past the size " + std::to_string(size_));
     }
 
     size_type size_ = 0;
