@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "../core/runtime/parallel.hpp"
+
 namespace tapegrad {
 
 namespace {
@@ -60,22 +62,26 @@ float unit_float(std::uint64_t bits) {
 
 Array keep_mask(const Shape& shape, float p, float keep) {
     const double threshold = std::ceil(static_cast<double>(p) * 16777216.0);  // 2^24
-    const std::uint64_t first_kept = static_cast<std::uint64_t>(std::max(threshold, 0.0));
-    Array mask = Array::from_shape(shape);
-    Generator& g = generator();
-    std::lock_guard<std::mutex> lock(g.mutex);
-    // In blocks: the draws first (the generator's calls then overlap), the decisions in a second
-    // loop that vectorises; one loop of both made a branch of each decision.
-    float* out = mask.data();
-    constexpr std::size_t block = 256;
-    std::uint32_t top[block];
-    for (std::size_t i = 0; i < mask.size(); i += block) {
-        const std::size_t n = std::min(block, mask.size() - i);
-        for (std::size_t j = 0; j < n; ++j) top[j] = static_cast<std::uint32_t>(g.engine() >> 40);
-        const std::uint32_t kept_from = static_cast<std::uint32_t>(first_kept);
-        for (std::size_t j = 0; j < n; ++j)
-            out[i + j] = static_cast<float>(top[j] >= kept_from) * keep;
+    const auto kept_from = static_cast<std::uint64_t>(std::max(threshold, 0.0));
+    std::uint64_t key = 0;
+    {
+        Generator& g = generator();
+        std::lock_guard<std::mutex> lock(g.mutex);
+        key = g.engine();
     }
+    Array mask = Array::from_shape(shape);
+    float* out = mask.data();
+    // SplitMix64's n-th output, n = i + 1: its state after n steps is key + n * gamma, then the
+    // mix. No state carries from one element to the next, so the loop vectorises and splits.
+    parallel_for(mask.size(), [&](std::size_t begin, std::size_t end, int) {
+        for (std::size_t i = begin; i < end; ++i) {
+            std::uint64_t z = key + (static_cast<std::uint64_t>(i) + 1) * 0x9E3779B97F4A7C15ULL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+            z ^= z >> 31;
+            out[i] = static_cast<float>((z >> 40) >= kept_from) * keep;
+        }
+    }, min_floats_per_thread);
     return mask;
 }
 

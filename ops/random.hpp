@@ -40,9 +40,12 @@ float unit_float(std::uint64_t bits);
 Array uniform_array(const Shape& shape, float lo, float hi);
 Array normal_array(const Shape& shape, float mean, float std);
 
-// Dropout's mask: `keep` where the uniform value uniform_array(shape, 0, 1) would have drawn is
-// at least p, else 0. The same draws and the same decisions, without making the floats:
-// u = k / 2^24 >= p exactly when k >= ceil(p 2^24).
+// Dropout's mask: `keep` where element i's uniform value u_i = k_i / 2^24 is at least p, else 0.
+// The mask takes one 64-bit draw from the generator, a key; k_i is the top 24 bits of the
+// (i + 1)-th output of SplitMix64 started from that key (Steele, Lea and Flood 2014; Java's
+// SplittableRandom), which is a function of the key and i alone, so threads fill parts of the
+// mask at once and every thread count gives the same mask. The decision is made on the integer:
+// u_i >= p exactly when k_i >= ceil(p 2^24).
 Array keep_mask(const Shape& shape, float p, float keep);
 
 // Leaves of random values (torch.rand, torch.randn): U(0, 1) and N(0, 1).

@@ -1,5 +1,6 @@
 // Making tensors: zeros, ones, full, the _like forms, arange, linspace, Tensor::from, detach and
 // printing. Values worked by hand (arange and linspace as torch documents them).
+#include <random>
 #include <sstream>
 
 #include "helpers.hpp"
@@ -92,19 +93,44 @@ TEST_CASE("rand and randn draw from the seeded generator: the same seed, the sam
     CHECK(xt::variance(n.value())() == doctest::Approx(1.0).epsilon(0.1));
 }
 
-TEST_CASE("keep_mask keeps exactly where uniform_array's value from the same draws is at least p") {
+// SplitMix64 as published (Steele, Lea and Flood 2014): the state steps by gamma, the output
+// is the state mixed. Written here from the paper's constants, not from ops/random.cpp.
+namespace {
+struct SplitMix64 {
+    std::uint64_t state;
+    std::uint64_t next() {
+        std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31);
+    }
+};
+}  // namespace
+
+TEST_CASE("keep_mask keeps where SplitMix64 from one draw of the generator gives u >= p, on any thread count") {
+    const Shape shape{3, 50000};  // large enough for parallel_for to split it over two threads
+    const std::size_t n = 150000;
     for (const float p : {0.0f, 0.1f, 0.25f, 1.0f / 3.0f, 0.5f, 0.9f, 1.0f}) {
         INFO("p = " << p);
         manual_seed(21);
-        const Array u = uniform_array({4000}, 0.0f, 1.0f);
+        std::mt19937_64 engine(21);
+        SplitMix64 reference{engine()};
+        std::ostringstream after_one_draw;
+        after_one_draw << engine;
+        const Array m = [&] { test::ScopedThreads two(2); return keep_mask(shape, p, 2.0f); }();
+        CHECK(generator_state() == after_one_draw.str());  // the mask took one draw, whatever its size
         manual_seed(21);
-        const Array m = keep_mask({4000}, p, 2.0f);
+        const Array serial = [&] { test::ScopedThreads one(1); return keep_mask(shape, p, 2.0f); }();
+        CHECK(serial == m);
+        REQUIRE(m.shape() == shape);
         std::size_t differ = 0, kept = 0;
-        for (std::size_t i = 0; i < u.size(); ++i) {
-            differ += (m(i) == 2.0f) != (u(i) >= p);
-            kept += m(i) == 2.0f;
+        for (std::size_t i = 0; i < n; ++i) {
+            const float u = unit_float(reference.next());
+            differ += (m.data()[i] == 2.0f) != (u >= p);
+            differ += m.data()[i] != 2.0f && m.data()[i] != 0.0f;
+            kept += m.data()[i] == 2.0f;
         }
         CHECK(differ == 0);
-        CHECK(static_cast<double>(kept) / 4000.0 == doctest::Approx(1.0 - p).epsilon(0.06));
+        CHECK(static_cast<double>(kept) / n == doctest::Approx(1.0 - p).epsilon(0.01));
     }
 }
