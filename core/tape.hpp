@@ -55,7 +55,6 @@
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
-#include <optional>
 #include <utility>
 #include <vector>
 

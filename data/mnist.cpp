@@ -99,9 +99,10 @@ Batch MNIST::get_batch(const std::vector<std::size_t>& indices) const {
                 // Shuffled rows are far apart, so each one's first cache lines miss; asking for
                 // the row `ahead` positions on while converting this one hides that wait.
                 constexpr std::size_t ahead = 2, line = 64;
-                if (k + ahead < end)
-                    for (std::size_t p = 0; p < pixels; p += line)
-                        __builtin_prefetch(images + indices[k + ahead] * pixels + p);
+                if (k + ahead < end) {
+                    const std::uint8_t* next = images + indices[k + ahead] * pixels;
+                    for (std::size_t p = 0; p < pixels; p += line) __builtin_prefetch(next + p);
+                }
                 const std::uint8_t* in = images + indices[k] * pixels;
                 float* __restrict to = out + k * pixels;
                 // v / 255 (not a table lookup, which does not vectorise)
