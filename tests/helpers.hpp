@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -56,6 +57,66 @@ inline void check_close(const std::string& what, const Array& got, const Array& 
         }
     }
     INFO("element " << at << ": tapegrad " << got.data()[at] << ", torch " << want.data()[at]);
+    CHECK(worst <= 0.0);
+}
+
+// How far two float32 computations of the same sum may fall apart. A sum (or dot product) of n
+// terms computed in float32, in any order and with or without fused multiply-adds, is within
+// gamma(n) * (sum of |term|) of the exact value (Higham, "Accuracy and Stability of Numerical
+// Algorithms", 2nd ed., §3.1), where gamma(n) = n u / (1 - n u) and u is float32's unit roundoff.
+// Two such computations, say tapegrad's kernel and OpenBLAS's on whatever CPU, differ by at most
+// twice that: the bound depends on the operands, not on the machine. A wrong result (a term
+// missing, a term twice) misses by a whole term, far more.
+inline double gamma_f32(std::size_t n) {
+    const double u = std::numeric_limits<float>::epsilon() / 2.0;
+    return double(n) * u / (1.0 - double(n) * u);
+}
+// The bound on |a - b| for two float32 results of one sum of `n` terms whose absolute values add
+// up to `magnitude`.
+inline double sum_bound(std::size_t n, double magnitude) { return 2.0 * gamma_f32(n) * magnitude; }
+
+// The same for a whole matrix product c [m, n] = a [m, k] · b [k, n] (plus `start` when given):
+// for each element, sum_bound over its k products (and the start value). `a_t` and `b_t` say an
+// operand is stored transposed ([k, m], [n, k]). Returns the bounds, shaped as c.
+inline Array matmul_bounds(const Array& a, const Array& b, bool a_t = false, bool b_t = false,
+                           const Array* start = nullptr) {
+    const std::size_t m = a_t ? a.shape()[1] : a.shape()[0];
+    const std::size_t k = a_t ? a.shape()[0] : a.shape()[1];
+    const std::size_t n = b_t ? b.shape()[0] : b.shape()[1];
+    Array bounds = Array::from_shape({m, n});
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            double magnitude = start ? std::abs(double((*start)(i, j))) : 0.0;
+            for (std::size_t p = 0; p < k; ++p)
+                magnitude += std::abs(double(a_t ? a(p, i) : a(i, p)) *
+                                      double(b_t ? b(j, p) : b(p, j)));
+            bounds(i, j) = float(sum_bound(k + (start ? 1 : 0), magnitude));
+        }
+    return bounds;
+}
+
+// Checks |got - want| <= bound elementwise (all three of one shape), naming `what` and the worst
+// element on failure.
+inline void check_within(const std::string& what, const Array& got, const Array& want,
+                         const Array& bound) {
+    INFO(what);
+    REQUIRE(Shape(got.shape().begin(), got.shape().end()) ==
+            Shape(want.shape().begin(), want.shape().end()));
+    REQUIRE(got.size() == bound.size());
+    double worst = -INFINITY;
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < got.size(); ++k) {
+        const double excess = std::isnan(got.data()[k])
+                                  ? INFINITY
+                                  : std::abs(double(got.data()[k]) - want.data()[k]) -
+                                        bound.data()[k];
+        if (excess > worst) {
+            worst = excess;
+            at = k;
+        }
+    }
+    INFO("element " << at << ": got " << got.data()[at] << ", want " << want.data()[at]
+                    << ", bound " << bound.data()[at]);
     CHECK(worst <= 0.0);
 }
 
