@@ -9,22 +9,27 @@
 #include <immintrin.h>
 #endif
 
+#include "../core/runtime/fast_paths.hpp"
 #include "../core/runtime/parallel.hpp"
 
 namespace tapegrad {
 
 namespace {
-std::atomic<bool> plane_on{true};
+// Starts as TAPEGRAD_FAST_PATHS says (made on first use: a bad value is an error, not a crash).
+std::atomic<bool>& plane_on() {
+    static std::atomic<bool> on{fast_path_starts_on("plane_conv")};
+    return on;
+}
 constexpr std::size_t max_kw = 7;
 }  // namespace
 
-void use_plane_conv(bool on) { plane_on = on; }
+void use_plane_conv(bool on) { plane_on() = on; }
 
 #if defined(__AVX512F__)
 
 bool plane_conv_applies(std::size_t c, std::size_t groups, std::size_t stride,
                         std::size_t dilation, std::size_t kw) {
-    return plane_on && c == 1 && groups == 1 && stride == 1 && dilation == 1 && kw >= 1 &&
+    return plane_on() && c == 1 && groups == 1 && stride == 1 && dilation == 1 && kw >= 1 &&
            kw <= max_kw;
 }
 

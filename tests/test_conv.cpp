@@ -463,10 +463,12 @@ TEST_CASE("conv2d on generated kernels agrees with conv2d on OpenBLAS") {
                                   {{2, 3, 9, 8}, {4, 3, 3, 2}, 2, 1, 1, 1},
                                   {{2, 4, 7, 6}, {6, 2, 3, 3}, 1, 1, 2, 2},
                                   {{2, 4, 6, 5}, {4, 1, 3, 3}, 2, 1, 1, 4}};
-    // Restores the generated kernels however the test ends.
+    // Restores the switch however the test ends (TAPEGRAD_FAST_PATHS may have started it off).
     struct Restore {
-        ~Restore() { use_generated_gemm(true); }
+        bool before = small_gemm_generated();
+        ~Restore() { use_generated_gemm(before); }
     } restore;
+    use_generated_gemm(true);
     // The tutorial's second convolution: the product of W [20, 500] and one image's cols.
     CHECK(SmallGemm({20, 196, 500, 500, 196, 196, false}).generated());
     for (const Case& c : cases) {
@@ -498,8 +500,6 @@ TEST_CASE("conv2d on generated kernels agrees with conv2d on OpenBLAS") {
 // layer and on sizes that leave partial vectors, rows wider than two vectors, odd channel counts
 // and every kernel width the path takes.
 TEST_CASE("conv2d of one-channel images computed directly agrees with im2col") {
-    if (!plane_conv_applies(1, 1, 1, 1, 5))
-        test::skip_test("this build has no AVX-512 kernels (ops/conv_plane.hpp)");
     struct Case {
         Shape sx, sw;
         std::size_t pad;
@@ -513,11 +513,15 @@ TEST_CASE("conv2d of one-channel images computed directly agrees with im2col") {
                                   {{2, 1, 4, 4}, {1, 1, 1, 2}, 0, true}};
     struct Restore {
         int threads = num_threads();
+        bool before = plane_conv_applies(1, 1, 1, 1, 3);
         ~Restore() {
-            use_plane_conv(true);
+            use_plane_conv(before);
             set_num_threads(threads);
         }
     } restore;
+    use_plane_conv(true);
+    if (!plane_conv_applies(1, 1, 1, 1, 5))
+        test::skip_test("this build has no AVX-512 kernels (ops/conv_plane.hpp)");
     for (int threads : {1, 2}) {
         set_num_threads(threads);
         for (const Case& c : cases) {

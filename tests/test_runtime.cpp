@@ -12,6 +12,7 @@
 
 #include "helpers.hpp"
 
+#include <tapegrad/core/runtime/fast_paths.hpp>
 #include <tapegrad/core/runtime/node_cache.hpp>
 #include <tapegrad/core/runtime/small_blocks.hpp>
 #include <xtensor/xstrided_view.hpp>
@@ -266,4 +267,31 @@ TEST_CASE("tune_malloc applies the settings unless TAPEGRAD_MALLOC=keep") {
 #if defined(__GLIBC__)
     CHECK(tune_malloc());
 #endif
+}
+
+TEST_CASE("TAPEGRAD_FAST_PATHS says which fast paths start on, and an unknown name is an error naming it") {
+    const char* before = std::getenv("TAPEGRAD_FAST_PATHS");
+    const std::string saved = before ? before : "";
+    struct Restore {
+        bool had;
+        std::string value;
+        ~Restore() {
+            if (had) setenv("TAPEGRAD_FAST_PATHS", value.c_str(), 1);
+            else unsetenv("TAPEGRAD_FAST_PATHS");
+        }
+    } restore{before != nullptr, saved};
+    unsetenv("TAPEGRAD_FAST_PATHS");
+    CHECK(fast_path_starts_on("xsmm"));
+    setenv("TAPEGRAD_FAST_PATHS", "all", 1);
+    CHECK(fast_path_starts_on("plane_conv"));
+    setenv("TAPEGRAD_FAST_PATHS", "none", 1);
+    CHECK_FALSE(fast_path_starts_on("narrow_gemm"));
+    setenv("TAPEGRAD_FAST_PATHS", "xsmm,plane_conv", 1);
+    CHECK(fast_path_starts_on("xsmm"));
+    CHECK(fast_path_starts_on("plane_conv"));
+    CHECK_FALSE(fast_path_starts_on("narrow_gemm"));
+    setenv("TAPEGRAD_FAST_PATHS", "xsmm,narow_gemm", 1);
+    CHECK_THROWS_WITH_AS(fast_path_starts_on("xsmm"),
+                         doctest::Contains("unknown fast path 'narow_gemm'"),
+                         std::invalid_argument);
 }

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #include <xsimd/xsimd.hpp>
 
+#include "fast_paths.hpp"
 #include "parallel.hpp"
 
 namespace tapegrad {
@@ -17,7 +18,11 @@ namespace {
 using Batch = xsimd::batch<float>;
 constexpr std::size_t lanes = Batch::size;
 
-std::atomic<bool> narrow_on{true};
+// Starts as TAPEGRAD_FAST_PATHS says (made on first use: a bad value is an error, not a crash).
+std::atomic<bool>& narrow_on() {
+    static std::atomic<bool> on{fast_path_starts_on("narrow_gemm")};
+    return on;
+}
 
 // a * b + c in one instruction where the CPU has one (xsimd's fma on AVX-512 is a multiply and
 // an add, which the build's -ffp-contract=off keeps apart).
@@ -112,9 +117,9 @@ void narrow_gemm_nt(std::size_t m, std::size_t n, std::size_t k, const float* x,
 }
 
 bool narrow_gemm_applies(std::size_t, std::size_t n, std::size_t k) {
-    return narrow_on && lanes >= 16 && n >= 1 && n <= narrow_gemm_max_n && k >= 4 * lanes;
+    return narrow_on() && lanes >= 16 && n >= 1 && n <= narrow_gemm_max_n && k >= 4 * lanes;
 }
 
-void use_narrow_gemm(bool on) { narrow_on = on; }
+void use_narrow_gemm(bool on) { narrow_on() = on; }
 
 }  // namespace tapegrad

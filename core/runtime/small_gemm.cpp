@@ -6,6 +6,7 @@
 #include <cblas.h>
 
 #include "blas.hpp"
+#include "fast_paths.hpp"
 
 #ifdef TAPEGRAD_WITH_XSMM
 #include <libxsmm.h>
@@ -15,7 +16,12 @@ namespace tapegrad {
 
 namespace {
 
-std::atomic<bool> generated_on{true};
+// Starts as TAPEGRAD_FAST_PATHS says (made on first use, so a bad value is an error the caller
+// sees, not a crash at load time).
+std::atomic<bool>& generated_on() {
+    static std::atomic<bool> on{fast_path_starts_on("xsmm")};
+    return on;
+}
 
 #ifdef TAPEGRAD_WITH_XSMM
 // libxsmm is column-major. A row-major C [m, n] is the column-major C^T [n, m], and
@@ -70,7 +76,7 @@ void SmallGemm::operator()(const float* a, const float* b, float* c) const {
                 s.accumulate ? 1.0f : 0.0f, c, static_cast<blasint>(s.ldc));
 }
 
-void use_generated_gemm(bool on) { generated_on = on; }
+void use_generated_gemm(bool on) { generated_on() = on; }
 
 bool small_gemm_available() {
 #ifdef TAPEGRAD_WITH_XSMM
@@ -80,6 +86,6 @@ bool small_gemm_available() {
 #endif
 }
 
-bool small_gemm_generated() { return generated_on && small_gemm_available(); }
+bool small_gemm_generated() { return generated_on() && small_gemm_available(); }
 
 }  // namespace tapegrad
