@@ -74,6 +74,27 @@ inline double gamma_f32(std::size_t n) {
 // The bound on |a - b| for two float32 results of one sum of `n` terms whose absolute values add
 // up to `magnitude`.
 inline double sum_bound(std::size_t n, double magnitude) { return 2.0 * gamma_f32(n) * magnitude; }
+// The bound on |a - want| for one float32 result of such a sum against the exact sum rounded to
+// float (a reference summed in double): gamma(n) for the float sum, one rounding u for want.
+inline double exact_sum_bound(std::size_t n, double magnitude) {
+    return gamma_f32(n + 1) * magnitude;
+}
+
+// Both, elementwise: bounds shaped as `magnitude`, whose elements are the sums of |term| of sums
+// of at most `n` terms each. For an op linear in each input (a product, a convolution, a sum),
+// the op on the inputs' absolute values, and its gradients for an |dy|, give those magnitudes.
+inline Array sum_bounds(std::size_t n, const Array& magnitude) {
+    Array bounds = Array::from_shape(magnitude.shape());
+    for (std::size_t k = 0; k < magnitude.size(); ++k)
+        bounds.data()[k] = float(sum_bound(n, magnitude.data()[k]));
+    return bounds;
+}
+inline Array exact_sum_bounds(std::size_t n, const Array& magnitude) {
+    Array bounds = Array::from_shape(magnitude.shape());
+    for (std::size_t k = 0; k < magnitude.size(); ++k)
+        bounds.data()[k] = float(exact_sum_bound(n, magnitude.data()[k]));
+    return bounds;
+}
 
 // The same for a whole matrix product c [m, n] = a [m, k] · b [k, n] (plus `start` when given):
 // for each element, sum_bound over its k products (and the start value). `a_t` and `b_t` say an

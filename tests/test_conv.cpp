@@ -5,6 +5,7 @@
 
 #include <tapegrad/core/runtime/small_gemm.hpp>
 #include <tapegrad/ops/conv_plane.hpp>
+#include <xtensor/xview.hpp>
 
 using namespace tapegrad;
 using tapegrad::test::random_array;
@@ -79,14 +80,20 @@ void naive_conv_backward(const Array& x, const Array& w, const Array& dy, std::s
     for (std::size_t k = 0; k < gb.size(); ++k) db.data()[k] = static_cast<float>(gb[k]);
 }
 
-void check_close(const Array& got, const Array& want, double tol) {
-    REQUIRE(got.shape() == want.shape());
-    double worst = 0.0;
-    for (std::size_t k = 0; k < got.size(); ++k)
-        worst = std::max(worst, std::abs(static_cast<double>(got.data()[k]) - want.data()[k]) /
-                                    std::max(1.0, std::abs(static_cast<double>(want.data()[k]))));
-    CHECK(worst <= tol);
+// How many terms each result of a convolution sums, at most: an output y its window of
+// C/groups x kh x kw products and the bias; dx the O/groups x kh x kw taps that can touch one
+// input; dw and db a product for every image and output position. Bounds on the rounding of
+// these sums come from these counts and the sums of |term| (test::sum_bounds).
+struct Terms {
+    std::size_t y, dx, dw;
+};
+
+template <class WeightShape, class OutputShape>
+Terms conv_terms(const WeightShape& sw, const OutputShape& sy, std::size_t groups = 1) {
+    return {sw[1] * sw[2] * sw[3] + 1, sw[0] / groups * sw[2] * sw[3], sy[0] * sy[2] * sy[3]};
 }
+
+Array abs_of(const Array& a) { return xt::abs(a); }
 
 // conv2d is linear in each input taken alone, so central differences are exact up to float
 // rounding for any step; a step larger than the default makes that rounding a smaller share.
@@ -202,7 +209,11 @@ TEST_CASE("conv2d matches a naive direct convolution on random data") {
         const Array w = random_array(c.w, -1.0f, 1.0f, ++seed);
         const Array b = random_array({c.w[0]}, -1.0f, 1.0f, ++seed);
         const Tensor y = conv2d(Tensor(x), Tensor(w), c.bias ? Tensor(b) : Tensor(), c.s, c.p);
-        check_close(y.value(), naive_conv(x, w, b, c.bias, c.s, c.p), 1e-4);
+        // The reference sums in double: tapegrad's float sums are within gamma(n) of the sum of
+        // |term|, which is the convolution of the absolute values.
+        const Array magnitude = naive_conv(abs_of(x), abs_of(w), abs_of(b), c.bias, c.s, c.p);
+        test::check_within("y", y.value(), naive_conv(x, w, b, c.bias, c.s, c.p),
+                           test::exact_sum_bounds(conv_terms(c.w, y.shape()).y, magnitude));
     }
 }
 
@@ -225,11 +236,14 @@ TEST_CASE("conv2d gradients match a naive direct backward on the tutorial shapes
         Tensor y = conv2d(x, w, b, c.s, c.p);
         const Array dy = random_array(y.shape(), -1.0f, 1.0f, ++seed);
         y.backward(dy);
-        Array dx, dw, db;
+        Array dx, dw, db, mx, mw, mb;
         naive_conv_backward(x.value(), w.value(), dy, c.s, c.p, dx, dw, db);
-        check_close(x.grad(), dx, 1e-4);
-        check_close(w.grad(), dw, 1e-4);
-        check_close(b.grad(), db, 1e-4);
+        // The sums of |term| of each gradient: the same loops on the absolute values.
+        naive_conv_backward(abs_of(x.value()), abs_of(w.value()), abs_of(dy), c.s, c.p, mx, mw, mb);
+        const Terms n = conv_terms(c.w, y.shape());
+        test::check_within("dx", x.grad(), dx, test::exact_sum_bounds(n.dx, mx));
+        test::check_within("dw", w.grad(), dw, test::exact_sum_bounds(n.dw, mw));
+        test::check_within("db", b.grad(), db, test::exact_sum_bounds(n.dw, mb));
     }
 }
 
@@ -279,22 +293,24 @@ TEST_CASE("conv2d computes only the gradients that are required") {
     const Array wv = random_array({3, 1, 3, 3}, -1.0f, 1.0f, 32);
     const Array bv = random_array({3}, -1.0f, 1.0f, 33);
     const Array dy = random_array({2, 3, 6, 6}, -1.0f, 1.0f, 34);
-    Array dx, dw, db;
+    Array dx, dw, db, mx, mw, mb;
     naive_conv_backward(xv, wv, dy, 1, 1, dx, dw, db);
+    naive_conv_backward(abs_of(xv), abs_of(wv), abs_of(dy), 1, 1, mx, mw, mb);  // sums of |term|
+    const Terms n = conv_terms(wv.shape(), dy.shape());
 
     SUBCASE("an input image needs no gradient as in a first layer") {
         Tensor x(xv), w(wv, true), b(bv, true);
         conv2d(x, w, b, 1, 1).backward(dy);
         CHECK_FALSE(x.has_grad());
-        check_close(w.grad(), dw, 1e-4);
-        check_close(b.grad(), db, 1e-4);
+        test::check_within("dw", w.grad(), dw, test::exact_sum_bounds(n.dw, mw));
+        test::check_within("db", b.grad(), db, test::exact_sum_bounds(n.dw, mb));
     }
     SUBCASE("frozen weight and bias") {
         Tensor x(xv, true), w(wv), b(bv);
         conv2d(x, w, b, 1, 1).backward(dy);
         CHECK_FALSE(w.has_grad());
         CHECK_FALSE(b.has_grad());
-        check_close(x.grad(), dx, 1e-4);
+        test::check_within("dx", x.grad(), dx, test::exact_sum_bounds(n.dx, mx));
     }
 }
 
@@ -405,7 +421,10 @@ TEST_CASE("conv2d with dilation is the convolution with the kernel spread out by
                 CAPTURE(p);
                 const Array got = conv2d(Tensor(x), Tensor(w), Tensor(b), s, p, d).value();
                 const Array want = naive_conv(x, dilated_kernel(w, d), b, true, s, p);
-                check_close(got, want, 1e-5);
+                const Array magnitude =
+                    naive_conv(abs_of(x), dilated_kernel(abs_of(w), d), abs_of(b), true, s, p);
+                test::check_within("y", got, want,
+                                   test::exact_sum_bounds(conv_terms(w.shape(), got.shape()).y, magnitude));
             }
     CHECK(conv2d(Tensor(x), Tensor(w), Tensor(), 1, 0, 2).shape() == Shape{2, 4, 5, 6});  // 9 - 4, 8 - 2
     CHECK_THROWS_WITH_AS(conv2d(Tensor(x), Tensor(w), Tensor(), 1, 0, 0),
@@ -419,19 +438,25 @@ TEST_CASE("conv2d with groups convolves each group of channels apart, and depthw
     const Array x = random_array({2, 4, 6, 5}, -1.0f, 1.0f, 94), w = random_array({6, 2, 3, 3}, -1.0f, 1.0f, 95);
     const Array b = random_array({6}, -1.0f, 1.0f, 96);
     const Tensor y = conv2d(Tensor(x), Tensor(w), Tensor(b), 1, 1, 1, 2);
-    // group 0: channels 0-1 -> outputs 0-2, group 1: channels 2-3 -> outputs 3-5
+    // group 0: channels 0-1 -> outputs 0-2, group 1: channels 2-3 -> outputs 3-5. Two float
+    // computations of each output's 2 x 3 x 3 products and bias, in orders of their own.
     for (std::size_t g = 0; g < 2; ++g) {
         const Tensor xg = slice(Tensor(x), 1, 2 * g, 2 * g + 2);
         const Tensor wg = slice(Tensor(w), 0, 3 * g, 3 * g + 3);
         const Tensor bg = slice(Tensor(b), 0, 3 * g, 3 * g + 3);
-        check_close(slice(y, 1, 3 * g, 3 * g + 3).value(), conv2d(xg, wg, bg, 1, 1).value(), 1e-5);
+        const Array magnitude = naive_conv(abs_of(xg.value()), abs_of(wg.value()), abs_of(bg.value()), true, 1, 1);
+        test::check_within("group " + std::to_string(g), slice(y, 1, 3 * g, 3 * g + 3).value(),
+                           conv2d(xg, wg, bg, 1, 1).value(), test::sum_bounds(2 * 3 * 3 + 1, magnitude));
     }
     const Array wd = random_array({4, 1, 3, 3}, -1.0f, 1.0f, 97);  // depthwise: one filter per channel
     const Tensor yd = conv2d(Tensor(x), Tensor(wd), Tensor(), 2, 1, 1, 4);
-    for (std::size_t c = 0; c < 4; ++c)
-        check_close(select(yd, 1, c).value(),
-                    select(conv2d(slice(Tensor(x), 1, c, c + 1), slice(Tensor(wd), 0, c, c + 1), Tensor(), 2, 1), 1, 0).value(),
-                    1e-5);
+    for (std::size_t c = 0; c < 4; ++c) {
+        const Tensor xc = slice(Tensor(x), 1, c, c + 1), wc = slice(Tensor(wd), 0, c, c + 1);
+        const Array magnitude = naive_conv(abs_of(xc.value()), abs_of(wc.value()), Array(), false, 2, 1);
+        test::check_within("channel " + std::to_string(c), select(yd, 1, c).value(),
+                           select(conv2d(xc, wc, Tensor(), 2, 1), 1, 0).value(),
+                           test::sum_bounds(3 * 3, Array(xt::view(magnitude, xt::all(), 0))));
+    }
     CHECK_THROWS_WITH_AS(conv2d(Tensor(x), Tensor(w), Tensor(), 1, 0, 1, 3),
                          doctest::Contains("conv2d: groups = 3 must divide both the input channels (4) and the output channels (6)"),
                          std::invalid_argument);
@@ -475,23 +500,27 @@ TEST_CASE("conv2d on generated kernels agrees with conv2d on OpenBLAS") {
         CAPTURE(shape_str(c.sw));
         const Array x = random_array(c.sx, -1.0f, 1.0f, 101), w = random_array(c.sw, -1.0f, 1.0f, 102);
         const Array b = random_array({c.sw[0]}, -1.0f, 1.0f, 103);
-        std::vector<Array> results[2];
-        for (bool generated : {true, false}) {
+        const Shape sy = conv2d(Tensor(x), Tensor(w), Tensor(), c.stride, c.pad, c.dilation, c.groups).shape();
+        const Array dy = random_array(sy, -1.0f, 1.0f, 104);
+        auto run = [&](bool generated, const Array& xv, const Array& wv, const Array& bv, const Array& dyv) {
             use_generated_gemm(generated);
-            const Tensor tx(x, true), tw(w, true), tb(b, true);
+            const Tensor tx(xv, true), tw(wv, true), tb(bv, true);
             const Tensor y = conv2d(tx, tw, tb, c.stride, c.pad, c.dilation, c.groups);
-            const Array dy = random_array(y.shape(), -1.0f, 1.0f, 104);
-            y.backward(dy);
-            results[generated ? 0 : 1] = {y.value(), tx.grad(), tw.grad(), tb.grad()};
-        }
+            y.backward(dyv);
+            return std::vector<Array>{y.value(), tx.grad(), tw.grad(), tb.grad()};
+        };
+        const std::vector<Array> fast = run(true, x, w, b, dy), reference = run(false, x, w, b, dy);
+        // The sums of |term| of every result: the same convolution on the absolute values.
+        const std::vector<Array> magnitude = run(false, abs_of(x), abs_of(w), abs_of(b), abs_of(dy));
         use_generated_gemm(true);
         CHECK(small_gemm_generated());
         // The two paths add each dW's N x 196 products in different orders (the generated one
         // through dW's transpose), so they agree to float rounding of such sums, not bit for bit.
-        for (std::size_t k = 0; k < 4; ++k) {
-            CAPTURE(k);
-            check_close(results[0][k], results[1][k], 2e-5);
-        }
+        const Terms n = conv_terms(c.sw, sy, c.groups);
+        const std::size_t terms[4] = {n.y, n.dx, n.dw, n.dw};
+        const char* names[4] = {"y", "dx", "dw", "db"};
+        for (std::size_t k = 0; k < 4; ++k)
+            test::check_within(names[k], fast[k], reference[k], test::sum_bounds(terms[k], magnitude[k]));
     }
 }
 
@@ -546,15 +575,11 @@ TEST_CASE("conv2d of one-channel images computed directly agrees with im2col") {
             const std::vector<Array> magnitude =
                 run(false, xt::abs(x), xt::abs(w), xt::abs(b), xt::abs(dy));
             use_plane_conv(true);
-            for (std::size_t k = 0; k < 3; ++k) {
-                CAPTURE(k);
-                REQUIRE(fast[k].shape() == reference[k].shape());
-                double worst = 0.0;
-                for (std::size_t e = 0; e < fast[k].size(); ++e)
-                    worst = std::max(worst, std::abs(double(fast[k].data()[e]) - reference[k].data()[e]) /
-                                                (double(magnitude[k].data()[e]) + 1e-30));
-                CHECK(worst <= 1e-6);
-            }
+            const Terms n = conv_terms(c.sw, dy.shape());
+            const std::size_t terms[3] = {n.y, n.dx, n.dw};
+            const char* names[3] = {"y", "dx", "dw"};
+            for (std::size_t k = 0; k < 3; ++k)
+                test::check_within(names[k], fast[k], reference[k], test::sum_bounds(terms[k], magnitude[k]));
         }
     }
 }
