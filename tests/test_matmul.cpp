@@ -51,8 +51,12 @@ TEST_CASE("linear of an input with leading axes is linear of its rows, in one op
     CHECK(Array(xt::reshape_view(y, {6, 5})) == rows);
     const Array y1 = linear(Tensor(Array{1.0f, 2.0f, 3.0f, 4.0f}), Tensor(w)).value();  // [in]
     REQUIRE(y1.shape() == Shape{5});
-    for (std::size_t o = 0; o < 5; ++o)
-        CHECK(y1(o) == doctest::Approx(w(o, 0) + 2 * w(o, 1) + 3 * w(o, 2) + 4 * w(o, 3)));
+    for (std::size_t o = 0; o < 5; ++o) {  // 4 products, in double here, in some order there
+        const double want = w(o, 0) + 2.0 * w(o, 1) + 3.0 * w(o, 2) + 4.0 * w(o, 3);
+        const double magnitude = std::abs(w(o, 0)) + 2.0 * std::abs(w(o, 1)) +
+                                 3.0 * std::abs(w(o, 2)) + 4.0 * std::abs(w(o, 3));
+        CHECK(std::abs(y1(o) - want) <= test::exact_sum_bound(4, magnitude));
+    }
     Tape::current().clear();
     CHECK(Tape::current().size() == 0);
     (void)linear(Tensor(x3, true), Tensor(w, true), Tensor(b, true));
@@ -94,15 +98,20 @@ TEST_CASE("matmul follows torch.matmul for vectors and batches with broadcast ba
     const Array a4 = random_array({2, 1, 2, 3}, -1.0f, 1.0f, 81), b3 = random_array({3, 3, 2}, -1.0f, 1.0f, 82);
     const Tensor y = matmul(Tensor(a4), Tensor(b3));
     REQUIRE(y.shape() == Shape{2, 3, 2, 2});
+    // Each matrix against its 2-D product: two float sums of 3 products, maybe in other orders.
     for (std::size_t i = 0; i < 2; ++i)
         for (std::size_t j = 0; j < 3; ++j) {
-            const Array expect = matmul(Tensor(Array(xt::view(a4, i, 0))), Tensor(Array(xt::view(b3, j)))).value();
-            CHECK(xt::allclose(Array(xt::view(y.value(), i, j)), expect));
+            const Array ai = xt::view(a4, i, 0), bj = xt::view(b3, j);
+            const Array expect = matmul(Tensor(ai), Tensor(bj)).value();
+            test::check_within("batch matrix", Array(xt::view(y.value(), i, j)), expect,
+                               test::matmul_bounds(ai, bj));
         }
     // [2, 2, 3] · [3, 2]: the 2-D b applies to every matrix
     const Array a3 = random_array({2, 2, 3}, -1.0f, 1.0f, 83);
     const Tensor z = matmul(Tensor(a3), m);
-    CHECK(xt::allclose(Array(xt::view(z.value(), 1)), matmul(Tensor(Array(xt::view(a3, 1))), m).value()));
+    const Array a31 = xt::view(a3, 1);
+    test::check_within("matrix 1", Array(xt::view(z.value(), 1)), matmul(Tensor(a31), m).value(),
+                       test::matmul_bounds(a31, m.value()));
     CHECK_THROWS_WITH_AS(matmul(Tensor(a3), Tensor(random_array({3, 4, 2}))),
                          doctest::Contains("matmul: inner dimensions differ: a is [2, 2, 3], b is [3, 4, 2]"),
                          std::invalid_argument);
@@ -125,7 +134,7 @@ TEST_CASE("gradcheck and gradgradcheck of matmul in every torch.matmul form") {
 }
 
 // core/runtime/narrow_gemm: y = x w^T with few output columns, against OpenBLAS on the same
-// operands, within float rounding of the sums (1e-6 of the sum of the products' magnitudes).
+// operands, within float rounding of the sums (test::sum_bound of the products' magnitudes).
 TEST_CASE("the narrow-product kernel agrees with OpenBLAS on every shape it takes, on 1 and 2 threads") {
     const int threads_before = num_threads();
     for (int threads : {1, 2}) {
