@@ -1,6 +1,12 @@
 // Recurrent and attention layers: names and shapes as torch's, gradients and gradients of
 // gradients by finite differences, masks, train/eval, and errors that name the layer and shapes.
 // (Values against PyTorch: test_torch_layers.cpp.)
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <xtensor/xview.hpp>
+
 #include "helpers.hpp"
 
 using namespace tapegrad;
@@ -12,6 +18,62 @@ std::vector<std::string> names_and_shapes(const nn::Module& m) {
     std::vector<std::string> out;
     for (const auto& [name, p] : m.named_parameters()) out.push_back(name + " " + shape_str(p.shape()));
     return out;
+}
+
+// How far two float computations of one LSTM layer (lstm_layer's layout: h_1 .. h_T, then c_T)
+// can fall apart when each adds a gate's I + H products and two biases in an order of its own,
+// and otherwise rounds the same way: a gate's sum within sum_bound of its magnitude, plus what
+// h's difference makes through w_hh; sigmoid and tanh pass a difference on times at most 1/4 and
+// 1, plus the few ulps of their approximations; c = f c + i g and h = o tanh(c) add their own
+// products' rounding. The values that scale the differences are the layer's, in double (first
+// order: a difference times a difference is left out). x [T, N, I], h0 and c0 [N, H].
+Array lstm_bounds(const Array& x, const Array& h0, const Array& c0, const Array& w_ih,
+                  const Array& w_hh, const Array& b_ih, const Array& b_hh) {
+    const std::size_t steps = x.shape()[0], n = x.shape()[1], in = x.shape()[2];
+    const std::size_t hid = w_hh.shape()[1];
+    const double act = 8.0 * std::numeric_limits<float>::epsilon() / 2.0;  // a few ulps below 1
+    auto sigmoid = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+    Array bounds = Array::from_shape({steps + 1, n, hid});
+    for (std::size_t r = 0; r < n; ++r) {
+        std::vector<double> h(hid), c(hid), eh(hid, 0.0), ec(hid, 0.0);
+        for (std::size_t j = 0; j < hid; ++j) {
+            h[j] = h0(r, j);
+            c[j] = c0(r, j);
+        }
+        for (std::size_t t = 0; t < steps; ++t) {
+            std::vector<double> a(4 * hid), ea(4 * hid);
+            for (std::size_t k = 0; k < 4 * hid; ++k) {
+                double sum = double(b_ih(k)) + b_hh(k), magnitude = std::abs(b_ih(k)) + std::abs(b_hh(k)), carried = 0;
+                for (std::size_t j = 0; j < in; ++j) {
+                    sum += double(w_ih(k, j)) * x(t, r, j);
+                    magnitude += std::abs(double(w_ih(k, j)) * x(t, r, j));
+                }
+                for (std::size_t j = 0; j < hid; ++j) {
+                    sum += w_hh(k, j) * h[j];
+                    magnitude += std::abs(w_hh(k, j)) * (std::abs(h[j]) + eh[j]);
+                    carried += std::abs(w_hh(k, j)) * eh[j];
+                }
+                a[k] = sum;
+                ea[k] = test::sum_bound(in + hid + 2, magnitude) + carried;
+            }
+            for (std::size_t j = 0; j < hid; ++j) {
+                const double i = sigmoid(a[j]), f = sigmoid(a[hid + j]), g = std::tanh(a[2 * hid + j]),
+                             o = sigmoid(a[3 * hid + j]);
+                const double ei = ea[j] / 4 + act, ef = ea[hid + j] / 4 + act, eg = ea[2 * hid + j] + act,
+                             eo = ea[3 * hid + j] / 4 + act;
+                const double c_next = f * c[j] + i * g;
+                ec[j] = ef * std::abs(c[j]) + f * ec[j] + ei * std::abs(g) + i * eg +
+                        test::sum_bound(2, std::abs(f * c[j]) + std::abs(i * g));
+                c[j] = c_next;
+                const double tc = std::tanh(c[j]);
+                h[j] = o * tc;
+                eh[j] = eo * std::abs(tc) + o * (ec[j] + act) + test::sum_bound(1, std::abs(h[j]));
+                bounds(t, r, j) = float(eh[j]);
+            }
+        }
+        for (std::size_t j = 0; j < hid; ++j) bounds(steps, r, j) = float(ec[j]);
+    }
+    return bounds;
 }
 
 std::string error_of(const std::function<void()>& f) {
@@ -163,12 +225,16 @@ TEST_CASE("lstm_layer, the fused LSTM op, equals LSTMCell step by step and passe
         c0(random_array({2, 4}, -1, 1, 9), true);
     const Tensor packed = lstm_layer(x, h0, c0, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh);
     REQUIRE(packed.shape() == Shape{6, 2, 4});
+    // The cell adds x's products, h's products and the biases in an order of its own.
+    const Array bounds = lstm_bounds(x.value(), h0.value(), c0.value(), cell.weight_ih.value(),
+                                     cell.weight_hh.value(), cell.bias_ih.value(), cell.bias_hh.value());
     nn::RecurrentState s{h0, c0};
     for (long t = 0; t < 5; ++t) {
         s = cell.step(select(x, 0, t), s);
-        CHECK(xt::allclose(select(packed, 0, t).value(), s.h.value(), 1e-5, 1e-6));
+        test::check_within("h_" + std::to_string(t + 1), select(packed, 0, t).value(), s.h.value(),
+                           Array(xt::view(bounds, t)));
     }
-    CHECK(xt::allclose(select(packed, 0, 5).value(), s.c.value(), 1e-5, 1e-6));
+    test::check_within("c_5", select(packed, 0, 5).value(), s.c.value(), Array(xt::view(bounds, 5)));
     // Gradients of every input, with and without biases, and their second derivatives.
     const std::vector<Array> in{random_array({3, 2, 2}, -1, 1, 1), random_array({2, 3}, -1, 1, 2),
                                 random_array({2, 3}, -1, 1, 3),  random_array({12, 2}, -1, 1, 4),
