@@ -129,6 +129,11 @@ class Tape {
     // Drops every record (the values users hold stay valid, their history is forgotten).
     void clear();
 
+    // Drops the records no backward() can reach any more: those whose output nobody but the
+    // tape holds. push() does this as the tape grows; once a program has dropped every handle,
+    // prune() leaves the tape empty.
+    void prune();
+
     // Appends a record; used by record() below. `inputs` points to `count` tensors (undefined
     // ones are skipped).
     Tensor push(const char* op, const InputRef* inputs, std::size_t count, Array&& value,
@@ -154,7 +159,6 @@ class Tape {
 
   private:
     std::size_t index_of(std::uint64_t seq) const;
-    void prune();
     void release(Record& r);
 
     std::vector<Record> records_;

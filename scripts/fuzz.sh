@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of the file readers (clang, AddressSanitizer and
+# Builds the libFuzzer targets of the file readers and of the engine (clang, AddressSanitizer and
 # UndefinedBehaviorSanitizer) and runs each for a bounded time. Any crash, hang (an input taking
 # more than 10 s), memory error, undefined behaviour, leak or broken invariant fails the script and
 # leaves the input that caused it in build-fuzz/artifacts/ (replay: build-fuzz/fuzz/fuzz_NAME FILE).
-#   bash scripts/fuzz.sh                          every target (idx csv pgm npz), 60 s each
+#   bash scripts/fuzz.sh                          every target (idx csv pgm npz engine), 60 s each
 #   FUZZ_SECONDS=3600 bash scripts/fuzz.sh npz    one target for an hour
 # What a run finds new is kept in build-fuzz/corpus/NAME and used by the next run.
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 seconds=${FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(idx csv pgm npz)
+[ ${#targets[@]} -eq 0 ] && targets=(idx csv pgm npz engine)
 build=${BUILD_DIR:-build-fuzz}
 jobs=${JOBS:-$(nproc)}
 
@@ -56,9 +56,12 @@ for name in "${targets[@]}"; do
   [ -d "fuzz/corpus/$name" ] && seed_dirs+=("fuzz/corpus/$name")
   echo "== fuzz_$name for ${seconds} s"
   log="$build/fuzz_$name.log"
+  dict=(); [ -f "fuzz/$name.dict" ] && dict=(-dict="fuzz/$name.dict")
+  # An engine program reads at most a few hundred bytes; longer inputs only slow the search.
+  max_len=65536; [ "$name" = engine ] && max_len=1024
   # -timeout: one input running longer is a hang; -rss_limit_mb: so is a memory blow-up.
   if ! "$build/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-       -max_len=65536 -print_final_stats=1 -dict="fuzz/$name.dict" \
+       -max_len="$max_len" -print_final_stats=1 "${dict[@]}" \
        -artifact_prefix="$root/$build/artifacts/${name}-" \
        "$build/corpus/$name" "${seed_dirs[@]}" > "$log" 2>&1; then
     tail -n 60 "$log" >&2
