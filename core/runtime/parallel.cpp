@@ -1,6 +1,7 @@
 #include "parallel.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -33,8 +34,19 @@ class Pool {
         for (std::thread& t : workers_) t.join();
     }
 
+    // Runs part(0) .. part(parts - 1), part(0) on the calling thread, with OpenBLAS on one
+    // thread meanwhile. OpenBLAS's thread count is one setting for the whole process, so it is
+    // changed and put back under the same lock as the job: two threads' jobs would otherwise
+    // each save the other's 1 and leave it behind.
     void run(int parts, const std::function<void(int)>& part) {
         std::lock_guard<std::mutex> one_job(run_mutex_);  // callers on other threads wait
+        init_blas();
+        const int blas_threads = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+        struct RestoreBlas {
+            int threads;
+            ~RestoreBlas() { openblas_set_num_threads(threads); }
+        } restore{blas_threads};
         ensure_workers(parts - 1);
         {
             std::lock_guard<std::mutex> lock(mutex_);
@@ -99,7 +111,7 @@ class Pool {
     bool stop_ = false;
 };
 
-int thread_count = default_threads();
+std::atomic<int> thread_count{default_threads()};
 thread_local bool inside_parallel = false;
 
 Pool& pool() {
@@ -120,7 +132,7 @@ int parallel_parts(std::size_t n, std::size_t min_per_part) {
     if (inside_parallel) return 1;
     const std::size_t most = n / std::max<std::size_t>(min_per_part, 1);
     return static_cast<int>(
-        std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(thread_count), most)));
+        std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(thread_count.load()), most)));
 }
 
 void parallel_for(std::size_t n,
@@ -135,9 +147,6 @@ void parallel_for(std::size_t n,
         return std::make_pair(n * static_cast<std::size_t>(t) / parts,
                               n * static_cast<std::size_t>(t + 1) / parts);
     };
-    init_blas();
-    const int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
     std::function<void(int)> part = [&](int t) {
         inside_parallel = true;
         const auto [begin, end] = range(t);
@@ -149,13 +158,7 @@ void parallel_for(std::size_t n,
         }
         inside_parallel = false;
     };
-    try {
-        pool().run(parts, part);
-    } catch (...) {
-        openblas_set_num_threads(blas_threads);
-        throw;
-    }
-    openblas_set_num_threads(blas_threads);
+    pool().run(parts, part);
 }
 
 }  // namespace tapegrad
