@@ -39,18 +39,24 @@ inline Array away_from_zero(const Shape& shape, float lo = 0.2f, float hi = 1.0f
 
 // Compares with a PyTorch reference: |got - want| <= 1e-4 |want| + 1e-5 (the largest |want|, at
 // least 1): relative, with a floor for elements near zero that float32 arithmetic reaches only to
-// its rounding of the larger terms. On failure it names `what` and the worst element.
-inline void check_close(const std::string& what, const Array& got, const Array& want) {
+// its rounding of the larger terms. With `floor` (shaped as want), each element's floor is raised
+// to its own where that is larger: for outputs that are sums of many terms, which cancellation can
+// leave far smaller than the terms, sum_bounds of the sums' magnitudes (exact_sum_bounds against
+// a reference computed in float64). On failure it names `what` and the worst element.
+inline void check_close(const std::string& what, const Array& got, const Array& want,
+                        const Array* floor = nullptr) {
     INFO(what);
     REQUIRE(Shape(got.shape().begin(), got.shape().end()) ==
             Shape(want.shape().begin(), want.shape().end()));
+    if (floor) REQUIRE(floor->size() == want.size());
     double scale = 1.0;
     for (const float w : want) scale = std::max(scale, static_cast<double>(std::abs(w)));
     double worst = 0.0;
     std::size_t at = 0;
     for (std::size_t k = 0; k < got.size(); ++k) {
         const double g = got.data()[k], w = want.data()[k];
-        const double excess = std::abs(g - w) - (1e-4 * std::abs(w) + 1e-5 * scale);
+        const double near_zero = std::max(1e-5 * scale, floor ? double(floor->data()[k]) : 0.0);
+        const double excess = std::abs(g - w) - (1e-4 * std::abs(w) + near_zero);
         if (excess > worst || std::isnan(g)) {
             worst = std::isnan(g) ? INFINITY : excess;
             at = k;
