@@ -20,6 +20,10 @@ using Outputs = std::map<std::string, Tensor>;
 struct Case {
     std::function<std::shared_ptr<nn::Module>()> make;
     std::function<Outputs(nn::Module&, const Inputs&)> run;
+    // For one layer of sums of products: the most terms any of its sums has (y: the inputs of a
+    // row or window and the bias; dW, db: a term for every row or output position). Its floors
+    // then come from the sums' magnitudes (see the test).
+    std::size_t sum_terms = 0;
 };
 
 template <class M>
@@ -63,8 +67,8 @@ std::function<std::shared_ptr<nn::Module>()> make(Args... args) {
 
 const std::map<std::string, Case>& cases() {
     static const std::map<std::string, Case> table{
-        {"linear", {make<nn::Linear>(5, 3), one}},
-        {"conv2d", {make<nn::Conv2D>(4, 6, 3, 1, 2, 2, 2), one}},
+        {"linear", {make<nn::Linear>(5, 3), one, 8}},                    // dW: 2 x 4 rows
+        {"conv2d", {make<nn::Conv2D>(4, 6, 3, 1, 2, 2, 2), one, 2 * 7 * 7}},  // dW: N x OH x OW
         {"batchnorm1d_eval", {[] {
                                   auto m = std::make_shared<nn::BatchNorm1D>(5);
                                   m->eval();
@@ -165,18 +169,37 @@ TEST_CASE("PyTorch layers' saved weights load and give PyTorch's outputs and gra
             if (ref.count(name + "." + k))
                 in[k] = Tensor(ref.at(name + "." + k), std::string(k) == "input" && !indices);
         const Outputs out = c.run(*model, in);
+        // Floors from the sums' magnitudes: the layer with |parameters| on |input| and its
+        // gradients for |r|; torch's float32 sums and tapegrad's are within sum_bounds of them.
+        std::map<std::string, Array> floors;
+        if (c.sum_terms) {
+            std::shared_ptr<nn::Module> absolute = c.make();
+            nn::load(*absolute, folder() + name + ".npz");
+            for (const auto& [pname, p] : absolute->named_parameters()) p.mutable_value() = xt::abs(p.value());
+            const Inputs in_abs{{"input", Tensor(Array(xt::abs(ref.at(name + ".input"))), true)}};
+            const Outputs magnitude = c.run(*absolute, in_abs);
+            floors["output"] = test::sum_bounds(c.sum_terms, magnitude.at("output").value());
+            sum(magnitude.at("output") * Tensor(Array(xt::abs(ref.at(name + ".r"))))).backward();
+            floors["input_grad"] = test::sum_bounds(c.sum_terms, in_abs.at("input").grad());
+            for (const auto& [pname, p] : absolute->named_parameters())
+                floors["grad." + pname] = test::sum_bounds(c.sum_terms, p.grad());
+        }
+        auto floor = [&](const std::string& part) { return floors.count(part) ? &floors.at(part) : nullptr; };
         for (const auto& [key, want] : ref) {
             if (!starts_with(key, name + ".")) continue;
             const std::string part = key.substr(name.size() + 1);
-            if (out.count(part)) test::check_close(name + " " + part, out.at(part).value(), want);
+            if (out.count(part)) test::check_close(name + " " + part, out.at(part).value(), want, floor(part));
         }
         for (const auto& [part, t] : out)
             CHECK_MESSAGE(ref.count(name + "." + part), "torch gave no " << part);
 
         sum(out.at("output") * Tensor(ref.at(name + ".r"))).backward();
-        if (!indices) test::check_close(name + " input gradient", in.at("input").grad(), ref.at(name + ".input_grad"));
+        if (!indices)
+            test::check_close(name + " input gradient", in.at("input").grad(), ref.at(name + ".input_grad"),
+                              floor("input_grad"));
         for (const auto& [pname, p] : model->named_parameters())
-            test::check_close(name + " gradient of " + pname, p.grad(), ref.at(name + ".grad." + pname));
+            test::check_close(name + " gradient of " + pname, p.grad(), ref.at(name + ".grad." + pname),
+                              floor("grad." + pname));
     }
 }
 
