@@ -22,7 +22,7 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
         if (da != db && da != 1 && db != 1)
             throw std::invalid_argument(std::string(op) + ": shapes " + shape_str(a) + " and " +
                                         shape_str(b) + " cannot be broadcast together");
-        out[i] = std::max(da, db);
+        out[i] = da == 1 ? db : da;  // 1 against 0 gives 0, as in NumPy and PyTorch
     }
     return out;
 }
