@@ -47,6 +47,21 @@ std::size_t input_size = 0;
 const fuzz::Program* current = nullptr;
 std::vector<std::string> sweeps;  // the sweeps so far, for the report
 
+// How much was checked, printed at exit when FUZZ_ENGINE_STATS is set (to see that a corpus
+// exercises the checks, not only the ops).
+struct Stats {
+    std::size_t programs = 0, ops = 0, refused = 0, sweeps = 0, checked = 0, unchecked = 0,
+                second_order = 0;
+    ~Stats() {
+        if (std::getenv("FUZZ_ENGINE_STATS"))
+            std::fprintf(stderr,
+                         "fuzz_engine: %zu programs, %zu steps (%zu ops refused), %zu sweeps, %zu "
+                         "gradient elements checked against finite differences (%zu second "
+                         "order), %zu not checkable (a kink or a curve within the step)\n",
+                         programs, ops, refused, sweeps, checked, second_order, unchecked);
+    }
+} stats;
+
 [[noreturn]] void finding(const std::string& what) {
     std::fprintf(stderr, "fuzz_engine: %s\n%s", what.c_str(),
                  current ? current->describe().c_str() : "");
@@ -119,7 +134,10 @@ std::map<Element, Reference> differences(std::size_t graph, const std::set<Eleme
         auto differ = [&](double a, double b) {
             return std::abs(a - b) > 0.1 * std::max(std::abs(a), std::abs(b)) + 4.0 * noise;
         };
-        if (differ(right, left) || differ(wide, narrow)) continue;  // a kink, or too curved
+        if (differ(right, left) || differ(wide, narrow)) {  // a kink, or too curved
+            ++stats.unchecked;
+            continue;
+        }
         out[el] = {(4.0 * narrow - wide) / 3.0, 2.0 * std::abs(wide - narrow) + 3.0 * noise};
     }
     return out;
@@ -139,6 +157,7 @@ double magnitude(const Array& a) {
 }
 
 void check_gradient(const std::string& what, float got, const Reference& r) {
+    ++stats.checked;
     const double bound = 1e-3 * std::max(std::abs(double(got)), std::abs(r.value)) + r.bound;
     if (!(std::abs(double(got) - r.value) <= bound)) {
         std::ostringstream out;
@@ -175,7 +194,8 @@ class Run {
                 s.refuses = g.depends[g.root_index()].count(fuzz::through_zero_one) > 0;
                 for (std::size_t n = 0; n < elements_checked; ++n) {
                     const std::size_t k = c_.pick(g.leaves.size());
-                    s.checked.insert({k, c_.pick(g.leaves[k].size())});
+                    const std::size_t e = c_.pick(g.leaves[k].size());
+                    if (e < g.leaves[k].size()) s.checked.insert({k, e});  // not of an empty leaf
                 }
             }
             states_.push_back(std::move(s));
@@ -213,7 +233,7 @@ class Run {
         const std::size_t values = graph.values.size();
         auto phi = [&](const fuzz::Program& q) -> std::optional<double> {  // built under NoGrad
             const fuzz::Graph& h = q.graphs[g];
-            if (h.values.size() != values || h.root_index() != root) return std::nullopt;
+            if (h.values.size() != values) return std::nullopt;
             return contract(h.values[root].value(), s.seed);
         };
         *s.first = differences(g, s.checked, scale, phi,
@@ -419,7 +439,7 @@ class Run {
         const std::size_t root = graph.root_index(), values = graph.values.size();
         auto at = [&](const fuzz::Program& q) -> std::optional<double> {
             const fuzz::Graph& h = q.graphs[g];
-            if (h.values.size() != values || h.root_index() != root) return std::nullopt;
+            if (h.values.size() != values) return std::nullopt;
             std::vector<Tensor> in;
             for (std::size_t k : asked) in.push_back(h.leaves[k]);
             GradOptions first;
@@ -441,6 +461,7 @@ class Run {
             for (std::size_t k : asked)
                 if (el.k == k && elements.size() < 4) elements.insert(el);
         const auto refs = differences(g, elements, scale, at, phi0, true);
+        stats.second_order += refs.size();
         for (std::size_t i = 0; i < asked.size(); ++i)
             for (const auto& [el, ref] : refs)
                 if (el.k == asked[i])
@@ -468,8 +489,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::Choices choices(data, size);
         fuzz::Program program = fuzz::build(choices);
         current = &program;
+        ++stats.programs;
+        stats.refused += program.ops_refused;
+        for (const fuzz::Graph& g : program.graphs) stats.ops += g.steps.size();
         Run run(choices, program);
         run.actions();
+        stats.sweeps += sweeps.size();
         current = nullptr;
     }
     Tape& tape = Tape::current();

@@ -33,6 +33,9 @@ namespace {
 
 constexpr std::size_t max_ops = 12;
 
+// A build with a leaf nudged made another program than the first build.
+struct Diverged {};
+
 // The ops the bytes choose from, one case each in Builder::op().
 enum class Op {
     neg, exp, expm1, sin, cos, abs, square, sign, floor, round, relu, sigmoid, tanh, silu, gelu,
@@ -92,8 +95,10 @@ class Builder {
         Array a = Array::from_shape(s);
         for (float& v : a) v = c_.value();
         const std::size_t id = p_.leaf_count++;
-        if (o_ && o_->leaf == id && requires_grad)
+        if (o_ && o_->leaf == id && requires_grad) {
+            if (o_->element >= a.size()) throw Diverged{};
             a.data()[o_->element] = float(double(a.data()[o_->element]) + o_->delta);
+        }
         Tensor t(std::move(a), requires_grad);
         std::set<std::size_t> depends;
         if (requires_grad) {
@@ -168,7 +173,11 @@ class Builder {
     Tensor freeze(const Tensor& x) {
         frozen_op_ = true;
         Tensor t = x.detach();
-        if (o_ && o_->frozen) t = Tensor((*o_->frozen)[frozen_at_++]);
+        if (o_ && o_->frozen) {
+            if (frozen_at_ >= o_->frozen->size())
+                throw Diverged{};  // not an op's refusal: a bug of the fuzzer's, and a crash
+            t = Tensor((*o_->frozen)[frozen_at_++]);
+        }
         else p_.frozen.push_back(t.value());
         return t;
     }
@@ -201,11 +210,13 @@ class Builder {
             ++p_.ops_refused;
             g_->steps.push_back(std::string(name) + " refused: " + e.what());
         }
-        // Now and then a hook that hands back an equal gradient, or none.
+        // Now and then a hook that hands back an equal gradient, or none. (The bytes are read
+        // whether or not the value requires a gradient: builds under NoGrad read the same.)
         if (c_.pick(8) == 0) {
             const Tensor& t = g_->values.back();
+            const bool replaces = c_.coin();
             if (t.requires_grad()) {
-                if (c_.coin()) t.register_hook([](const Tensor& dy) { return dy * 1.0f; });
+                if (replaces) t.register_hook([](const Tensor& dy) { return dy * 1.0f; });
                 else t.register_hook([](const Tensor&) { return Tensor(); });
                 g_->steps.push_back("  hook on it");
             }
