@@ -538,9 +538,19 @@ Array unbroadcast(const Array& dy, const Shape& shape) {
     std::vector<std::size_t> axes;
     for (std::size_t i = 0; i < dy.dimension(); ++i)
         if (i < lead || (shape[i - lead] == 1 && dy.shape()[i] != 1)) axes.push_back(i);
-    Array summed = xt::sum(dy, axes, xt::evaluation_strategy::immediate);
+    Array summed = detail::sum_axes(dy, axes);
     summed.reshape(shape);
     return summed;
 }
+
+namespace detail {
+Array sum_axes(const Array& x, const std::vector<std::size_t>& axes) {
+    if (x.size() > 0) return xt::sum(x, axes, xt::evaluation_strategy::immediate);
+    Shape kept;
+    for (std::size_t i = 0; i < x.dimension(); ++i)
+        if (!std::binary_search(axes.begin(), axes.end(), i)) kept.push_back(x.shape()[i]);
+    return Array(xt::zeros<float>(kept));
+}
+}  // namespace detail
 
 }  // namespace tapegrad

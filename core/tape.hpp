@@ -229,6 +229,10 @@ Tensor record(const char* op, const std::vector<Tensor>& inputs, Array value, F&
 namespace detail {
 // The gradient summed so far for `node` by the backward() running on this thread, or null.
 const Array* incoming_gradient(Node& node);
+
+// The sum of x over `axes` (sorted, each once), which the result drops. An empty x gives zeros
+// of the result's shape: xtensor's immediate reducer offsets a null pointer on an empty array.
+Array sum_axes(const Array& x, const std::vector<std::size_t>& axes);
 }  // namespace detail
 
 // The one helper every broadcasting op uses: sums a gradient of the broadcast shape back to

@@ -339,7 +339,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
                        Array y = t.is_index ? Array(xt::zeros<float>({n, c})) : t.probabilities;
                        if (t.is_index)
                            for (std::size_t i = 0; i < n; ++i) y(i, t.index[i]) = 1.0f;
-                       Array s = xt::sum(y, {1}, xt::evaluation_strategy::immediate);
+                       Array s = detail::sum_axes(y, {1});
                        s.reshape({n, 1});
                        return reshape(dl, {n, 1}) * (softmax(a, 1) * Tensor(s) - Tensor(y));
                    });

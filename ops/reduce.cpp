@@ -54,7 +54,7 @@ Tensor reduce_sum(const char* op, const Tensor& x, std::vector<int> axes_in, boo
     const float scale = average ? 1.0f / static_cast<float>(std::max<std::size_t>(n, 1)) : 1.0f;
 
     Array y = axes.size() == x.dim() ? Array(static_cast<float>(total(x.value())))
-                                     : Array(xt::sum(x.value(), axes, xt::evaluation_strategy::immediate));
+                                     : detail::sum_axes(x.value(), axes);
     if (average) y *= scale;
     if (keepdims) y.reshape(kept);
 
@@ -300,10 +300,10 @@ Tensor var(const Tensor& x, std::vector<int> axes, bool keepdims, int correction
             y.data()[l] = static_cast<float>(squares / dof);
         }
     } else {
-        Array mu = xt::sum(x.value(), r.axes, xt::evaluation_strategy::immediate);
+        Array mu = detail::sum_axes(x.value(), r.axes);
         mu /= static_cast<float>(r.n);
         d = x.value() - r.keep_dims(mu);
-        y = xt::sum(d * d, r.axes, xt::evaluation_strategy::immediate);
+        y = detail::sum_axes(d * d, r.axes);
         y /= dof;
         if (keepdims) y.reshape(kept);
     }

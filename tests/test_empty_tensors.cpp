@@ -30,3 +30,20 @@ TEST_CASE("logsumexp over an empty axis is -inf and differentiates twice to empt
     const std::vector<Tensor> g = grad(y, {x}, o);
     CHECK(g[0].shape() == Shape{2, 0});
 }
+
+TEST_CASE("a sum over an axis of an empty tensor is zeros, and so is its mean's and var's gradient") {
+    const Tensor x(Array::from_shape({0, 3}), true);
+    const Tensor s = sum(x, 0);
+    REQUIRE(s.shape() == Shape{3});
+    CHECK(xt::all(xt::equal(s.value(), 0.0f)));
+    s.backward(Array(xt::ones<float>({3})));
+    CHECK(x.grad().shape() == Shape{0, 3});
+    GradOptions o;
+    o.create_graph = true;
+    o.grad_output = Tensor(Array(xt::ones<float>({3})));
+    CHECK(grad(mean(x, 0), {x}, o)[0].shape() == Shape{0, 3});
+    o.grad_output = Tensor(Array::from_shape({0}));
+    CHECK(grad(var(x, 1, false, 0), {x}, o)[0].shape() == Shape{0, 3});  // no results at all
+    // And over no elements at all there is no variance: an error that says why.
+    CHECK_THROWS_WITH(var(x, 0, false, 0), doctest::Contains("no degrees of freedom"));
+}
