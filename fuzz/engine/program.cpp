@@ -168,6 +168,12 @@ class Builder {
         return leaf(broadcastable(x.shape()));
     }
     Reduction reduction() { return Reduction(c_.pick(3)); }
+    float exponent() { return c_.coin() ? 0.5f : -1.5f; }
+    int correction() { return int(c_.pick(2)); }
+    Tensor slice_of(const Tensor& x, int axis) {
+        const long begin = long(c_.pick(5)) - 2, end = long(c_.pick(6)) - 1;
+        return slice(x, axis, begin, end, long(1 + c_.pick(2)));
+    }
 
     // A detached copy: a constant to backward. Builds with overrides reuse the first build's.
     Tensor freeze(const Tensor& x) {
@@ -253,7 +259,6 @@ class Builder {
             UNARY(log1p, log1p(positive(x)))
             UNARY(sqrt, sqrt(positive(x)))
             UNARY(reciprocal, reciprocal(positive(x)))
-            UNARY(pow_real, pow(positive(x), c_.coin() ? 0.5f : -1.5f))
             UNARY(sum_all, sum(x))
             UNARY(mean_all, mean(x))
             UNARY(max_all, max(x))
@@ -279,25 +284,40 @@ class Builder {
             AXIS(min_axis, min(x, a, keep))
             AXIS(logsumexp, logsumexp(x, a, keep))
             AXIS(var_axis, var(x, a, keep, int(c_.pick(2))))
-            AXIS(stddev_axis, stddev(positive(x), a, keep, int(c_.pick(2))))
             AXIS(argmax, freeze(argmax(x, a, keep)))
             AXIS(argmin, freeze(argmin(x, a, keep)))
             AXIS(unsqueeze, unsqueeze(x, a))
             AXIS(squeeze, squeeze(x, a))
             AXIS(select, select(x, a, long(c_.pick(4)) - 1))
-            AXIS(slice, slice(x, a, long(c_.pick(5)) - 2, long(c_.pick(6)) - 1, long(1 + c_.pick(2))))
+            AXIS(slice, slice_of(x, a))
             AXIS(chunk, chunk(x, 1 + c_.pick(3), a)[0])
 #undef AXIS
             case Op::clamp: {
                 name = "clamp";
                 // (4k + 1) / 64: never a leaf value, nor the sum of two.
                 const float lo = (4.0f * (float(c_.pick(64)) - 32.0f) + 1.0f) / 64.0f;
-                return clamp(any(), lo, lo + float(1 + c_.pick(64)) / 16.0f);
+                const Tensor x = any();
+                const float hi = lo + float(1 + c_.pick(64)) / 16.0f;
+                return clamp(x, lo, hi);
             }
             case Op::softplus: {
                 name = "softplus";
                 const Tensor x = any();
-                return softplus(x, c_.coin() ? 1.0f : 2.0f, c_.coin() ? 20.0f : 1.0f);
+                const float beta = c_.coin() ? 1.0f : 2.0f;
+                const float threshold = c_.coin() ? 20.0f : 1.0f;
+                return softplus(x, beta, threshold);
+            }
+            case Op::pow_real: {
+                name = "pow_real";
+                const Tensor x = positive(any());
+                return pow(x, exponent());
+            }
+            case Op::stddev_axis: {
+                name = "stddev_axis";
+                const Tensor x = positive(of_rank(1, 3));
+                const int a = axis(x);
+                const bool keep = c_.coin();
+                return stddev(x, a, keep, correction());
             }
             case Op::pow_int: {
                 name = "pow_int";
@@ -329,7 +349,8 @@ class Builder {
             case Op::transpose: {
                 name = "transpose";
                 const Tensor x = of_rank(1, 3);
-                return transpose(x, axis(x), axis(x));
+                const int a = axis(x);
+                return transpose(x, a, axis(x));
             }
             case Op::permute: {
                 name = "permute";
@@ -440,7 +461,8 @@ class Builder {
             case Op::masked_fill: {
                 name = "masked_fill";
                 const Tensor x = any();
-                return masked_fill(x, integers(broadcastable(x.shape()), 2), c_.value());
+                const Tensor mask = integers(broadcastable(x.shape()), 2);
+                return masked_fill(x, mask, c_.value());
             }
             case Op::matmul: {
                 name = "matmul";
@@ -468,7 +490,8 @@ class Builder {
                 const std::size_t out = groups * (1 + c_.pick(2)), k = 1 + c_.pick(3);
                 const Tensor w = leaf({out, channels / groups, k, k});
                 const Tensor b = c_.coin() ? leaf({out}) : Tensor();
-                return conv2d(x, w, b, 1 + c_.pick(2), c_.pick(2), 1 + c_.pick(2), groups);
+                const std::size_t stride = 1 + c_.pick(2), padding = c_.pick(2);
+                return conv2d(x, w, b, stride, padding, 1 + c_.pick(2), groups);
             }
             case Op::relu_max_pool2d: {
                 name = "relu_max_pool2d";
@@ -477,12 +500,14 @@ class Builder {
             case Op::max_pool2d: {
                 name = "max_pool2d";
                 const Tensor x = image();
-                return max_pool2d(x, 1 + c_.pick(3), 1 + c_.pick(2), c_.pick(2));
+                const std::size_t kernel = 1 + c_.pick(3), stride = 1 + c_.pick(2);
+                return max_pool2d(x, kernel, stride, c_.pick(2));
             }
             case Op::avg_pool2d: {
                 name = "avg_pool2d";
                 const Tensor x = image();
-                return avg_pool2d(x, 1 + c_.pick(3), 1 + c_.pick(2), c_.pick(2));
+                const std::size_t kernel = 1 + c_.pick(3), stride = 1 + c_.pick(2);
+                return avg_pool2d(x, kernel, stride, c_.pick(2));
             }
             case Op::batch_norm:
             case Op::batch_norm_relu_max_pool2d: {
@@ -509,7 +534,9 @@ class Builder {
             }
             case Op::dropout: {
                 name = "dropout";
-                return dropout(any(), c_.coin() ? 0.5f : 0.0f, c_.coin());
+                const Tensor x = any();
+                const float p = c_.coin() ? 0.5f : 0.0f;
+                return dropout(x, p, c_.coin());
             }
             case Op::lstm_layer: {
                 name = "lstm_layer";
@@ -517,7 +544,8 @@ class Builder {
                 const Tensor x = leaf({t, n, in}), h0 = leaf({n, h}), c0 = leaf({n, h});
                 const Tensor w_ih = leaf({4 * h, in}), w_hh = leaf({4 * h, h});
                 if (c_.coin()) return lstm_layer(x, h0, c0, w_ih, w_hh);
-                return lstm_layer(x, h0, c0, w_ih, w_hh, leaf({4 * h}), leaf({4 * h}));
+                const Tensor b_ih = leaf({4 * h}), b_hh = leaf({4 * h});
+                return lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh);
             }
             case Op::absolute_loss:
             case Op::squared_loss: {
@@ -538,24 +566,28 @@ class Builder {
             case Op::log_loss: {
                 name = "log_loss";
                 const Tensor a = any();
-                return log_loss(sigmoid(a), integers(a.shape(), 2), reduction());
+                const Tensor y = integers(a.shape(), 2);
+                return log_loss(sigmoid(a), y, reduction());
             }
             case Op::log_loss_with_logits: {
                 name = "log_loss_with_logits";
                 const Tensor a = any();
-                return log_loss_with_logits(a, integers(a.shape(), 2), reduction());
+                const Tensor y = integers(a.shape(), 2);
+                return log_loss_with_logits(a, y, reduction());
             }
             case Op::cross_entropy:
             case Op::zero_one_loss: {
                 name = which == Op::cross_entropy ? "cross_entropy" : "zero_one_loss";
                 const Tensor a = of_rank(2, 2);
                 const std::size_t n = a.shape()[0], classes = a.shape()[1];
+                const Tensor labels = integers({n}, classes);
                 if (which == Op::zero_one_loss) {
                     zero_one_op_ = true;
-                    return zero_one_loss(a, integers({n}, classes), reduction());
+                    return zero_one_loss(a, labels, reduction());
                 }
-                if (c_.coin()) return cross_entropy(a, integers({n}, classes), reduction());
-                return cross_entropy(a, softmax(leaf({n, classes}, false), 1), reduction());
+                if (c_.coin()) return cross_entropy(a, labels, reduction());
+                const Tensor probabilities = softmax(leaf({n, classes}, false), 1);
+                return cross_entropy(a, probabilities, reduction());
             }
             case Op::cross_entropy_from_probabilities: {
                 name = "cross_entropy_from_probabilities";

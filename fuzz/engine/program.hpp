@@ -8,6 +8,10 @@
 // an integer or a half, so no leaf sits on a kink of relu, abs, floor or round, nor within a
 // finite-difference step of one.
 //
+// The bytes are read in an order the C++ standard fixes (never two reads among one call's
+// arguments, whose order compilers choose), so an input makes the same program in every build:
+// the fuzzer's (clang) and the test suite's replay (g++).
+//
 // Building reads the bytes in the same order every time, so a build with one leaf element
 // nudged makes the same program: `Overrides` carries the nudge, and the values of the detached
 // nodes of the first build (a detached value is a constant to backward, so the finite
