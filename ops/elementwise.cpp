@@ -77,6 +77,7 @@ Array binary_values(const Array& a, const Array& b, F f) {
         const Array& big = b_rows ? a : b;
         const Array& small = b_rows ? b : a;
         Array y = Array::from_shape(big.shape());
+        if (small.size() == 0) return y;  // then big is empty too: its trailing axes are small's
         const std::size_t row = small.size(), rows = big.size() / row;
         const float* __restrict p = big.data();
         const float* __restrict q = small.data();

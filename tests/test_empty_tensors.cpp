@@ -11,6 +11,10 @@ TEST_CASE("an axis of length 1 broadcasts against length 0, giving 0") {
     CHECK((a + b).shape() == Shape{2, 0});
     CHECK((b * a).shape() == Shape{2, 0});
     CHECK(expand(a, {2, 0}).shape() == Shape{2, 0});
+    // An empty operand repeating along an empty one's rows (it divided by its size of 0).
+    const Tensor row(Array::from_shape({0}), true);
+    CHECK((b * row).shape() == Shape{2, 0});
+    CHECK((row - b).shape() == Shape{2, 0});
     // Nothing reaches a through an empty result: its gradient is zeros of its shape.
     sum(a * b).backward();
     CHECK(a.grad().shape() == a.value().shape());
