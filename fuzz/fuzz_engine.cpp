@@ -291,8 +291,9 @@ class Run {
                 const std::optional<Array>& then = before[g][k];
                 if (leaf.has_grad() != then.has_value() ||
                     (then && (leaf.grad().shape() != then->shape() ||  // bit for bit (NaN too)
-                              std::memcmp(then->data(), leaf.grad().data(),
-                                          then->size() * sizeof(float)) != 0)))
+                              (then->size() > 0 &&
+                               std::memcmp(then->data(), leaf.grad().data(),
+                                           then->size() * sizeof(float)) != 0))))
                     finding(std::string(after) + " changed the gradient of leaf " +
                             std::to_string(k) + " of graph " + std::to_string(g));
             }
