@@ -359,7 +359,7 @@ Tensor cross_entropy_from_probabilities(const Tensor& probabilities, const Tenso
     if (t.is_index)
         for (std::size_t i = 0; i < n; ++i) y(i, t.index[i]) = 1.0f;
     const Array& a = probabilities.value();
-    Array losses = -xt::sum(y * xt::log(xt::maximum(a, probability_eps)), {1});
+    Array losses = -detail::sum_axes(y * xt::log(xt::maximum(a, probability_eps)), {1});
     return reduced(op, probabilities, std::move(losses), reduction,
                    [probabilities, y, n, c](const Array& dl) {
                        const Array& a = probabilities.value();

@@ -35,6 +35,14 @@ TEST_CASE("logsumexp over an empty axis is -inf and differentiates twice to empt
     CHECK(g[0].shape() == Shape{2, 0});
 }
 
+TEST_CASE("cross-entropy of probabilities over no classes is 0 for each sample") {
+    const Tensor p(Array::from_shape({2, 0}), true);
+    const Tensor y(Array::from_shape({2, 0}));
+    const Tensor l = cross_entropy_from_probabilities(p, y, Reduction::none);
+    REQUIRE(l.shape() == Shape{2});
+    CHECK(xt::all(xt::equal(l.value(), 0.0f)));
+}
+
 TEST_CASE("a sum over an axis of an empty tensor is zeros, and so is its mean's and var's gradient") {
     const Tensor x(Array::from_shape({0, 3}), true);
     const Tensor s = sum(x, 0);
