@@ -115,8 +115,9 @@ const std::map<std::string, Fn>& ops() {
 // the values summed or averaged (and the division). tapegrad's float sums are within
 // exact_sum_bounds of their magnitudes, which are the op on the inputs' absolute values and its
 // gradients for |w|: these are the floors of check_close where they are larger than its own.
-// (The other ops' sums have a few terms, or positive ones: softmax, logsumexp, var, the norms'
-// 12 to 24 values of at most 2, whose rounding 1e-5 of the largest |want| covers.)
+// (The other ops' sums are short: softmax, logsumexp, var and std over 3 or 4 values, the norms
+// over 4 to 24 of at most 2; a first-order estimate of their worst rounding, layer_norm's dx
+// the largest, stays under 1e-5 of the largest |want|, so check_close's own floor is kept.)
 const std::map<std::string, std::size_t>& sum_terms() {
     static const std::map<std::string, std::size_t> table{
         {"matmul_dot", 4},   {"matmul_vec_mat", 4}, {"matmul_mat_vec", 4},
