@@ -231,7 +231,8 @@ Tensor logsumexp(const Tensor& x, int axis, bool keepdims) {
     // The softmax along each line, kept for the backward: dx = dy softmax(x). Kept rather than
     // recomputed as e^(x - y), which loses digits to y's rounding (y = 1000.69 has an ulp of 6e-5).
     Array softmax_x = Array::from_shape(x.shape());
-    for (std::size_t l = 0; l < lines.count(); ++l) {
+    if (lines.n == 0) y.fill(-INFINITY);  // the log of an empty sum (and no line to walk)
+    for (std::size_t l = 0; l < lines.count() && lines.n > 0; ++l) {
         const float* line = v + lines.start(l);
         float* e = softmax_x.data() + lines.start(l);
         float m = -INFINITY;  // the largest element (0 where it is infinite), so e^(x - m) <= 1
@@ -251,7 +252,7 @@ Tensor logsumexp(const Tensor& x, int axis, bool keepdims) {
         "logsumexp", {x}, std::move(y),
         [x, lines, softmax_x = std::move(softmax_x)](const Array& dy, const Array&) {
             Array dx = Array::from_shape(softmax_x.shape());
-            for (std::size_t l = 0; l < lines.count(); ++l) {
+            for (std::size_t l = 0; l < lines.count() && lines.n > 0; ++l) {
                 const float g = dy.data()[l];
                 const float* s = softmax_x.data() + lines.start(l);
                 float* d = dx.data() + lines.start(l);
