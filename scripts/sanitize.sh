@@ -35,4 +35,9 @@ fi
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$root/scripts/tsan.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}
-cd "$build" && ctest --output-on-failure -j"$jobs"
+# Under ThreadSanitizer, checkpoint_survives_sigkill (a single-threaded program writing 32 MB
+# files until it is killed: 150 s there, 28 s under ASan) is left out; it runs in the two other
+# passes.
+exclude=()
+[ "$mode" = thread ] && exclude=(-E '^checkpoint_survives_sigkill$')
+cd "$build" && ctest --output-on-failure -j"$jobs" "${exclude[@]}"
