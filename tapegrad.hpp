@@ -2,9 +2,9 @@
 // Start reading at core/tape.hpp: its opening comment explains how backward() works.
 #pragma once
 
-#include "core/runtime/blas.hpp"
-#include "core/runtime/memory.hpp"
-#include "core/runtime/parallel.hpp"
+#include "backend/blas.hpp"
+#include "backend/memory.hpp"
+#include "backend/parallel.hpp"
 #include "core/inspect/gradcheck.hpp"
 #include "core/tape.hpp"
 #include "core/tensor.hpp"

@@ -23,10 +23,10 @@
 #include <stdexcept>
 #include <thread>
 
-#include <tapegrad/core/runtime/blas.hpp>
-#include <tapegrad/core/runtime/memory.hpp>
-#include <tapegrad/core/runtime/parallel.hpp>
-#include <tapegrad/core/runtime/small_gemm.hpp>
+#include <tapegrad/backend/blas.hpp>
+#include <tapegrad/backend/memory.hpp>
+#include <tapegrad/backend/parallel.hpp>
+#include <tapegrad/backend/small_gemm.hpp>
 
 #include "bench.hpp"
 
@@ -155,11 +155,11 @@ Options parse(int argc, char** argv) {
 }  // namespace bench
 
 int main(int argc, char** argv) {
-    tapegrad::tune_malloc();  // large arrays reused, not page-faulted (core/runtime/memory.hpp)
+    tapegrad::tune_malloc();  // large arrays reused, not page-faulted (backend/memory.hpp)
     try {
         const bench::Options o = bench::parse(argc, argv);
-        tapegrad::init_blas();  // switch kernels first (core/runtime/blas.hpp), then set the threads
-        tapegrad::set_num_threads(o.threads);  // the pool's and OpenBLAS's (core/runtime/parallel.hpp)
+        tapegrad::init_blas();  // switch kernels first (backend/blas.hpp), then set the threads
+        tapegrad::set_num_threads(o.threads);  // the pool's and OpenBLAS's (backend/parallel.hpp)
         if (o.command == "info") return bench::run_info(o);
         if (o.command == "train") return bench::run_train(o);
         if (o.command == "infer") return bench::run_infer(o);

@@ -31,9 +31,9 @@
 #include <tuple>
 #include <vector>
 
-#include <tapegrad/core/runtime/narrow_gemm.hpp>
-#include <tapegrad/core/runtime/small_gemm.hpp>
-#include <tapegrad/ops/conv_plane.hpp>
+#include <tapegrad/backend/narrow_gemm.hpp>
+#include <tapegrad/backend/small_gemm.hpp>
+#include <tapegrad/backend/conv_plane.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 #include "bench.hpp"
@@ -121,7 +121,7 @@ void fill_random(float* data, std::size_t size) {
 }
 
 // The op's products as OpenBLAS runs them. Those on tapegrad's own kernels (the convolution's
-// generated ones, core/runtime/small_gemm.hpp; the narrow products, core/runtime/narrow_gemm.hpp;
+// generated ones, backend/small_gemm.hpp; the narrow products, backend/narrow_gemm.hpp;
 // the direct convolution of one-channel images, ops/conv_plane.hpp) never reach cblas_sgemm, so
 // the capture runs the op with them switched off; the op itself is timed with them on, and a
 // fraction above 1 then means that they beat OpenBLAS on the same products.

@@ -12,8 +12,8 @@
 
 #include <xtensor/xreducer.hpp>
 
+#include "../backend/parallel.hpp"
 #include "inspect/trace.hpp"
-#include "runtime/parallel.hpp"
 
 namespace tapegrad {
 

@@ -58,8 +58,8 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/backward_fn.hpp"  // BackwardFn: the closure type, like std::function
-#include "runtime/node_list.hpp"    // NodeList: the inputs, a small vector
+#include "backward_fn.hpp"  // BackwardFn: the closure type, like std::function
+#include "node_list.hpp"    // NodeList: the inputs, a small vector
 #include "tensor.hpp"
 
 namespace tapegrad {

@@ -5,16 +5,14 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "../backend/node_cache.hpp"
 #include "tape.hpp"
 
 namespace tapegrad {
 
-std::string shape_str(const Shape& shape) {
-    std::ostringstream out;
-    out << '[';
-    for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
-    out << ']';
-    return out.str();
+std::shared_ptr<Node> make_node(Array&& value, bool requires_grad, std::uint64_t creator) {
+    return std::allocate_shared<Node>(detail::NodeAllocator<Node>(), std::move(value),
+                                      requires_grad, creator);
 }
 
 Tensor::Tensor() = default;

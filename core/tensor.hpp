@@ -14,27 +14,10 @@
 #include <utility>
 #include <vector>
 
-#include <xtensor/xarray.hpp>
-
-#include "runtime/grad_slot.hpp"     // GradSlot: a node's gradient, made on first use
-#include "runtime/inline_shape.hpp"  // InlineShape: the shape inside the array, at most 8 axes
-#include "runtime/small_blocks.hpp"  // SmallBlockAllocator: few values come from a per-thread cache
+#include "../backend/array.hpp"      // Array, Shape, shape_str
+#include "../backend/grad_slot.hpp"  // GradSlot: a node's gradient, made on first use
 
 namespace tapegrad {
-
-// An xtensor array of floats, row-major, of at most 8 dimensions. Its values live in memory from
-// SmallBlockAllocator and its shape in an InlineShape, so its type is not spelled
-// xt::xarray<float>; it converts to and from that (and any xtensor expression) by assignment.
-using Array = xt::xarray_container<xt::uvector<float, detail::SmallBlockAllocator<float>>,
-                                   xt::layout_type::row_major, detail::InlineShape<std::size_t>>;
-using Shape = std::vector<std::size_t>;
-
-// "[64, 784]": how every error message and the tape print a shape.
-std::string shape_str(const Shape& shape);
-template <class S>
-std::string shape_str(const S& shape) {
-    return shape_str(Shape(shape.begin(), shape.end()));
-}
 
 class Tape;
 struct Node;
@@ -79,7 +62,7 @@ inline NodeExtras& Node::more() {
 }
 inline bool Node::has_hooks() const { return extras && !extras->hooks.empty(); }
 
-// Makes a Node, from a per-thread cache of freed node blocks (core/runtime/node_cache.hpp). The
+// Makes a Node, from a per-thread cache of freed node blocks (backend/node_cache.hpp). The
 // value goes by rvalue reference all the way from the op into the node: each move of an xarray
 // costs a few hundred instructions.
 std::shared_ptr<Node> make_node(Array&& value, bool requires_grad, std::uint64_t creator = 0);

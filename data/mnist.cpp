@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "../core/runtime/parallel.hpp"
+#include "../backend/parallel.hpp"
 #include "formats/idx.hpp"
 
 namespace tapegrad {

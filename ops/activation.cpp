@@ -7,11 +7,11 @@
 
 #include <xtensor/xmath.hpp>
 
-#include "../core/runtime/parallel.hpp"
+#include "../backend/kernels.hpp"
+#include "../backend/parallel.hpp"
+#include "../backend/vector_math.hpp"
 #include "../core/tape.hpp"
 #include "elementwise.hpp"
-#include "kernels.hpp"
-#include "vector_math.hpp"
 #include "reduce.hpp"
 
 namespace tapegrad {
@@ -20,7 +20,7 @@ using Grads = std::vector<Tensor>;  // what a tensor backward returns: dx of eac
 
 Tensor relu(const Tensor& x) {
     // Plain loops: the hottest elementwise op of a CNN, and xtensor's where() does not vectorise.
-    // Large arrays are split over the threads (core/runtime/parallel.hpp).
+    // Large arrays are split over the threads (backend/parallel.hpp).
     const Array& v = x.value();
     Array y = Array::from_shape(v.shape());
     const float* __restrict in = v.data();

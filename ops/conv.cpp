@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "../core/runtime/blas.hpp"
-#include "../core/runtime/parallel.hpp"
-#include "../core/runtime/small_gemm.hpp"
+#include "../backend/blas.hpp"
+#include "../backend/conv_plane.hpp"
+#include "../backend/kernels.hpp"
+#include "../backend/parallel.hpp"
+#include "../backend/small_gemm.hpp"
 #include "../core/tape.hpp"
-#include "conv_plane.hpp"
-#include "kernels.hpp"
 #include "matmul.hpp"
 #include "reduce.hpp"
 
@@ -42,7 +42,7 @@ Span inside(std::size_t size, std::size_t out, std::size_t s, std::size_t k, std
 // layout. One image's cols stays in the core's L2 cache (500 x 196 floats for the tutorial's
 // second conv); a single GEMM over the whole batch would stream a 39 MB cols through memory
 // instead (the commit history has the measurements). The threads split the batch
-// into contiguous ranges of images (core/runtime/parallel.hpp), each with its own scratch buffer and, in
+// into contiguous ranges of images (backend/parallel.hpp), each with its own scratch buffer and, in
 // backward, its own partial dW, added up in thread order.
 //
 // Why cols [K, P] rather than [P, K]: im2col then writes, for each (c, u, v), whole rows of Wout
@@ -58,7 +58,7 @@ struct ConvGeometry {
     // for every (image, channel, u, v), and the divisions showed as a sixth of im2col's time.
     std::vector<Span> row_span, col_span;
     // The per-image products; generated for these exact sizes where tapegrad can
-    // (core/runtime/small_gemm.hpp), else on OpenBLAS. dcols takes W transposed, which only pays
+    // (backend/small_gemm.hpp), else on OpenBLAS. dcols takes W transposed, which only pays
     // with a generated kernel: without one, dx goes through sgemm on W as it is.
     // dW goes through its transpose for the same reason: dWt_g = cols_g · dY_gT with dY_g
     // transposed per image (og x P floats, a fraction of cols), where OpenBLAS's dW = dY · colsT

@@ -6,9 +6,9 @@
 
 #include <xtensor/xbroadcast.hpp>
 
-#include "../core/runtime/parallel.hpp"
+#include "../backend/kernels.hpp"
+#include "../backend/parallel.hpp"
 #include "../core/tape.hpp"
-#include "kernels.hpp"
 #include "shape.hpp"
 
 namespace tapegrad {

@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "../backend/kernels.hpp"
 #include "../core/tape.hpp"
-#include "kernels.hpp"
 #include "reduce.hpp"
 #include "shape.hpp"
 

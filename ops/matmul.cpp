@@ -8,8 +8,8 @@
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xreducer.hpp>
 
-#include "../core/runtime/blas.hpp"
-#include "../core/runtime/narrow_gemm.hpp"
+#include "../backend/blas.hpp"
+#include "../backend/narrow_gemm.hpp"
 #include "../core/tape.hpp"
 #include "elementwise.hpp"
 #include "reduce.hpp"
@@ -27,7 +27,7 @@ void gemm(const Array& a, bool transpose_a, const Array& b, bool transpose_b, Ar
 void sgemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
            const float* a, const float* b, float* c, float beta, float alpha) {
     if (m == 0 || n == 0) return;
-    init_blas();  // the kernels this CPU supports, as for every OpenBLAS product (core/runtime/blas.hpp)
+    init_blas();  // the kernels this CPU supports, as for every OpenBLAS product (backend/blas.hpp)
     if (k == 0) {  // BLAS rejects a leading dimension of 0; the empty sum is 0
         if (beta == 0.0f) std::fill(c, c + m * n, 0.0f);
         return;

@@ -13,10 +13,10 @@
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xreducer.hpp>
 
-#include "../core/runtime/parallel.hpp"
+#include "../backend/kernels.hpp"
+#include "../backend/parallel.hpp"
 #include "../core/tape.hpp"
 #include "elementwise.hpp"
-#include "kernels.hpp"
 #include "pool.hpp"
 #include "random.hpp"
 #include "reduce.hpp"

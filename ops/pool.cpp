@@ -8,15 +8,12 @@
 #include <string>
 #include <vector>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
-#include "../core/runtime/parallel.hpp"
+#include "../backend/kernels.hpp"
+#include "../backend/parallel.hpp"
+#include "../backend/short_copies.hpp"
 #include "../core/tape.hpp"
 #include "activation.hpp"
 #include "elementwise.hpp"
-#include "kernels.hpp"
 
 namespace tapegrad {
 
@@ -86,45 +83,6 @@ Tensor pool_gather(const Tensor& dx, std::shared_ptr<const PoolIndex> index) {
         });
 }
 
-// The small copies of max_pool_2x2_row. With AVX-512 as masked vector moves: the tutorial CNN's
-// rows are copied in runs of 28 and 14 values, and a call to memcpy for each cost more than the
-// pooling itself (8 % of the BatchNorm CNN's training step). Not under AddressSanitizer: with
-// its detect_stack_use_after_return (scripts/sanitize.sh), GCC 12's code stored these vectors
-// at a wrong address (the process id) instead of the local arrays, although plain ASan, which
-// checks every byte of them, finds nothing; the sanitized suite checks the plain copies instead.
-#if defined(__AVX512F__) && !defined(__SANITIZE_ADDRESS__)
-#define TAPEGRAD_POOL_VECTOR_COPIES 1
-#endif
-
-#if defined(TAPEGRAD_POOL_VECTOR_COPIES)
-__mmask16 first_lanes(std::size_t count) {
-    return count >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << count) - 1u);
-}
-#endif
-
-// to[0, 32) = from[0, count) then zeros, count <= 32.
-void copy_padded(const float* from, std::size_t count, float* to) {
-#if defined(TAPEGRAD_POOL_VECTOR_COPIES)
-    _mm512_storeu_ps(to, _mm512_maskz_loadu_ps(first_lanes(count), from));
-    _mm512_storeu_ps(to + 16, _mm512_maskz_loadu_ps(first_lanes(count > 16 ? count - 16 : 0), from + 16));
-#else
-    std::copy_n(from, count, to);
-    std::fill(to + count, to + 32, 0.0f);
-#endif
-}
-
-// The first n <= 16 of b and a into best and at.
-void copy_first(const float* b, const std::uint32_t* a, std::size_t n, float* best,
-                std::uint32_t* at) {
-#if defined(TAPEGRAD_POOL_VECTOR_COPIES)
-    _mm512_mask_storeu_ps(best, first_lanes(n), _mm512_loadu_ps(b));
-    _mm512_mask_storeu_epi32(at, first_lanes(n), _mm512_loadu_si512(a));
-#else
-    std::copy_n(b, n, best);
-    std::copy_n(a, n, at);
-#endif
-}
-
 // One output row of the common 2x2 window with stride 2, from input rows r0 and r1 (r0 starts at
 // position `first` of its plane, r1 a row of w below): the four candidates of each window in the
 // same order and by the same rule as the general loop (strictly greater wins, so the first of
@@ -144,8 +102,8 @@ void max_pool_2x2_row(const float* __restrict r0, const float* __restrict r1, st
     std::uint32_t a[chunk];
     for (std::size_t j0 = 0; j0 < wo; j0 += chunk) {
         const std::size_t n = std::min(chunk, wo - j0);
-        copy_padded(r0 + 2 * j0, 2 * n, top);
-        copy_padded(r1 + 2 * j0, 2 * n, bottom);
+        detail::copy_padded(r0 + 2 * j0, 2 * n, top);
+        detail::copy_padded(r1 + 2 * j0, 2 * n, bottom);
         if (Relu)
             for (std::size_t j = 0; j < 2 * chunk; ++j) {
                 top[j] = top[j] > 0.0f ? top[j] : 0.0f;
@@ -169,7 +127,7 @@ void max_pool_2x2_row(const float* __restrict r0, const float* __restrict r1, st
             b[j] = take ? v : m;
             a[j] = take ? p + w + 1 : k;
         }
-        copy_first(b, a, n, best + j0, at + j0);
+        detail::copy_first(b, a, n, best + j0, at + j0);
     }
 }
 
@@ -220,7 +178,7 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride, std::
     // One output row at a time: each window position (u, v) is visited for the whole row, in the
     // same order (row by row) for every window, so the loop over j is a branch-free select.
     // Strictly greater keeps the first of equal maxima, and a NaN wins and stays, as in PyTorch.
-    // Planes are independent: the threads take contiguous ranges of them (core/runtime/parallel.hpp).
+    // Planes are independent: the threads take contiguous ranges of them (backend/parallel.hpp).
     Array framed;
     if (padding > 0) {
         framed = Array(xt::empty<float>({sx[0], sx[1], h, w}));

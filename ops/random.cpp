@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "../core/runtime/parallel.hpp"
+#include "../backend/parallel.hpp"
 
 namespace tapegrad {
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "../backend/vector_math.hpp"
 #include "../core/tape.hpp"
 #include "activation.hpp"
 #include "create.hpp"
@@ -13,7 +14,6 @@
 #include "matmul.hpp"
 #include "reduce.hpp"
 #include "shape.hpp"
-#include "vector_math.hpp"
 
 namespace tapegrad {
 

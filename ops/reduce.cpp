@@ -8,10 +8,10 @@
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xreducer.hpp>
 
+#include "../backend/kernels.hpp"
 #include "../core/tape.hpp"
 #include "activation.hpp"
 #include "elementwise.hpp"
-#include "kernels.hpp"
 #include "shape.hpp"
 
 namespace tapegrad {

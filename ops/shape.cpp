@@ -7,9 +7,9 @@
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmanipulation.hpp>
 
+#include "../backend/kernels.hpp"
 #include "../core/tape.hpp"
 #include "elementwise.hpp"
-#include "kernels.hpp"
 #include "reduce.hpp"
 
 namespace tapegrad {

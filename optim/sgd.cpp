@@ -3,7 +3,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "../core/runtime/parallel.hpp"
+#include "../backend/parallel.hpp"
 #include "../core/tape.hpp"
 
 namespace tapegrad::optim {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include <tapegrad/core/runtime/small_gemm.hpp>
-#include <tapegrad/ops/conv_plane.hpp>
+#include <tapegrad/backend/small_gemm.hpp>
+#include <tapegrad/backend/conv_plane.hpp>
 #include <xtensor/xview.hpp>
 
 using namespace tapegrad;
@@ -473,7 +473,7 @@ TEST_CASE("conv2d with dilation and groups passes gradcheck and gradgradcheck") 
     CHECK_GRADGRAD(gradgradcheck([&](const std::vector<Tensor>& t) { return square(f(t)); }, {x, w, b}));
 }
 
-// The products on kernels generated for their exact shapes (core/runtime/small_gemm.hpp) against
+// The products on kernels generated for their exact shapes (backend/small_gemm.hpp) against
 // the same convolution on OpenBLAS alone: values and all three gradients, on the tutorial's
 // shapes and on strides, padding, dilation and groups that change the products' sizes.
 TEST_CASE("conv2d on generated kernels agrees with conv2d on OpenBLAS") {

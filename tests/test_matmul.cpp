@@ -1,7 +1,7 @@
 #include <cmath>
 
 #include <cblas.h>
-#include <tapegrad/core/runtime/narrow_gemm.hpp>
+#include <tapegrad/backend/narrow_gemm.hpp>
 #include <xtensor/xview.hpp>
 
 #include "helpers.hpp"
@@ -133,7 +133,7 @@ TEST_CASE("gradcheck and gradgradcheck of matmul in every torch.matmul form") {
     }
 }
 
-// core/runtime/narrow_gemm: y = x w^T with few output columns, against OpenBLAS on the same
+// backend/narrow_gemm: y = x w^T with few output columns, against OpenBLAS on the same
 // operands, within float rounding of the sums (test::sum_bound of the products' magnitudes).
 TEST_CASE("the narrow-product kernel agrees with OpenBLAS on every shape it takes, on 1 and 2 threads") {
     const int threads_before = num_threads();

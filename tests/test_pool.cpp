@@ -196,7 +196,7 @@ TEST_CASE("max_pool2d propagates a NaN as PyTorch does") {
 }
 
 TEST_CASE("max_pool2d split over two threads gives the values and gradient of one thread") {
-    // 8 x 20 planes of 28x28: large enough that each thread takes a share (core/runtime/parallel.hpp).
+    // 8 x 20 planes of 28x28: large enough that each thread takes a share (backend/parallel.hpp).
     const Array xv = distinct_values({8, 20, 28, 28}, 11);
     const Array dy = test::random_array({8, 20, 14, 14}, -1.0f, 1.0f, 12);
     auto run = [&](int threads) {

@@ -1,4 +1,4 @@
-// The machinery under the engine (core/runtime/): the record's closure type, its input list, the
+// The machinery under the engine (backend/ and core/): the record's closure type, its input list, the
 // node cache, the thread pool's contract, the malloc settings.
 #include <algorithm>
 #include <array>
@@ -12,9 +12,9 @@
 
 #include "helpers.hpp"
 
-#include <tapegrad/core/runtime/fast_paths.hpp>
-#include <tapegrad/core/runtime/node_cache.hpp>
-#include <tapegrad/core/runtime/small_blocks.hpp>
+#include <tapegrad/backend/fast_paths.hpp>
+#include <tapegrad/backend/node_cache.hpp>
+#include <tapegrad/backend/small_blocks.hpp>
 #include <xtensor/xstrided_view.hpp>
 
 using namespace tapegrad;

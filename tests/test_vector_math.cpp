@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "helpers.hpp"
-#include <tapegrad/ops/vector_math.hpp>
+#include <tapegrad/backend/vector_math.hpp>
 
 using namespace tapegrad;
 

@@ -236,7 +236,7 @@ int compare_losses(Options o, const Split& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    tune_malloc();  // large arrays reused, not page-faulted (core/runtime/memory.hpp)
+    tune_malloc();  // large arrays reused, not page-faulted (backend/memory.hpp)
     Options o;
     CLI::App app{"Binary classification with a sigmoid output (breast-cancer data by default)"};
     app.add_option("--csv", o.csv, "a numeric CSV instead of datasets/breast_cancer.csv");

@@ -358,7 +358,7 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    tune_malloc();  // large arrays reused, not page-faulted (core/runtime/memory.hpp)
+    tune_malloc();  // large arrays reused, not page-faulted (backend/memory.hpp)
     Options o;
     CLI::App app{"Train a digit classifier on MNIST with tapegrad"};
     app.add_option("--model", o.model, "cnn, cnn_bn (with BatchNorm and Dropout), mlp (784-10-10-10 sigmoid) or relu_mlp "

@@ -23,7 +23,7 @@ namespace tapegrad::detail {
 
 constexpr std::size_t max_dims = 8;
 
-[[noreturn]] void throw_too_many_dims(std::size_t n);  // core/runtime/inline_shape.cpp
+[[noreturn]] void throw_too_many_dims(std::size_t n);  // backend/inline_shape.cpp
 
 template <class T, std::size_t N = max_dims>
 class InlineShape {

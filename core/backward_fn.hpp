@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "../tensor.hpp"
+#include "tensor.hpp"
 
 namespace tapegrad::detail {
 

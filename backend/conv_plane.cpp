@@ -9,8 +9,8 @@
 #include <immintrin.h>
 #endif
 
-#include "../core/runtime/fast_paths.hpp"
-#include "../core/runtime/parallel.hpp"
+#include "fast_paths.hpp"
+#include "parallel.hpp"
 
 namespace tapegrad {
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <vector>
 
-#include "../core/runtime/parallel.hpp"
-#include "../core/tensor.hpp"
+#include "parallel.hpp"
+#include "array.hpp"
 #include "vector_math.hpp"
 
 namespace tapegrad::detail {
