@@ -1,4 +1,4 @@
-// The cost of summing gradients over the processes of an MPI job, as dist::GradReducer does it,
+// The cost of summing gradients over the processes of an MPI job, as distributed::GradReducer does it,
 // for gradient sizes from 4 bytes to 4 MB (the CNN's 81 KB and the ReLU MLP's 1.1 MB among them),
 // in both reductions. Run under mpirun; rank 0 prints one JSON line per size and reduction, then
 // the fit of time = latency + bytes / bandwidth (least squares of the relative error):
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <tapegrad/dist/dist.hpp>
+#include <tapegrad/distributed/distributed.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
@@ -26,17 +26,17 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    dist::Session session(argc, argv);
+    distributed::Session session(argc, argv);
     std::size_t reps = 30;
     for (int i = 1; i + 1 < argc; ++i)
         if (std::string(argv[i]) == "--reps") reps = std::strtoul(argv[i + 1], nullptr, 10);
     const std::vector<std::size_t> sizes{1, 256, 4096, 20'325, 65'536, 269'322, 1'048'576};
-    for (const auto reduction : {dist::Reduction::ordered, dist::Reduction::allreduce}) {
-        const char* name = reduction == dist::Reduction::ordered ? "ordered" : "allreduce";
+    for (const auto reduction : {distributed::Reduction::ordered, distributed::Reduction::allreduce}) {
+        const char* name = reduction == distributed::Reduction::ordered ? "ordered" : "allreduce";
         std::vector<double> xs, ys;
         for (std::size_t floats : sizes) {
             Tensor p(xt::zeros<float>({floats}), true);
-            dist::GradReducer reducer(session, {p}, dist::ReducerOptions{SIZE_MAX, reduction});
+            distributed::GradReducer reducer(session, {p}, distributed::ReducerOptions{SIZE_MAX, reduction});
             std::vector<double> seconds;
             for (std::size_t r = 0; r <= reps; ++r) {
                 session.barrier();

@@ -367,7 +367,7 @@ std::vector<std::shared_ptr<Node>> Tape::sweep(const std::shared_ptr<Node>& root
 
     if (observer_ && create && into_grad)
         throw std::logic_error("backward: create_graph is not supported while a gradient "
-                               "observer (such as dist::GradReducer) watches this thread's "
+                               "observer (such as distributed::GradReducer) watches this thread's "
                                "sweeps; use grad() for the inner gradients");
 
     ActiveSweep state;

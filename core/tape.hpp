@@ -79,7 +79,7 @@ class InputRef {
 };
 
 // Told during every backward() on this thread that sums into grad() when the gradient of each
-// watched leaf is complete: when no record still to run adds to it. dist::GradReducer uses it to
+// watched leaf is complete: when no record still to run adds to it. distributed::GradReducer uses it to
 // send gradients to the other processes while the rest of the sweep still runs. A watched leaf
 // the sweep does not reach gets a zero gradient (so every sweep reports every leaf, in the same
 // way on every process).

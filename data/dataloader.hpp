@@ -76,7 +76,7 @@ Array gather_rows(const Array& a, const std::vector<std::size_t>& indices);
 // The permutation of 0..n-1 for (seed, epoch), as described at the top of this file.
 std::vector<std::size_t> shuffled_indices(std::size_t n, std::uint64_t seed, std::uint64_t epoch);
 
-// One part of a batch of `count` examples split among `parts` processes (dist/dist.hpp):
+// One part of a batch of `count` examples split among `parts` processes (distributed/distributed.hpp):
 // examples [begin, end), contiguous, in part order, the first count % parts parts one example
 // longer (so a part may be empty when count < parts). `weight` is its share of the batch,
 // size() / count (0 for an empty batch): the weighted sum of the parts' mean gradients is the

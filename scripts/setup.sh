@@ -14,7 +14,7 @@ packages=(
   zlib1g-dev                        # gzip-compressed IDX (MNIST) files
   libcli11-dev                      # the examples' command lines
   doctest-dev                       # the test suite
-  libopenmpi-dev openmpi-bin        # tapegrad::dist (MPI) and its tests
+  libopenmpi-dev openmpi-bin        # tapegrad::distributed (MPI) and its tests
 )
 
 examples=0

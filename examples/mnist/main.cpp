@@ -6,7 +6,7 @@
 //   mnist --load cnn.npz --predict 7.pgm    the digit in a 28x28 PGM image
 //   mnist --checkpoint run.npz              a checkpoint after every epoch (and on Ctrl-C);
 //   mnist --checkpoint run.npz --resume run.npz    continues that run exactly where it stopped
-//   mpirun -np 2 mnist --distributed        the same training on two processes (tapegrad::dist)
+//   mpirun -np 2 mnist --distributed        the same training on two processes (tapegrad::distributed)
 //
 // The training story is here; checkpoint.cpp keeps and restores a run, models.cpp and heads.cpp
 // hold the networks and the ways of reading their outputs as digits.
@@ -20,7 +20,7 @@
 #include <iostream>
 #include <memory>
 
-#include <tapegrad/dist/dist.hpp>
+#include <tapegrad/distributed/distributed.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 #include "../common/cli.hpp"
@@ -41,7 +41,7 @@ using mnist::Options;
 using mnist::RunState;
 
 // With --distributed: this process's place in the MPI job (null: training alone).
-dist::Session* session = nullptr;
+distributed::Session* session = nullptr;
 bool lead() { return !session || session->rank() == 0; }  // prints and writes files
 int stopped_by = 0;  // the signal that stopped the run, agreed by every process
 
@@ -106,11 +106,11 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
     manual_seed(o.seed);
     auto model = mnist::make_model(o.model, head.outputs);
     if (!o.load.empty()) nn::load(*model, o.load);
-    if (session) dist::broadcast_parameters(*session, *model);  // rank 0's weights everywhere
+    if (session) distributed::broadcast_parameters(*session, *model);  // rank 0's weights everywhere
     auto optimizer = make_optimizer(o, *model);
     // Sums the ranks' gradients during every backward(), weighted by their shares of the batch.
-    std::unique_ptr<dist::GradReducer> reducer;
-    if (session) reducer = std::make_unique<dist::GradReducer>(*session, model->parameters());
+    std::unique_ptr<distributed::GradReducer> reducer;
+    if (session) reducer = std::make_unique<distributed::GradReducer>(*session, model->parameters());
     const nn::LossFn loss_fn = loss_function(head);
     DataLoader loader(train_set, o.batch_size, /*shuffle=*/true, o.seed);
     // Made before --resume loads the optimizer's state: its base is --lr, not the rate saved.
@@ -120,13 +120,13 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
     RunState state;
     if (!o.resume.empty()) {
         Options local = o;
-        local.resume = session ? dist::local_copy(*session, o.resume) : o.resume;
+        local.resume = session ? distributed::local_copy(*session, o.resume) : o.resume;
         state = mnist::resume_run(local, *model, *optimizer, schedule.get(), loader.num_batches());
         if (local.resume != o.resume) std::remove(local.resume.c_str());
     }
     // Every rank saves the same state; rank 0 writes it, once all agree.
     auto save = [&](const std::string& path) {
-        if (session) dist::check_same_state(*session, *model, optimizer.get());
+        if (session) distributed::check_same_state(*session, *model, optimizer.get());
         if (lead()) mnist::save_run(path, o, *model, *optimizer, schedule.get(), state);
         if (session) session->barrier();
     };
@@ -202,7 +202,7 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
                                               o.lr, o.keep_going_on_nan);
             } catch (const std::runtime_error& e) {
                 if (!session) throw;
-                throw dist::CollectiveError(e.what());  // every rank has the same loss: all stop
+                throw distributed::CollectiveError(e.what());  // every rank has the same loss: all stop
             }
             if (!finite && non_finite++ == 0)
                 std::cout << tag << "warning: the loss is " << examples::format_number(value)
@@ -417,19 +417,19 @@ int main(int argc, char** argv) {
     // epoch runs at a tenth of the rate unless told otherwise.
     if (o.model == "cnn_bn" && app.count("--warmup") == 0 && o.schedule != "onecycle" && o.epochs > 1)
         o.warmup = 1;
-    std::unique_ptr<dist::Session> own_session;
+    std::unique_ptr<distributed::Session> own_session;
     std::streambuf* cout_buffer = std::cout.rdbuf();
     try {
         if (o.distributed) {
-            if (!dist::available())
+            if (!distributed::available())
                 throw std::invalid_argument("--distributed: this build has no MPI; " +
-                                            dist::how_to_get_mpi());
+                                            distributed::how_to_get_mpi());
             if (o.compare_losses || !o.predict.empty() || o.model == "cnn_bn")
                 throw std::invalid_argument(
                     "--distributed trains one model; it takes no --compare-losses or --predict, "
                     "and not --model cnn_bn (BatchNorm's batch statistics would be each "
                     "process's own, not the global batch's)");
-            own_session = std::make_unique<dist::Session>(argc, argv);
+            own_session = std::make_unique<distributed::Session>(argc, argv);
             session = own_session.get();
             if (session->rank() != 0) std::cout.rdbuf(nullptr);  // rank 0 speaks for all
         }
@@ -451,7 +451,7 @@ int main(int argc, char** argv) {
         std::cout << "mnist: " << e.what() << std::endl;
         std::cout.rdbuf(cout_buffer);
         return 128 + stopped_by;
-    } catch (const dist::CollectiveError& e) {  // every rank has it: all end normally
+    } catch (const distributed::CollectiveError& e) {  // every rank has it: all end normally
         std::cout.rdbuf(cout_buffer);
         if (lead()) std::cerr << "mnist: " << e.what() << "\n";
         return 1;

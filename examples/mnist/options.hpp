@@ -28,7 +28,7 @@ struct Options {
     std::string checkpoint, resume;
     std::size_t stop_after = 0;  // 0: run all the epochs
     bool keep_going_on_nan = false;
-    bool distributed = false;  // data-parallel over the processes of an MPI job (tapegrad::dist)
+    bool distributed = false;  // data-parallel over the processes of an MPI job (tapegrad::distributed)
 };
 
 }  // namespace mnist

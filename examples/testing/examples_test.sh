@@ -50,7 +50,7 @@ mpi_ready() {
   fi
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 TAPEGRAD_DIST_TIMEOUT=60
   # Under the sanitizers: MPI's own leaks suppressed by name, found by the full unwinder.
-  export LSAN_OPTIONS=suppressions=$(cd "$(dirname "$0")/../.." && pwd)/tests/dist/lsan.supp
+  export LSAN_OPTIONS=suppressions=$(cd "$(dirname "$0")/../.." && pwd)/tests/distributed/lsan.supp
   export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0
   mpi=(mpirun --oversubscribe --bind-to none)
 }

@@ -2,7 +2,8 @@
 #include <cmath>
 #include <iostream>
 
-#include <tapegrad/dist/dist.hpp>
+#include <tapegrad/dist/dist.hpp>  // the header's name before the rename, kept for one release
+#include <tapegrad/distributed/distributed.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 int main() {
@@ -16,7 +17,10 @@ int main() {
     const double expected = s0 * (1 - s0) * 0.5 + s1 * (1 - s1) * -1.0;
     const double got = x.grad()(0, 0);
     std::cout << "consumer: dloss/dx0 = " << got << " (expected " << expected << ")\n";
-    // tapegrad::dist links too, with or without MPI in the build.
-    std::cout << "consumer: tapegrad::dist " << (dist::available() ? "has" : "has no") << " MPI\n";
+    // tapegrad::distributed links too, with or without MPI in the build.
+    std::cout << "consumer: tapegrad::distributed " << (distributed::available() ? "has" : "has no")
+              << " MPI\n";
+    // The names before the rename (the dist:: namespace, the tapegrad::dist target) still work.
+    if (dist::available() != distributed::available()) return 1;
     return std::abs(got - expected) < 1e-5 ? 0 : 1;
 }

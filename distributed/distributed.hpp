@@ -7,10 +7,10 @@
 // whole global batch, bit for bit the same on every rank. The optimizers then take the same step
 // everywhere. So training on k processes follows the path of training on one:
 //
-//   dist::Session session(argc, argv);                      // MPI_Init .. MPI_Finalize
+//   distributed::Session session(argc, argv);                      // MPI_Init .. MPI_Finalize
 //   auto model = make_model();
-//   dist::broadcast_parameters(session, *model);            // rank 0's initial weights everywhere
-//   dist::GradReducer reducer(session, model->parameters());
+//   distributed::broadcast_parameters(session, *model);            // rank 0's initial weights everywhere
+//   distributed::GradReducer reducer(session, model->parameters());
 //   for (...) {
 //       const Shard shard = shard_of(batch_size, session.rank(), session.size());
 //       reducer.set_weight(shard.weight);
@@ -27,7 +27,7 @@
 // take part with zeros.
 //
 // Built without MPI (TAPEGRAD_WITH_MPI off, or no MPI found), a Session cannot be made: its
-// constructor says how to install MPI; available() tells beforehand. Only dist/*.cpp includes
+// constructor says how to install MPI; available() tells beforehand. Only distributed/*.cpp includes
 // <mpi.h>.
 #pragma once
 
@@ -42,7 +42,7 @@
 #include "../nn/module.hpp"
 #include "../optim/optimizer.hpp"
 
-namespace tapegrad::dist {
+namespace tapegrad::distributed {
 
 // Whether this build of tapegrad has MPI.
 bool available();
@@ -179,7 +179,7 @@ class GradReducer : public GradientObserver {
     // for the next step.
     void abandon() override;
 
-    struct Pending;  // a bucket in flight (dist/reducer.cpp)
+    struct Pending;  // a bucket in flight (distributed/reducer.cpp)
 
   private:
     void start_ready_buckets();
@@ -199,4 +199,9 @@ class GradReducer : public GradientObserver {
     Tape* tape_;
 };
 
-}  // namespace tapegrad::dist
+}  // namespace tapegrad::distributed
+
+namespace tapegrad {
+// The namespace's name before the folder was renamed from dist/: kept for one release.
+namespace dist = distributed;
+}  // namespace tapegrad

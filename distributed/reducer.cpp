@@ -7,7 +7,7 @@
 #include <climits>
 #include <sstream>
 
-namespace tapegrad::dist {
+namespace tapegrad::distributed {
 
 namespace {
 
@@ -63,7 +63,7 @@ std::string local_copy(const Session& session, const std::string& path, int root
     bytes = session.broadcast(bytes, root);
     if (session.rank() == root) return path;
     const std::string mine = path + ".rank" + std::to_string(session.rank());
-    write_file_atomic(mine, bytes, "dist::local_copy");
+    write_file_atomic(mine, bytes, "distributed::local_copy");
     return mine;
 }
 
@@ -255,4 +255,4 @@ void GradReducer::reduce_zeros() {
     for (std::size_t k = 0; k < params_.size(); ++k) params_[k].accumulate_grad(std::move(zeros[k]));
 }
 
-}  // namespace tapegrad::dist
+}  // namespace tapegrad::distributed

@@ -1,4 +1,4 @@
-// Checks of tapegrad::dist, run by CTest under mpirun with 1, 2 or 3 ranks (tests/CMakeLists.txt):
+// Checks of tapegrad::distributed, run by CTest under mpirun with 1, 2 or 3 ranks (tests/CMakeLists.txt):
 //
 //   dist_check equal [--threads-differ]   a small CNN, 6 momentum-SGD steps on sharded global
 //                                         batches; parameters equal a one-process run to 1e-6
@@ -18,7 +18,7 @@
 #include <string>
 #include <thread>
 
-#include <tapegrad/dist/dist.hpp>
+#include <tapegrad/distributed/distributed.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
@@ -31,7 +31,7 @@ constexpr std::size_t steps = 6;
 std::size_t batch_of(std::size_t step) { return step == 2 ? 2 : 7; }
 
 int failures = 0;
-void expect(bool ok, const std::string& what, const dist::Session& s) {
+void expect(bool ok, const std::string& what, const distributed::Session& s) {
     if (ok) return;
     std::cerr << "rank " << s.rank() << ": FAILED: " << what << std::endl;
     ++failures;
@@ -73,8 +73,8 @@ void train_alone(nn::Module& model, optim::SGD& sgd, std::size_t first, std::siz
 }
 
 // The same steps on every rank, each on its shard.
-void train_sharded(const dist::Session& s, nn::Module& model, optim::SGD& sgd,
-                   dist::GradReducer& reducer, std::size_t first, std::size_t last) {
+void train_sharded(const distributed::Session& s, nn::Module& model, optim::SGD& sgd,
+                   distributed::GradReducer& reducer, std::size_t first, std::size_t last) {
     for (std::size_t step = first; step < last; ++step) {
         const Batch all = global_batch(step, batch_of(step));
         const Shard shard = shard_of(batch_of(step), static_cast<std::size_t>(s.rank()),
@@ -95,14 +95,14 @@ double max_difference(const nn::Module& a, const nn::Module& b) {
     return worst;
 }
 
-void check_same_bits(const dist::Session& s, const nn::Module& model, const char* what) {
-    const auto hashes = s.all_gather(dist::state_hash(model));
+void check_same_bits(const distributed::Session& s, const nn::Module& model, const char* what) {
+    const auto hashes = s.all_gather(distributed::state_hash(model));
     for (std::size_t r = 1; r < hashes.size(); ++r)
         expect(hashes[r] == hashes[0], std::string(what) + ": rank " + std::to_string(r) +
                                            "'s parameters differ from rank 0's in some bit", s);
 }
 
-int equal(dist::Session& s, bool threads_differ) {
+int equal(distributed::Session& s, bool threads_differ) {
     if (threads_differ) set_num_threads(1 + static_cast<std::size_t>(s.rank()) % 2);
     auto reference = make_cnn();
     optim::SGD reference_sgd(reference->parameters(), 0.1f, 0.9f);
@@ -113,11 +113,11 @@ int equal(dist::Session& s, bool threads_differ) {
         manual_seed(100 + static_cast<std::uint64_t>(s.rank()));
         for (Tensor& p : model->parameters()) p.mutable_value() = randn(p.shape()).value();
     }
-    dist::broadcast_parameters(s, *model);  // ... until rank 0's weights arrive
+    distributed::broadcast_parameters(s, *model);  // ... until rank 0's weights arrive
     expect(max_difference(*model, *make_cnn()) == 0, "broadcast_parameters gave rank 0's", s);
     optim::SGD sgd(model->parameters(), 0.1f, 0.9f);
     // A bucket per parameter: four per step, the first started while backward still runs.
-    dist::GradReducer reducer(s, model->parameters(), dist::ReducerOptions{1});
+    distributed::GradReducer reducer(s, model->parameters(), distributed::ReducerOptions{1});
     expect(reducer.buckets().size() == 4, "a bucket per parameter", s);
     train_sharded(s, *model, sgd, reducer, 0, steps);
 
@@ -131,14 +131,14 @@ int equal(dist::Session& s, bool threads_differ) {
 }
 
 // Two heads; head b is used only by odd ranks, and by no rank at even steps.
-int unused(dist::Session& s) {
+int unused(distributed::Session& s) {
     manual_seed(3);
     nn::Linear trunk(4, 4), head_a(4, 2), head_b(4, 2);
     std::vector<Tensor> params = trunk.parameters();
     for (const auto& h : {head_a.parameters(), head_b.parameters()})
         params.insert(params.end(), h.begin(), h.end());
     optim::SGD sgd(params, 0.1f);
-    dist::GradReducer reducer(s, params, dist::ReducerOptions{16});
+    distributed::GradReducer reducer(s, params, distributed::ReducerOptions{16});
     for (std::size_t step = 0; step < 4; ++step) {
         manual_seed(50 + step * 10 + static_cast<std::size_t>(s.rank()));
         const Tensor h = relu(trunk(randn({3, 4})));
@@ -148,7 +148,7 @@ int unused(dist::Session& s) {
         loss.backward();
         sgd.step();
     }
-    const auto hashes = s.all_gather(dist::state_hash(head_b) ^ dist::state_hash(trunk));
+    const auto hashes = s.all_gather(distributed::state_hash(head_b) ^ distributed::state_hash(trunk));
     for (std::size_t r = 1; r < hashes.size(); ++r)
         expect(hashes[r] == hashes[0], "rank " + std::to_string(r) + " differs after unused heads", s);
     std::cout << "rank " << s.rank() << ": ok, unused and rank-dependent branches finished"
@@ -156,11 +156,11 @@ int unused(dist::Session& s) {
     return 0;
 }
 
-int mismatch(dist::Session& s) {
+int mismatch(distributed::Session& s) {
     nn::Sequential model{nn::Linear(4, s.rank() == 1 ? 3 : 5), nn::ReLU()};
     try {
-        dist::broadcast_parameters(s, model);
-    } catch (const dist::CollectiveError& e) {
+        distributed::broadcast_parameters(s, model);
+    } catch (const distributed::CollectiveError& e) {
         const std::string m = e.what();
         expect(m.find("rank 1 has parameter 0.weight [3, 4] where rank 0 has parameter "
                       "0.weight [5, 4]") != std::string::npos,
@@ -172,10 +172,10 @@ int mismatch(dist::Session& s) {
     return 0;
 }
 
-int fail_on_rank_1(dist::Session& s) {
+int fail_on_rank_1(distributed::Session& s) {
     auto model = make_cnn();
     optim::SGD sgd(model->parameters(), 0.1f);
-    dist::GradReducer reducer(s, model->parameters());
+    distributed::GradReducer reducer(s, model->parameters());
     for (std::size_t step = 0; step < 1000; ++step) {
         if (s.rank() == 1 && step == 2) throw std::runtime_error("boom on purpose at step 2");
         sgd.zero_grad();
@@ -185,11 +185,11 @@ int fail_on_rank_1(dist::Session& s) {
     return 0;
 }
 
-int hang_on_rank_1(dist::Session& s) {
+int hang_on_rank_1(distributed::Session& s) {
     s.set_timeout(3);
     auto model = make_cnn();
     optim::SGD sgd(model->parameters(), 0.1f);
-    dist::GradReducer reducer(s, model->parameters());
+    distributed::GradReducer reducer(s, model->parameters());
     for (std::size_t step = 0; step < 4; ++step) {
         if (s.rank() == 1 && step == 2) std::this_thread::sleep_for(std::chrono::seconds(60));
         sgd.zero_grad();
@@ -201,20 +201,20 @@ int hang_on_rank_1(dist::Session& s) {
 
 // Phase "first": steps 0..2 on this many ranks, rank 0 saves FILE. Phase "second": loads FILE
 // (rank 0 reads it, every rank gets its bytes), steps 3..5, compares with one process.
-int resume(dist::Session& s, const std::string& phase, const std::string& file) {
+int resume(distributed::Session& s, const std::string& phase, const std::string& file) {
     auto model = make_cnn();
     optim::SGD sgd(model->parameters(), 0.1f, 0.9f);
     if (phase == "second") {
-        const std::string mine = dist::local_copy(s, file);  // rank 0 reads, every rank loads
+        const std::string mine = distributed::local_copy(s, file);  // rank 0 reads, every rank loads
         optim::load_checkpoint(mine, *model, sgd);
         if (mine != file) std::remove(mine.c_str());
     }
-    dist::check_same_state(s, *model, &sgd);
+    distributed::check_same_state(s, *model, &sgd);
     {
-        dist::GradReducer reducer(s, model->parameters(), dist::ReducerOptions{100});
+        distributed::GradReducer reducer(s, model->parameters(), distributed::ReducerOptions{100});
         train_sharded(s, *model, sgd, reducer, phase == "first" ? 0 : 3, phase == "first" ? 3 : 6);
     }
-    dist::check_same_state(s, *model, &sgd);
+    distributed::check_same_state(s, *model, &sgd);
     if (phase == "first") {
         if (s.rank() == 0) optim::save_checkpoint(file, *model, sgd);
         s.barrier();
@@ -235,7 +235,7 @@ int resume(dist::Session& s, const std::string& phase, const std::string& file) 
 }  // namespace
 
 int main(int argc, char** argv) {
-    dist::Session session(argc, argv);
+    distributed::Session session(argc, argv);
     const std::string what = argc > 1 ? argv[1] : "";
     try {
         int code = 2;
@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
         else if (what == "resume" && argc > 3) code = resume(session, argv[2], argv[3]);
         else std::cerr << "dist_check: unknown check \"" << what << "\"\n";
         return failures ? 1 : code;
-    } catch (const dist::CollectiveError& e) {
+    } catch (const distributed::CollectiveError& e) {
         std::cerr << "rank " << session.rank() << ": " << e.what() << std::endl;
         return 1;
     } catch (const std::exception& e) {

@@ -11,7 +11,7 @@
 #include <iostream>
 #include <thread>
 
-namespace tapegrad::dist {
+namespace tapegrad::distributed {
 
 bool available() { return true; }
 
@@ -20,7 +20,7 @@ void Session::Impl::check(int err, const std::string& what) const {
     char text[MPI_MAX_ERROR_STRING];
     int length = 0;
     MPI_Error_string(err, text, &length);
-    throw std::runtime_error("dist: " + what + " failed on rank " + std::to_string(rank) + ": " +
+    throw std::runtime_error("distributed: " + what + " failed on rank " + std::to_string(rank) + ": " +
                              std::string(text, static_cast<std::size_t>(length)));
 }
 
@@ -57,11 +57,11 @@ Session::Session(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
     if (!initialised) {
         int provided = 0;
         if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-            throw std::runtime_error("dist: MPI_Init_thread failed");
+            throw std::runtime_error("distributed: MPI_Init_thread failed");
         s.finalize = true;
         if (provided < MPI_THREAD_FUNNELED) {
             MPI_Finalize();
-            throw std::runtime_error("dist: this MPI library does not offer MPI_THREAD_FUNNELED");
+            throw std::runtime_error("distributed: this MPI library does not offer MPI_THREAD_FUNNELED");
         }
     }
     MPI_Comm_dup(MPI_COMM_WORLD, &s.comm);
@@ -175,4 +175,4 @@ void Session::set_timeout(double seconds) { impl_->timeout = seconds; }
 double Session::timeout() const { return impl_->timeout; }
 double Session::wait_seconds() const { return impl_->waited; }
 
-}  // namespace tapegrad::dist
+}  // namespace tapegrad::distributed

@@ -1,5 +1,5 @@
-// What dist/session.cpp and dist/reducer.cpp share: the Session's MPI state and the checked,
-// bounded wait. Only dist/*.cpp includes this (and so <mpi.h>); it is not installed.
+// What distributed/session.cpp and distributed/reducer.cpp share: the Session's MPI state and the checked,
+// bounded wait. Only distributed/*.cpp includes this (and so <mpi.h>); it is not installed.
 #pragma once
 
 #include <mpi.h>
@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "dist.hpp"
+#include "distributed.hpp"
 
-namespace tapegrad::dist {
+namespace tapegrad::distributed {
 
 struct Session::Impl {
     MPI_Comm comm = MPI_COMM_NULL;
@@ -26,4 +26,4 @@ struct Session::Impl {
     [[noreturn]] void abort(const std::string& message, int code) const;
 };
 
-}  // namespace tapegrad::dist
+}  // namespace tapegrad::distributed

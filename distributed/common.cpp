@@ -1,9 +1,9 @@
 // The parts of dist that need no MPI: the state hash and the install hint.
-#include "dist.hpp"
+#include "distributed.hpp"
 
 #include <cstring>
 
-namespace tapegrad::dist {
+namespace tapegrad::distributed {
 
 std::string how_to_get_mpi() {
     return "install MPI (Debian: apt-get install libopenmpi-dev openmpi-bin, as root; "
@@ -46,4 +46,4 @@ std::uint64_t state_hash(const nn::Module& module, const optim::Optimizer* optim
     return f.h;
 }
 
-}  // namespace tapegrad::dist
+}  // namespace tapegrad::distributed

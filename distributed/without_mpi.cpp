@@ -1,8 +1,8 @@
-// tapegrad::dist in a build without MPI: everything compiles and links, and making a Session
+// tapegrad::distributed in a build without MPI: everything compiles and links, and making a Session
 // says how to get MPI. Nothing else can be reached without a Session.
-#include "dist.hpp"
+#include "distributed.hpp"
 
-namespace tapegrad::dist {
+namespace tapegrad::distributed {
 
 bool available() { return false; }
 
@@ -51,4 +51,4 @@ void GradReducer::finish() { no_mpi(); }
 void GradReducer::abandon() { no_mpi(); }
 void GradReducer::start_ready_buckets() { no_mpi(); }
 
-}  // namespace tapegrad::dist
+}  // namespace tapegrad::distributed
