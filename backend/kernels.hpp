@@ -21,7 +21,7 @@ Array permuted(const Array& x, const std::vector<std::size_t>& perm);
 
 // c ? a : b without a branch: where c follows the data (a sign, a random mask) a branch is
 // mispredicted half the time, at ten times the cost of the arithmetic (vector_math.hpp).
-inline float select(bool c, float a, float b) { return vector_math::pick(c, a, b); }
+inline float blend(bool c, float a, float b) { return vector_math::pick(c, a, b); }
 
 // The sum of n floats: eight float partial sums (which the compiler keeps in one vector register;
 // a single running sum is a chain of dependent adds it may not reorder), combined in double.

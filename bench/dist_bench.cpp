@@ -31,8 +31,8 @@ int main(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; ++i)
         if (std::string(argv[i]) == "--reps") reps = std::strtoul(argv[i + 1], nullptr, 10);
     const std::vector<std::size_t> sizes{1, 256, 4096, 20'325, 65'536, 269'322, 1'048'576};
-    for (const auto reduction : {distributed::Reduction::ordered, distributed::Reduction::allreduce}) {
-        const char* name = reduction == distributed::Reduction::ordered ? "ordered" : "allreduce";
+    for (const auto reduction : {distributed::SumOrder::ordered, distributed::SumOrder::allreduce}) {
+        const char* name = reduction == distributed::SumOrder::ordered ? "ordered" : "allreduce";
         std::vector<double> xs, ys;
         for (std::size_t floats : sizes) {
             Tensor p(xt::zeros<float>({floats}), true);

@@ -8,7 +8,7 @@ reducer overlaps the sum with the rest of backward). The sum of n bytes over p n
 latency a (s) and bandwidth b (bytes/s) per link:
     ring all-reduce        2 (p - 1) a + 2 (p - 1) / p * n / b
     recursive doubling     log2(p) (a + n / b)
-    ordered (all-gather)   (p - 1) a + (p - 1) n / b       (Reduction::ordered, every rank gets all)
+    ordered (all-gather)   (p - 1) a + (p - 1) n / b       (SumOrder::ordered, every rank gets all)
 Compute: a node of this kind computes one image's forward and backward in step_ms / images.
 Strong scaling keeps the global batch (`--images`), so each node gets images / p; weak scaling
 gives each node `--images`.

@@ -128,7 +128,7 @@ void check_same_state(const Session& session, const nn::Module& module,
                       const optim::Optimizer* optimizer = nullptr);
 
 // How the ranks' gradients are summed.
-enum class Reduction {
+enum class SumOrder {
     // Every rank gathers every rank's bucket and adds them in rank order 0, 1, ..., p-1: the same
     // bits on every rank, whatever the MPI library or the bucket layout, and reproducible. Sends
     // p times the data of an all-reduce; right for the small models here.
@@ -140,7 +140,7 @@ enum class Reduction {
 
 struct ReducerOptions {
     std::size_t bucket_bytes = 256 * 1024;  // a bucket starts when this much is complete
-    Reduction reduction = Reduction::ordered;
+    SumOrder sum_order = SumOrder::ordered;
 };
 
 // Sums the gradients of `params` over the ranks during every backward() on this thread (it

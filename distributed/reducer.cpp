@@ -187,7 +187,7 @@ void GradReducer::start_ready_buckets() {
             out += grads_[k]->size();
         }
         const int n = static_cast<int>(p->send.size());
-        if (options_.reduction == Reduction::ordered) {
+        if (options_.sum_order == SumOrder::ordered) {
             p->receive.resize(p->send.size() * static_cast<std::size_t>(s.size));
             s.check(MPI_Iallgather(p->send.data(), n, MPI_FLOAT, p->receive.data(), n,
                                    MPI_FLOAT, s.comm, &p->request),
@@ -220,7 +220,7 @@ void GradReducer::finish() {
         for (std::size_t k : buckets_[p->bucket]) {
             float* out = grads_[k]->data();
             for (std::size_t i = 0; i < grads_[k]->size(); ++i, ++at) {
-                if (options_.reduction == Reduction::allreduce) {
+                if (options_.sum_order == SumOrder::allreduce) {
                     out[i] = p->receive[at];
                     continue;
                 }

@@ -328,11 +328,11 @@ Tensor pick(const char* op, const Tensor& a, const Tensor& b, bool larger) {
     const Array& vb = b.shape() == shape ? b.value() : b_copy;
     const float sign = larger ? 1.0f : -1.0f;  // minimum is maximum of the negatives
     Array wins_a = detail::map(va, vb, [sign](float p, float q) {
-        return detail::select(sign * p > sign * q, 1.0f, detail::select(p == q, 0.5f, 0.0f));
+        return detail::blend(sign * p > sign * q, 1.0f, detail::blend(p == q, 0.5f, 0.0f));
     });
     // NaN propagates, as torch.maximum: p + q is NaN when either is.
     Array y = detail::map(va, vb, wins_a, [](float p, float q, float w) {
-        return detail::select(std::isnan(p + q), p + q, detail::select(w > 0.0f, p, q));
+        return detail::blend(std::isnan(p + q), p + q, detail::blend(w > 0.0f, p, q));
     });
     return record(
         op, {a, b}, std::move(y),
@@ -360,7 +360,7 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
     // 1 where the condition holds (nonzero), in the output's shape: a's share of dy.
     Array take_a = detail::map(full(condition), [](float c) { return static_cast<float>(c != 0.0f); });
     Array y = detail::map(take_a, full(a), full(b),
-                          [](float t, float p, float q) { return detail::select(t > 0.0f, p, q); });
+                          [](float t, float p, float q) { return detail::blend(t > 0.0f, p, q); });
     return record(
         "where", {a, b}, std::move(y),
         [a, b, take_a](const Array& dy, const Array&) {
@@ -383,7 +383,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
     const Array& m = mask.shape() == shape ? mask.value() : copy;
     Array keep = detail::map(m, [](float v) { return static_cast<float>(v == 0.0f); });
     Array y = detail::map(keep, x.value(),
-                          [value](float k, float v) { return detail::select(k > 0.0f, v, value); });
+                          [value](float k, float v) { return detail::blend(k > 0.0f, v, value); });
     return record(
         "masked_fill", {x}, std::move(y),
         [x, keep](const Array& dy, const Array&) { x.accumulate_grad(dy * keep); },

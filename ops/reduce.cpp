@@ -97,12 +97,12 @@ Tensor mean(const Tensor& x, std::vector<int> axes, bool keepdims) {
 namespace {
 
 // The axes of a reduction, checked and sorted, and the output's shape with them kept as 1.
-struct Reduction {
+struct ReducedAxes {
     std::vector<std::size_t> axes;
     Shape kept;
     std::size_t n = 1;  // elements reduced into each output element
 
-    Reduction(const char* op, const Shape& shape, const std::vector<int>& axes_in) : kept(shape) {
+    ReducedAxes(const char* op, const Shape& shape, const std::vector<int>& axes_in) : kept(shape) {
         for (int a : axes_in) axes.push_back(normalize_axis(op, a, shape.size()));
         std::sort(axes.begin(), axes.end());
         if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
@@ -133,7 +133,7 @@ Tensor extreme(const char* op, const Tensor& x, const std::vector<int>& axes, bo
         throw std::invalid_argument(std::string(op) + ": the tensor is empty (shape " +
                                     shape_str(x.shape()) + "), so it has no " +
                                     (largest ? "maximum" : "minimum"));
-    const Reduction r(op, x.shape(), axes);
+    const ReducedAxes r(op, x.shape(), axes);
     const detail::Lines lines = r.axes.size() == 1 ? detail::Lines(x.shape(), r.axes[0])
                                                    : detail::Lines::whole(x.size());
     const float* v = x.value().data();
@@ -180,7 +180,7 @@ Tensor extreme(const char* op, const Tensor& x, const std::vector<int>& axes, bo
 
 // Index of the first largest (smallest) element along `axis`, as a float; no gradient.
 Tensor arg_extreme(const char* op, const Tensor& x, int axis, bool keepdims, bool largest) {
-    const Reduction r(op, x.shape(), {axis});
+    const ReducedAxes r(op, x.shape(), {axis});
     const std::size_t a = r.axes[0];
     const Shape shape = x.shape();
     if (shape[a] == 0)
@@ -224,7 +224,7 @@ Tensor argmin(const Tensor& x, int axis, bool keepdims) {
 }
 
 Tensor logsumexp(const Tensor& x, int axis, bool keepdims) {
-    const Reduction r("logsumexp", x.shape(), {axis});
+    const ReducedAxes r("logsumexp", x.shape(), {axis});
     const detail::Lines lines(x.shape(), r.axes[0]);
     const float* v = x.value().data();
     Array y = Array::from_shape(r.out_shape(keepdims));
@@ -272,7 +272,7 @@ Tensor var(const Tensor& x, int axis, bool keepdims, int correction) {
 }
 
 Tensor var(const Tensor& x, std::vector<int> axes, bool keepdims, int correction) {
-    const Reduction r("var", x.shape(), axes);
+    const ReducedAxes r("var", x.shape(), axes);
     if (correction < 0 || static_cast<std::size_t>(correction) >= r.n)
         throw std::invalid_argument("var: correction " + std::to_string(correction) +
                                     " leaves no degrees of freedom for " + std::to_string(r.n) +
