@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
 
     // npz: arrays of 0 to 3 dimensions (one empty), a model, and a checkpoint of the model and
     // Adam optimizer that fuzz_npz loads into.
-    nn::save_arrays(at("npz", "shapes.npz"), {{"scalar", Array(2.5f)},
+    save_arrays(at("npz", "shapes.npz"), {{"scalar", Array(2.5f)},
                                               {"vector", Array{1.0f, -2.0f}},
                                               {"empty", Array::from_shape({0, 3})},
                                               {"cube", xt::ones<float>({2, 2, 2})}});

@@ -14,10 +14,10 @@
 
 namespace tapegrad::nn {
 
-RecurrentBase::RecurrentBase(const char* type, std::size_t gates, std::size_t input_size,
+RecurrentBase::RecurrentBase(const char* type, CellKind kind, std::size_t input_size,
                              std::size_t hidden_size, bool bias, std::size_t num_layers,
                              bool layer_suffix)
-    : type_(type), gates_(gates), input_(input_size), hidden_(hidden_size),
+    : type_(type), kind_(kind), input_(input_size), hidden_(hidden_size),
       num_layers_(num_layers) {
     if (input_size == 0 || hidden_size == 0 || num_layers == 0)
         throw std::invalid_argument(std::string(type) + ": input_size, hidden_size and " +
@@ -27,7 +27,7 @@ RecurrentBase::RecurrentBase(const char* type, std::size_t gates, std::size_t in
                                     std::to_string(num_layers));
     // torch's reset_parameters: every parameter ~ U(-k, k), k = 1/sqrt(hidden), in order.
     const float k = 1.0f / std::sqrt(static_cast<float>(hidden_size));
-    const std::size_t rows = gates * hidden_size;
+    const std::size_t rows = gate_count(kind) * hidden_size;
     for (std::size_t l = 0; l < num_layers; ++l) {
         const std::string suffix = layer_suffix ? "_l" + std::to_string(l) : "";
         const std::size_t in = l == 0 ? input_size : hidden_size;
@@ -56,11 +56,11 @@ RecurrentState RecurrentBase::cell_step(const Weights& w, const Tensor& x,
     const Tensor& h = state.h;
     const Tensor gi = linear(x, w.weight_ih, w.bias_ih);  // [N, G·hidden]
     const Tensor gh = linear(h, w.weight_hh, w.bias_hh);
-    if (gates_ == 1) {  // RNN
+    if (kind_ == CellKind::rnn) {  // RNN
         const Tensor a = gi + gh;
         return {nonlinearity_ == Nonlinearity::tanh ? tanh(a) : relu(a), Tensor()};
     }
-    if (gates_ == 3) {  // GRU: r and z from both sums; n sees h only through r
+    if (kind_ == CellKind::gru) {  // GRU: r and z from both sums; n sees h only through r
         const std::vector<Tensor> i = chunk(gi, 3, -1), hh = chunk(gh, 3, -1);
         const Tensor r = sigmoid(i[0] + hh[0]);
         const Tensor z = sigmoid(i[1] + hh[1]);
@@ -87,9 +87,9 @@ Tensor state_or_zeros(const char* type, const char* name, const Tensor& given, s
 
 }  // namespace
 
-RecurrentCell::RecurrentCell(const char* type, std::size_t gates, std::size_t input_size,
+RecurrentCell::RecurrentCell(const char* type, CellKind kind, std::size_t input_size,
                              std::size_t hidden_size, bool bias)
-    : RecurrentBase(type, gates, input_size, hidden_size, bias, 1, false) {
+    : RecurrentBase(type, kind, input_size, hidden_size, bias, 1, false) {
     weight_ih = layers_[0].weight_ih;
     weight_hh = layers_[0].weight_hh;
     bias_ih = layers_[0].bias_ih;
@@ -107,7 +107,7 @@ RecurrentState RecurrentCell::step(const Tensor& x, const RecurrentState& state)
     const std::size_t n = xb.shape()[0];
     auto batch = [&](const Tensor& t) { return t.defined() && !batched ? unsqueeze(t, 0) : t; };
     RecurrentState s{state_or_zeros(type_, "h", batch(state.h), n, hidden_), Tensor()};
-    if (gates_ == 4) s.c = state_or_zeros(type_, "c", batch(state.c), n, hidden_);
+    if (kind_ == CellKind::lstm) s.c = state_or_zeros(type_, "c", batch(state.c), n, hidden_);
     RecurrentState next = cell_step(layers_[0], xb, s);
     if (!batched) {
         next.h = squeeze(next.h, 0);
@@ -118,14 +118,14 @@ RecurrentState RecurrentCell::step(const Tensor& x, const RecurrentState& state)
 
 RNNCell::RNNCell(std::size_t input_size, std::size_t hidden_size, bool bias,
                  Nonlinearity nonlinearity)
-    : RecurrentCell("RNNCell", 1, input_size, hidden_size, bias) {
+    : RecurrentCell("RNNCell", CellKind::rnn, input_size, hidden_size, bias) {
     nonlinearity_ = nonlinearity;
 }
 
-RecurrentLayer::RecurrentLayer(const char* type, std::size_t gates, std::size_t input_size,
+RecurrentLayer::RecurrentLayer(const char* type, CellKind kind, std::size_t input_size,
                                std::size_t hidden_size, std::size_t num_layers, bool batch_first,
                                bool bias)
-    : RecurrentBase(type, gates, input_size, hidden_size, bias, num_layers, true),
+    : RecurrentBase(type, kind, input_size, hidden_size, bias, num_layers, true),
       batch_first_(batch_first) {}
 
 std::string RecurrentLayer::extra_repr() const {
@@ -138,7 +138,7 @@ std::string RecurrentLayer::extra_repr() const {
 RecurrentOutput RecurrentLayer::run_layer(const Weights& w, const Tensor& seq,
                                           const RecurrentState& start) const {
     const long steps = static_cast<long>(seq.shape()[0]);
-    if (gates_ == 4) {  // an LSTM layer is one op over the whole sequence (ops/recurrent.hpp)
+    if (kind_ == CellKind::lstm) {  // an LSTM layer is one op over the whole sequence (ops/recurrent.hpp)
         const Tensor packed = lstm_layer(seq, start.h, start.c, w.weight_ih, w.weight_hh,
                                          w.bias_ih, w.bias_hh);  // h_1 .. h_T, then c_T
         return {slice(packed, 0, 0, steps),
@@ -174,7 +174,7 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, const RecurrentState& initi
         return g;
     };
     const Tensor h0 = initial_state("h_0", initial.h);
-    const Tensor c0 = gates_ == 4 ? initial_state("c_0", initial.c) : Tensor();
+    const Tensor c0 = kind_ == CellKind::lstm ? initial_state("c_0", initial.c) : Tensor();
 
     if (steps == 0)
         throw std::invalid_argument(std::string(type_) + ": x has no steps (its shape is " +
@@ -186,15 +186,15 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, const RecurrentState& initi
     std::vector<Tensor> h_n, c_n;  // every layer's final state
     Tensor input = seq;            // [T, N, features]: the sequence, then each layer's outputs
     for (std::size_t l = 0; l < num_layers_; ++l) {
-        const RecurrentState start{state_of(h0, l), gates_ == 4 ? state_of(c0, l) : Tensor()};
+        const RecurrentState start{state_of(h0, l), kind_ == CellKind::lstm ? state_of(c0, l) : Tensor()};
         const RecurrentOutput layer = run_layer(layers_[l], input, start);
         input = layer.output;
         h_n.push_back(layer.state.h);
-        if (gates_ == 4) c_n.push_back(layer.state.c);
+        if (kind_ == CellKind::lstm) c_n.push_back(layer.state.c);
     }
     out.output = input;
     out.state.h = stack(h_n, 0);                                          // [layers, N, hidden]
-    if (gates_ == 4) out.state.c = stack(c_n, 0);
+    if (kind_ == CellKind::lstm) out.state.c = stack(c_n, 0);
     if (!batched) {
         out.output = squeeze(out.output, 1);
         out.state.h = squeeze(out.state.h, 1);
@@ -207,7 +207,7 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, const RecurrentState& initi
 
 RNN::RNN(std::size_t input_size, std::size_t hidden_size, std::size_t num_layers,
          bool batch_first, bool bias, Nonlinearity nonlinearity)
-    : RecurrentLayer("RNN", 1, input_size, hidden_size, num_layers, batch_first, bias) {
+    : RecurrentLayer("RNN", CellKind::rnn, input_size, hidden_size, num_layers, batch_first, bias) {
     nonlinearity_ = nonlinearity;
 }
 

@@ -37,6 +37,12 @@ namespace tapegrad::nn {
 
 enum class Nonlinearity { tanh, relu };
 
+// Which recurrence a layer runs, and how many gates' rows its weights stack (G below).
+enum class CellKind { rnn, gru, lstm };
+constexpr std::size_t gate_count(CellKind kind) {
+    return kind == CellKind::rnn ? 1 : kind == CellKind::gru ? 3 : 4;
+}
+
 // What a recurrent layer carries from step to step: h, and c for an LSTM (empty otherwise).
 struct RecurrentState {
     Tensor h;
@@ -51,9 +57,9 @@ class RecurrentBase : public Module {
     std::string extra_repr() const override;
 
   protected:
-    // G = gates: 1 (RNN), 3 (GRU), 4 (LSTM). With layer_suffix, parameter names end in "_l0",
+    // G = gate_count(kind): 1 (RNN), 3 (GRU), 4 (LSTM). With layer_suffix, parameter names end in "_l0",
     // "_l1", ... (the sequence layers); without, there is one layer and no suffix (the cells).
-    RecurrentBase(const char* type, std::size_t gates, std::size_t input_size,
+    RecurrentBase(const char* type, CellKind kind, std::size_t input_size,
                   std::size_t hidden_size, bool bias, std::size_t num_layers, bool layer_suffix);
     struct Weights {
         Tensor weight_ih, weight_hh, bias_ih, bias_hh;
@@ -61,7 +67,8 @@ class RecurrentBase : public Module {
     // One step of this kind of cell with one layer's weights; x [N, in], h and c [N, hidden].
     RecurrentState cell_step(const Weights& w, const Tensor& x, const RecurrentState& state) const;
     const char* type_;
-    std::size_t gates_, input_, hidden_, num_layers_;
+    CellKind kind_;
+    std::size_t input_, hidden_, num_layers_;
     Nonlinearity nonlinearity_ = Nonlinearity::tanh;
     std::vector<Weights> layers_;
 };
@@ -77,7 +84,7 @@ class RecurrentCell : public RecurrentBase {
     Tensor weight_ih, weight_hh, bias_ih, bias_hh;  // bias_* empty without bias
 
   protected:
-    RecurrentCell(const char* type, std::size_t gates, std::size_t input_size,
+    RecurrentCell(const char* type, CellKind kind, std::size_t input_size,
                   std::size_t hidden_size, bool bias);
 };
 
@@ -90,13 +97,13 @@ class RNNCell : public RecurrentCell {
 class GRUCell : public RecurrentCell {
   public:
     GRUCell(std::size_t input_size, std::size_t hidden_size, bool bias = true)
-        : RecurrentCell("GRUCell", 3, input_size, hidden_size, bias) {}
+        : RecurrentCell("GRUCell", CellKind::gru, input_size, hidden_size, bias) {}
 };
 
 class LSTMCell : public RecurrentCell {
   public:
     LSTMCell(std::size_t input_size, std::size_t hidden_size, bool bias = true)
-        : RecurrentCell("LSTMCell", 4, input_size, hidden_size, bias) {}
+        : RecurrentCell("LSTMCell", CellKind::lstm, input_size, hidden_size, bias) {}
 };
 
 // The outputs of a sequence layer: output [T, N, hidden] (or [N, T, hidden]) and the final
@@ -118,7 +125,7 @@ class RecurrentLayer : public RecurrentBase {
     std::size_t num_layers() const { return num_layers_; }
 
   protected:
-    RecurrentLayer(const char* type, std::size_t gates, std::size_t input_size,
+    RecurrentLayer(const char* type, CellKind kind, std::size_t input_size,
                    std::size_t hidden_size, std::size_t num_layers, bool batch_first, bool bias);
 
   private:
@@ -137,14 +144,14 @@ class GRU : public RecurrentLayer {
   public:
     GRU(std::size_t input_size, std::size_t hidden_size, std::size_t num_layers = 1,
         bool batch_first = false, bool bias = true)
-        : RecurrentLayer("GRU", 3, input_size, hidden_size, num_layers, batch_first, bias) {}
+        : RecurrentLayer("GRU", CellKind::gru, input_size, hidden_size, num_layers, batch_first, bias) {}
 };
 
 class LSTM : public RecurrentLayer {
   public:
     LSTM(std::size_t input_size, std::size_t hidden_size, std::size_t num_layers = 1,
          bool batch_first = false, bool bias = true)
-        : RecurrentLayer("LSTM", 4, input_size, hidden_size, num_layers, batch_first, bias) {}
+        : RecurrentLayer("LSTM", CellKind::lstm, input_size, hidden_size, num_layers, batch_first, bias) {}
 };
 
 }  // namespace tapegrad::nn

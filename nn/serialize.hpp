@@ -16,7 +16,7 @@
 //
 //   NamedArrays arrays = nn::parameter_arrays(*model);
 //   for (auto& [name, a] : optimizer_state) arrays.emplace_back("optimizer." + name, a);
-//   nn::save_arrays("checkpoint.npz", arrays);
+//   save_arrays("checkpoint.npz", arrays);
 //   ...
 //   NamedArrays model_part;   // load_arrays("checkpoint.npz") without the "optimizer." names
 //   nn::assign_parameters(*model, model_part, "'checkpoint.npz'");

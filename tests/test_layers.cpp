@@ -491,7 +491,7 @@ TEST_CASE("buffers are saved and loaded with the parameters, and summary() count
                                                   std::make_shared<nn::BatchNorm1D>(3));
     (*model)(Tensor(test::random_array({5, 4})));  // one training step of the running statistics
     nn::save(*model, dir.file("m.npz"));
-    const nn::NamedArrays saved = load_arrays(dir.file("m.npz"));
+    const NamedArrays saved = load_arrays(dir.file("m.npz"));
     std::vector<std::string> names;
     for (const auto& [name, a] : saved) names.push_back(name);
     CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",

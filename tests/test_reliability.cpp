@@ -35,8 +35,8 @@ TEST_CASE("a PGM header whose width times height overflows is refused before all
 // to_npy passed its null data() to memcpy (undefined even for 0 bytes).
 TEST_CASE("an empty array without storage round trips through npy") {
     const Array empty = Array::from_shape({0, 3});
-    const std::string npy = nn::to_npy(empty);
+    const std::string npy = to_npy(empty);
     CHECK(npy.size() == 128);  // the header only
-    const Array back = nn::from_npy(npy);
+    const Array back = from_npy(npy);
     CHECK(back.shape() == empty.shape());
 }

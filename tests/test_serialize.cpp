@@ -143,7 +143,7 @@ const Array numpy_a = Array{{0.0f, 0.25f, 0.5f}, {0.75f, 1.0f, 1.25f}};
 // ---- the .npy format ------------------------------------------------------------------------
 
 TEST_CASE("npy header bytes for a 2 by 3 array") {
-    const std::string npy = nn::to_npy(numpy_a);
+    const std::string npy = to_npy(numpy_a);
     CHECK(npy.substr(0, 6) == "\x93NUMPY");
     CHECK(npy[6] == 1);  // version 1.0
     CHECK(npy[7] == 0);
@@ -166,44 +166,44 @@ TEST_CASE("npy bytes are identical to what NumPy writes") {
     const std::string numpy_file = unhex(numpy_savez_hex);
     const std::size_t at = numpy_file.find("\x93NUMPY");
     REQUIRE(at != std::string::npos);
-    CHECK(nn::to_npy(numpy_a) == numpy_file.substr(at, 152));
+    CHECK(to_npy(numpy_a) == numpy_file.substr(at, 152));
 }
 
 TEST_CASE("npy shapes of 0 1 and 3 dimensions are Python tuples and padded to 64") {
     const std::pair<Shape, std::string> cases[] = {
         {{}, "'shape': (), }"}, {{7}, "'shape': (7,), }"}, {{2, 0, 5}, "'shape': (2, 0, 5), }"}};
     for (const auto& [shape, text] : cases) {
-        const std::string npy = nn::to_npy(xt::zeros<float>(shape));
+        const std::string npy = to_npy(xt::zeros<float>(shape));
         const std::size_t header_len = static_cast<unsigned char>(npy[8]) +
                                        256 * static_cast<unsigned char>(npy[9]);
         INFO(text);
         CHECK(npy.find(text) != std::string::npos);
         CHECK((10 + header_len) % 64 == 0);
         CHECK(npy.size() == 10 + header_len + 4 * xt::zeros<float>(shape).size());
-        CHECK(shape_of(nn::from_npy(npy)) == shape);
+        CHECK(shape_of(from_npy(npy)) == shape);
     }
 }
 
 TEST_CASE("from_npy refuses a shape of more than 8 dimensions, naming the file") {
-    std::string npy = nn::to_npy(xt::zeros<float>({1, 1, 1, 1, 1, 1, 1, 1}));
+    std::string npy = to_npy(xt::zeros<float>({1, 1, 1, 1, 1, 1, 1, 1}));
     const std::size_t at = npy.find("1, 1)");
     REQUIRE(at != std::string::npos);
     npy.replace(at, 5, "1,1,1)");  // the same header length: nine dimensions
-    CHECK_THROWS_WITH_AS(nn::from_npy(npy, "deep.npy"),
+    CHECK_THROWS_WITH_AS(from_npy(npy, "deep.npy"),
                          doctest::Contains("deep.npy: the .npy header is malformed: the shape has "
                                            "more than 8 dimensions, the most a tapegrad array has"),
                          std::runtime_error);
 }
 
 TEST_CASE("from_npy reads Fortran order and big-endian float32") {
-    const Array f = nn::from_npy(unhex(numpy_fortran_npy_hex));
+    const Array f = from_npy(unhex(numpy_fortran_npy_hex));
     CHECK(f == numpy_a);
-    const Array b = nn::from_npy(unhex(numpy_big_endian_npy_hex));
+    const Array b = from_npy(unhex(numpy_big_endian_npy_hex));
     CHECK(b == numpy_a);
 }
 
 TEST_CASE("from_npy, for float32, rejects float64 and says how to convert") {
-    CHECK_THROWS_WITH_AS(nn::from_npy(unhex(numpy_float64_npy_hex), "x.npy"),
+    CHECK_THROWS_WITH_AS(from_npy(unhex(numpy_float64_npy_hex), "x.npy"),
                          "x.npy: the dtype is float64, but float32 is expected here; "
                          "convert it in Python with array.astype(numpy.float32)",
                          std::runtime_error);
@@ -251,15 +251,15 @@ TEST_CASE("an .npz keeps float32, float64, int64 and uint8 entries, and load_arr
 }
 
 TEST_CASE("from_npy rejects bad magic and a data size that does not match the shape") {
-    std::string npy = nn::to_npy(numpy_a);
-    CHECK_THROWS_WITH_AS(nn::from_npy(npy.substr(0, npy.size() - 4), "x.npy"),
+    std::string npy = to_npy(numpy_a);
+    CHECK_THROWS_WITH_AS(from_npy(npy.substr(0, npy.size() - 4), "x.npy"),
                          "x.npy: the shape [2, 3] needs 24 bytes of data, but 20 follow the "
                          "header (it is truncated)",
                          std::runtime_error);
-    CHECK_THROWS_WITH_AS(nn::from_npy(npy + "abcd", "x.npy"), doctest::Contains("28 follow"),
+    CHECK_THROWS_WITH_AS(from_npy(npy + "abcd", "x.npy"), doctest::Contains("28 follow"),
                          std::runtime_error);
     npy[1] = 'X';
-    CHECK_THROWS_WITH_AS(nn::from_npy(npy, "x.npy"), doctest::Contains("not an .npy array"),
+    CHECK_THROWS_WITH_AS(from_npy(npy, "x.npy"), doctest::Contains("not an .npy array"),
                          std::runtime_error);
 }
 
@@ -272,7 +272,7 @@ TEST_CASE("the archive holds one stored npy entry per parameter with its CRC-32"
     const std::string path = dir / "model.npz";
     nn::save(*model, path);
     const std::string b = read_bytes(path);
-    const std::string npy = nn::to_npy(model->parameters()[0].value());
+    const std::string npy = to_npy(model->parameters()[0].value());
     REQUIRE(b.size() > 30 + 12 + npy.size());
     CHECK(le32(b, 0) == 0x04034b50u);                        // local file header
     CHECK((static_cast<unsigned char>(b[8]) | b[9]) == 0);   // method 0: stored
@@ -319,12 +319,12 @@ TEST_CASE("save_arrays and load_arrays keep names order shapes and special value
     TempDir dir("arrays");
     const float inf = std::numeric_limits<float>::infinity();
     const Array special{-0.0f, inf, -inf, 1e-45f, 3.4028235e38f, std::nanf("")};
-    const nn::NamedArrays arrays = {{"model.0.weight", numpy_a},
+    const NamedArrays arrays = {{"model.0.weight", numpy_a},
                                     {"optimizer.step", Array(3.0f)},  // 0-d
                                     {"optimizer.0.weight.m", special},
                                     {"empty", xt::zeros<float>({0, 3})}};
-    nn::save_arrays(dir / "state.npz", arrays);
-    const nn::NamedArrays back = nn::load_arrays(dir / "state.npz");
+    save_arrays(dir / "state.npz", arrays);
+    const NamedArrays back = load_arrays(dir / "state.npz");
     REQUIRE(back.size() == arrays.size());
     for (std::size_t i = 0; i < arrays.size(); ++i) {
         CHECK(back[i].first == arrays[i].first);
@@ -336,9 +336,9 @@ TEST_CASE("save_arrays and load_arrays keep names order shapes and special value
 
 TEST_CASE("save_arrays rejects empty and duplicate names before writing") {
     TempDir dir("names");
-    CHECK_THROWS_WITH_AS(nn::save_arrays(dir / "x.npz", {{"a", numpy_a}, {"a", numpy_a}}),
+    CHECK_THROWS_WITH_AS(save_arrays(dir / "x.npz", {{"a", numpy_a}, {"a", numpy_a}}),
                          doctest::Contains("'a' appears twice"), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(nn::save_arrays(dir / "x.npz", {{"", numpy_a}}),
+    CHECK_THROWS_WITH_AS(save_arrays(dir / "x.npz", {{"", numpy_a}}),
                          doctest::Contains("empty name"), std::invalid_argument);
     CHECK(dir.files().empty());
 }
@@ -346,7 +346,7 @@ TEST_CASE("save_arrays rejects empty and duplicate names before writing") {
 TEST_CASE("reads a file written by numpy.savez with ZIP64 extra fields") {
     TempDir dir("numpy_savez");
     write_bytes(dir / "np.npz", unhex(numpy_savez_hex));
-    const nn::NamedArrays arrays = nn::load_arrays(dir / "np.npz");
+    const NamedArrays arrays = load_arrays(dir / "np.npz");
     REQUIRE(arrays.size() == 2);
     CHECK(arrays[0].first == "0.weight");
     CHECK(arrays[0].second == numpy_a);
@@ -357,7 +357,7 @@ TEST_CASE("reads a file written by numpy.savez with ZIP64 extra fields") {
 TEST_CASE("reads a file written by numpy.savez_compressed") {
     TempDir dir("numpy_compressed");
     write_bytes(dir / "np.npz", unhex(numpy_savez_compressed_hex));
-    const nn::NamedArrays arrays = nn::load_arrays(dir / "np.npz");
+    const NamedArrays arrays = load_arrays(dir / "np.npz");
     REQUIRE(arrays.size() == 2);
     CHECK(arrays[0].second == numpy_a);
     CHECK(arrays[1].second == Array{1.5f, -2.0f});
@@ -404,10 +404,10 @@ TEST_CASE("load reports names the model does not have and changes nothing") {
     TempDir dir("unexpected");
     const std::string path = dir / "state.npz";
     nn::Linear fc(3, 2);
-    nn::NamedArrays arrays = nn::parameter_arrays(fc);
+    NamedArrays arrays = nn::parameter_arrays(fc);
     arrays[0].second.fill(9.0f);
     arrays.emplace_back("optimizer.step", Array(1.0f));
-    nn::save_arrays(path, arrays);
+    save_arrays(path, arrays);
     const Array before = fc.weight.value();
     CHECK_THROWS_WITH_AS(nn::load(fc, path),
                          doctest::Contains("(1 problem); the model is unchanged:\n  not in the "
@@ -415,8 +415,8 @@ TEST_CASE("load reports names the model does not have and changes nothing") {
                          std::runtime_error);
     CHECK(fc.weight.value() == before);
     // Splitting off the optimizer's part first is how such a checkpoint is loaded.
-    nn::NamedArrays model_part;
-    for (auto& [name, a] : nn::load_arrays(path))
+    NamedArrays model_part;
+    for (auto& [name, a] : load_arrays(path))
         if (name.rfind("optimizer.", 0) != 0) model_part.emplace_back(name, a);
     nn::assign_parameters(fc, model_part, path);
     CHECK(xt::all(xt::equal(fc.weight.value(), 9.0f)));
@@ -461,7 +461,7 @@ TEST_CASE("a flipped byte in the data fails the CRC check naming the file") {
     std::string bytes = read_bytes(path);
     bytes[42 + 128 + 5] ^= 0x10;  // inside the numbers of 0.weight
     write_bytes(path, bytes);
-    CHECK_THROWS_WITH_AS(nn::load_arrays(path),
+    CHECK_THROWS_WITH_AS(load_arrays(path),
                          doctest::Contains(("load_arrays: '" + path + "': entry '0.weight.npy' "
                                             "is corrupted: its CRC-32 is").c_str()),
                          std::runtime_error);
@@ -470,8 +470,8 @@ TEST_CASE("a flipped byte in the data fails the CRC check naming the file") {
 TEST_CASE("any single flipped byte either fails or loads the very same values") {
     TempDir dir("every_flip");
     const std::string path = dir / "model.npz";
-    nn::NamedArrays arrays = {{"w", numpy_a}, {"b", Array{1.5f, -2.0f}}};
-    nn::save_arrays(path, arrays);
+    NamedArrays arrays = {{"w", numpy_a}, {"b", Array{1.5f, -2.0f}}};
+    save_arrays(path, arrays);
     const std::string whole = read_bytes(path);
     int failed = 0;
     for (std::size_t i = 0; i < whole.size(); ++i) {
@@ -479,7 +479,7 @@ TEST_CASE("any single flipped byte either fails or loads the very same values") 
         bytes[i] ^= 0x01;
         write_bytes(path, bytes);
         try {
-            const nn::NamedArrays back = nn::load_arrays(path);
+            const NamedArrays back = load_arrays(path);
             INFO("byte ", i);
             REQUIRE(back.size() == 2);
             CHECK(back[0].first == "w");
@@ -513,7 +513,7 @@ TEST_CASE("save replaces an existing file and leaves no temporary file") {
     nn::Linear fc(2, 2);
     nn::save(fc, path);
     CHECK(dir.files() == std::vector<std::string>{"model.npz"});
-    CHECK(nn::load_arrays(path)[0].second == fc.weight.value());
+    CHECK(load_arrays(path)[0].second == fc.weight.value());
     CHECK((fs::status(path).permissions() & fs::perms::owner_read) != fs::perms::none);
 }
 
@@ -546,5 +546,5 @@ TEST_CASE("a write that fails half way leaves the previous file intact") {
     CHECK(message.find("any previous file is unchanged") != std::string::npos);
     CHECK(read_bytes(path) == old);
     CHECK(dir.files() == std::vector<std::string>{"model.npz"});
-    CHECK(nn::load_arrays(path)[0].second == small.weight.value());
+    CHECK(load_arrays(path)[0].second == small.weight.value());
 }

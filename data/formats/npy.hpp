@@ -49,9 +49,5 @@ TypedArray from_npy_typed(std::string_view bytes, const std::string& what = "npy
 // float32 only: another dtype is an error naming it and saying how to convert it.
 Array from_npy(std::string_view bytes, const std::string& what = "npy data");
 
-namespace nn {  // where these lived before data/formats/
-using tapegrad::from_npy;
-using tapegrad::to_npy;
-}  // namespace nn
 
 }  // namespace tapegrad

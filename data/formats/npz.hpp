@@ -42,10 +42,5 @@ NamedTypedArrays load_npz(const std::string& path);
 void save_arrays(const std::string& path, const NamedArrays& arrays);
 NamedArrays load_arrays(const std::string& path);
 
-namespace nn {  // where these lived before data/formats/
-using tapegrad::load_arrays;
-using tapegrad::NamedArrays;
-using tapegrad::save_arrays;
-}  // namespace nn
 
 }  // namespace tapegrad

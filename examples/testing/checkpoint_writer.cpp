@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     const std::string mode = argv[1], path = argv[2];
     auto model = make_model();
     optim::Adam adam(model->parameters(), 0.01f);
-    const nn::NamedArrays settings = adam.state();  // lr, betas, ...: no moments before a step
+    const NamedArrays settings = adam.state();  // lr, betas, ...: no moments before a step
     try {
         struct stat st {};
         long k = ::stat(path.c_str(), &st) == 0 ? check(path, *model, adam) : 0;
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
         for (long n = 0; count < 0 || n < count; ++n) {
             ++k;
             const float v = static_cast<float>(k);
-            nn::NamedArrays state = settings;
+            NamedArrays state = settings;
             const std::vector<Tensor> params = model->parameters();
             for (std::size_t i = 0; i < params.size(); ++i) {
                 params[i].mutable_value().fill(v);
