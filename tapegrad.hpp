@@ -6,6 +6,8 @@
 #include "backend/memory.hpp"
 #include "backend/parallel.hpp"
 #include "core/inspect/gradcheck.hpp"
+#include "core/leaf_listener.hpp"
+#include "core/sweep.hpp"
 #include "core/tape.hpp"
 #include "core/tensor.hpp"
 #include "core/inspect/graph.hpp"

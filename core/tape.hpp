@@ -64,7 +64,8 @@
 
 namespace tapegrad {
 
-class TapeRecorder;  // core/inspect/trace.hpp
+class TapeRecorder;   // core/inspect/trace.hpp
+class SweepListener;  // core/sweep.hpp
 
 // An input of record(): the op's Tensor by reference. The inputs outlive the call, and a copy of
 // each handle would cost two atomic operations on its reference count.
@@ -76,25 +77,6 @@ class InputRef {
 
   private:
     const Tensor* t_;
-};
-
-// Told during every backward() on this thread that sums into grad() when the gradient of each
-// watched leaf is complete: when no record still to run adds to it. distributed::GradReducer uses it to
-// send gradients to the other processes while the rest of the sweep still runs. A watched leaf
-// the sweep does not reach gets a zero gradient (so every sweep reports every leaf, in the same
-// way on every process).
-class GradientObserver {
-  public:
-    virtual ~GradientObserver() = default;
-    // The leaves watched; ready(k, ...) refers to watched()[k]. Fixed while the observer is set.
-    virtual const std::vector<Tensor>& watched() const = 0;
-    // Leaf k's gradient from this sweep is complete; the observer may change `dx` in place (what
-    // it holds when finish() returns is what is added to grad()).
-    virtual void ready(std::size_t k, Array& dx) = 0;
-    // After the last ready() of the sweep, before the gradients are added to grad().
-    virtual void finish() = 0;
-    // The sweep threw after ready() calls began: forget them (the arrays they gave are gone).
-    virtual void abandon() {}
 };
 
 // One op on the tape. Its closure receives dy (the gradient of the output) and y (the output's
@@ -139,25 +121,18 @@ class Tape {
     Tensor push(const char* op, const InputRef* inputs, std::size_t count, Array&& value,
                 detail::BackwardFn&& backward);
 
-    // The reverse sweep from `output`, seeded with `dy` (Tensor::backward and grad() call it).
-    // With `captured` (grad()), the gradients of those nodes are returned instead of added to
-    // any grad(). See "Several graphs, and a backward that fails" above.
-    // With options.create_graph the sweep runs each record's tensor_backward, recording it.
-    std::vector<std::shared_ptr<Node>> sweep(const std::shared_ptr<Node>& output, Array dy,
-                                             const GradOptions& options,
-                                             const std::vector<const Node*>& captured = {});
+    // Who is told what each sweep on this tape does (core/sweep.hpp), in the order added.
+    void add_listener(SweepListener* listener);
+    void remove_listener(SweepListener* listener);
+    const std::vector<SweepListener*>& listeners() const { return listeners_; }
 
-    // The recorder sweep() reports each record to before releasing it; null (the
-    // default) means no tracing. Set by TapeRecorder's constructor and destructor.
+    // The recorder that names tensors in listings and keeps what sweeps release (null: none).
+    // Set by TapeRecorder's constructor and destructor.
     TapeRecorder* recorder() const { return recorder_; }
     void set_recorder(TapeRecorder* recorder) { recorder_ = recorder; }
 
-    // The observer of the sweeps that sum into grad() (null: none, the default). A create_graph
-    // backward() is refused while one is set.
-    GradientObserver* observer() const { return observer_; }
-    void set_observer(GradientObserver* observer) { observer_ = observer; }
-
   private:
+    friend class Sweep;  // core/sweep.hpp: one backward() over this tape's records
     std::size_t index_of(std::uint64_t seq) const;
     void release(Record& r);
 
@@ -166,8 +141,8 @@ class Tape {
     std::size_t prune_at_ = 4096;
     std::size_t live_after_prune_ = 0;  // records the last prune() kept
     TapeRecorder* recorder_ = nullptr;
-    GradientObserver* observer_ = nullptr;
-    std::uint64_t sweeps_ = 0;         // backward() calls so far: each marks the nodes it reaches
+    std::vector<SweepListener*> listeners_;
+    std::uint64_t sweeps_ = 0;  // backward() calls so far: each marks the nodes it reaches
     bool sweeping_ = false;
 };
 
@@ -227,9 +202,6 @@ Tensor record(const char* op, const std::vector<Tensor>& inputs, Array value, F&
 }
 
 namespace detail {
-// The gradient summed so far for `node` by the backward() running on this thread, or null.
-const Array* incoming_gradient(Node& node);
-
 // The sum of x over `axes` (sorted, each once), which the result drops. An empty x gives zeros
 // of the result's shape: xtensor's immediate reducer offsets a null pointer on an empty array.
 Array sum_axes(const Array& x, const std::vector<std::size_t>& axes);

@@ -6,13 +6,14 @@
 #include <stdexcept>
 
 #include "../backend/node_cache.hpp"
+#include "sweep.hpp"
 #include "tape.hpp"
 
 namespace tapegrad {
 
-std::shared_ptr<Node> make_node(Array&& value, bool requires_grad, std::uint64_t creator) {
+std::shared_ptr<Node> make_node(Array&& value, bool requires_grad, std::uint64_t record) {
     return std::allocate_shared<Node>(detail::NodeAllocator<Node>(), std::move(value),
-                                      requires_grad, creator);
+                                      requires_grad, record);
 }
 
 Tensor::Tensor() = default;
@@ -51,7 +52,7 @@ void Tensor::set_requires_grad(bool requires_grad) const {
     node_->requires_grad = requires_grad;
 }
 
-bool Tensor::is_leaf() const { return checked().creator == 0; }
+bool Tensor::is_leaf() const { return checked().is_leaf(); }
 
 Shape Tensor::shape() const {
     const auto& s = value().shape();
@@ -106,12 +107,12 @@ void Tensor::backward(const Array& dy) const { backward(Array(dy)); }
 void Tensor::backward(Array&& dy) const {
     checked();
     check_seed(*this, &dy, "backward");
-    Tape::current().sweep(node_, std::move(dy), GradOptions{});
+    Sweep(Tape::current(), node_, GradOptions{}, {}).run(std::move(dy));
 }
 
 void Tensor::backward(const GradOptions& options) const {
     checked();
-    Tape::current().sweep(node_, seed_of(*this, options, "backward"), options);
+    Sweep(Tape::current(), node_, options, {}).run(seed_of(*this, options, "backward"));
 }
 
 std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs,
@@ -128,7 +129,7 @@ std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs
         captured.push_back(inputs[k].node().get());
     }
     Array seed = seed_of(output, options, "grad");
-    auto found = Tape::current().sweep(output.node(), std::move(seed), options, captured);
+    auto found = Sweep(Tape::current(), output.node(), options, captured).run(std::move(seed));
     std::vector<Tensor> out(inputs.size());
     for (std::size_t k = 0; k < inputs.size(); ++k) {
         if (found[k]) out[k] = Tensor(std::move(found[k]));
@@ -155,7 +156,7 @@ void Tensor::retain_grad() const {
     Node& node = checked();
     if (!node.requires_grad)
         throw std::logic_error("retain_grad: this tensor does not require a gradient");
-    if (node.creator != 0) node.retains_grad = true;
+    if (!node.is_leaf()) node.retains_grad = true;
 }
 
 void Tensor::zero_grad() const {

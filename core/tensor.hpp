@@ -24,32 +24,39 @@ struct Node;
 
 // The rarely needed part of a Node.
 struct NodeExtras {
-    // With create_graph, the incoming gradient is itself a recorded tensor: its node.
-    std::shared_ptr<Node> incoming_node;
+    // With create_graph, the gradient arriving is itself a recorded tensor: its node (the
+    // counterpart of Node::arriving).
+    std::shared_ptr<Node> arriving_tensor;
     // register_hook: each may replace the complete gradient before it is used (null: keep it).
     std::vector<std::function<std::shared_ptr<Node>(const std::shared_ptr<Node>& dy)>> hooks;
 };
 
-// The shared state behind a handle. `creator` is the sequence number of the tape record that
-// produced this value (0 for a leaf such as a parameter or an input) on the tape `tape`.
+// The shared state behind a handle: the value, and the two gradients a node can hold.
 struct Node {
-    Node(Array&& value_, bool requires_grad_, std::uint64_t creator_ = 0)
-        : value(std::move(value_)), requires_grad(requires_grad_), creator(creator_) {}
+    // `record` of a leaf (a parameter, an input), and of an op output whose record a sweep has
+    // released (used and dropped).
+    static constexpr std::uint64_t leaf = 0;
+    static constexpr std::uint64_t released = UINT64_MAX;
+
+    Node(Array&& value_, bool requires_grad_, std::uint64_t record_ = leaf)
+        : value(std::move(value_)), requires_grad(requires_grad_), record(record_) {}
 
     bool has_grad() const { return grad.has_value(); }
+    bool is_leaf() const { return record == leaf; }
 
     Array value;
     // The gradient the user reads: a leaf's, summed over every backward(), and an op output's
-    // when retain_grad() asked for it. Empty until the first gradient arrives, and kept outside
-    // the node. Any other op output uses it during a backward() to sum the gradient arriving at
-    // it, and is empty again once that is passed on.
+    // when retain_grad() asked for it. Made on first use, outside the node.
     detail::GradSlot<Array> grad;
+    // The gradient arriving at this node during the backward() that reached it last (`sweep`):
+    // summed there, passed on to the inputs when its record runs (an op output) or added to
+    // grad() when the whole sweep has succeeded (a leaf). Empty between sweeps.
+    detail::GradSlot<Array> arriving;
     bool requires_grad = false;
     bool retains_grad = false;
-    std::uint64_t creator = 0;
-    const Tape* tape = nullptr;  // the tape holding the creator record; null for a leaf
-    std::uint64_t sweep = 0;     // the backward() that last sent it a gradient
-    std::uint32_t slot = 0;      // where that backward() sums it aside (core/tape.cpp)
+    std::uint64_t record = leaf;  // the sequence number of the tape record that produced it
+    const Tape* tape = nullptr;   // the tape holding that record; null for a leaf
+    std::uint64_t sweep = 0;      // the backward() that last sent it a gradient (core/sweep.hpp)
     // What few nodes need, made on first use (a scalar op makes and frees a node each).
     std::unique_ptr<NodeExtras> extras;
     NodeExtras& more();
@@ -65,7 +72,7 @@ inline bool Node::has_hooks() const { return extras && !extras->hooks.empty(); }
 // Makes a Node, from a per-thread cache of freed node blocks (backend/node_cache.hpp). The
 // value goes by rvalue reference all the way from the op into the node: each move of an xarray
 // costs a few hundred instructions.
-std::shared_ptr<Node> make_node(Array&& value, bool requires_grad, std::uint64_t creator = 0);
+std::shared_ptr<Node> make_node(Array&& value, bool requires_grad, std::uint64_t record = Node::leaf);
 
 struct GradOptions;  // below
 class Tensor;

@@ -21,7 +21,7 @@
 //   }
 //
 // The reducer sends gradients in buckets while backward() still runs: the tape tells it
-// (GradientObserver, core/tape.hpp) as soon as a parameter's gradient is complete, and a bucket
+// (a LeafListener, core/leaf_listener.hpp) as soon as a parameter's gradient is complete, and a bucket
 // starts once all its parameters are complete and every earlier bucket has started, so buckets
 // start in the same order on every rank whatever the control flow. Parameters a step did not use
 // take part with zeros.
@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/leaf_listener.hpp"
 #include "../core/tape.hpp"
 #include "../nn/module.hpp"
 #include "../optim/optimizer.hpp"
@@ -149,7 +150,7 @@ struct ReducerOptions {
 // the same number of backward() calls (or reduce_zeros()) while a reducer lives, each a
 // collective step; the parameters, their order and their shapes must agree on every rank
 // (broadcast_parameters checks that). Parameters that do not require a gradient are refused.
-class GradReducer : public GradientObserver {
+class GradReducer : public LeafListener {
   public:
     GradReducer(const Session& session, std::vector<Tensor> params, ReducerOptions options = {});
     ~GradReducer() override;
@@ -170,7 +171,7 @@ class GradReducer : public GradientObserver {
     // Seconds spent in finish() waiting for the last buckets, summed over steps.
     double wait_seconds() const { return wait_seconds_; }
 
-    // GradientObserver (core/tape.hpp): called by the tape.
+    // LeafListener (core/leaf_listener.hpp): called during each sweep.
     const std::vector<Tensor>& watched() const override { return params_; }
     void ready(std::size_t k, Array& dx) override;
     void finish() override;
@@ -196,7 +197,6 @@ class GradReducer : public GradientObserver {
     std::size_t next_bucket_ = 0;         // the next bucket to start
     std::vector<std::unique_ptr<Pending>> pending_;
     double wait_seconds_ = 0;
-    Tape* tape_;
 };
 
 }  // namespace tapegrad::distributed

@@ -118,15 +118,12 @@ struct GradReducer::Pending {
 GradReducer::GradReducer(const Session& session, std::vector<Tensor> params,
                          ReducerOptions options)
     : session_(session), params_(std::move(params)), options_(options),
-      weight_(1.0 / session.size()), tape_(&Tape::current()) {
+      weight_(1.0 / session.size()) {
     for (std::size_t k = 0; k < params_.size(); ++k)
         if (!params_[k].defined() || !params_[k].requires_grad())
             throw std::invalid_argument("GradReducer: parameter " + std::to_string(k) +
                                         " does not require a gradient; give only the "
                                         "parameters that train");
-    if (tape_->observer())
-        throw std::logic_error("GradReducer: another gradient observer (a GradReducer?) "
-                               "already watches this thread's backward()");
     // Buckets from the last parameter to the first: backward completes them in about that order.
     bucket_of_.resize(params_.size());
     std::size_t bytes = 0;
@@ -145,12 +142,9 @@ GradReducer::GradReducer(const Session& session, std::vector<Tensor> params,
     grads_.assign(params_.size(), nullptr);
     missing_.resize(buckets_.size());
     for (std::size_t b = 0; b < buckets_.size(); ++b) missing_[b] = buckets_[b].size();
-    tape_->set_observer(this);
 }
 
-GradReducer::~GradReducer() {
-    if (tape_->observer() == this) tape_->set_observer(nullptr);
-}
+GradReducer::~GradReducer() = default;
 
 void GradReducer::set_weight(double weight) {
     if (!(weight >= 0.0 && weight <= 1.0))

@@ -40,7 +40,7 @@ void check_same_state(const Session&, const nn::Module&, const optim::Optimizer*
 
 struct GradReducer::Pending {};
 GradReducer::GradReducer(const Session& session, std::vector<Tensor>, ReducerOptions)
-    : session_(session), weight_(0), tape_(nullptr) {
+    : session_(session), weight_(0) {
     no_mpi();
 }
 GradReducer::~GradReducer() = default;

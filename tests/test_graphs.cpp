@@ -292,14 +292,11 @@ TEST_CASE("grad refuses bad input with clear errors") {
 
 namespace {
 
-// Logs what a GradientObserver is told, doubling every gradient it sees.
-class LoggingObserver : public GradientObserver {
+// Logs what a LeafListener is told, doubling every gradient it sees.
+class LoggingListener : public LeafListener {
   public:
-    LoggingObserver(std::vector<Tensor> leaves, std::vector<std::string>& log)
-        : leaves_(std::move(leaves)), log_(log) {
-        Tape::current().set_observer(this);
-    }
-    ~LoggingObserver() override { Tape::current().set_observer(nullptr); }
+    LoggingListener(std::vector<Tensor> leaves, std::vector<std::string>& log)
+        : leaves_(std::move(leaves)), log_(log) {}
     const std::vector<Tensor>& watched() const override { return leaves_; }
     void ready(std::size_t k, Array& dx) override {
         log_.push_back("ready " + std::to_string(k) + " " + std::to_string(xt::sum(dx)()));
@@ -314,12 +311,12 @@ class LoggingObserver : public GradientObserver {
 
 }  // namespace
 
-TEST_CASE("a gradient observer hears of each leaf as soon as no record still to run adds to it") {
+TEST_CASE("a leaf listener hears of each leaf as soon as no record still to run adds to it") {
     std::vector<std::string> log;
     Tensor w1(Array{1.0f, 2.0f}, true), w2(Array{3.0f, 4.0f}, true), unused(Array{5.0f}, true);
     const Tensor x(Array{1.0f, -1.0f});
     {
-        LoggingObserver observer({w1, w2, unused}, log);
+        LoggingListener listener({w1, w2, unused}, log);
         Tensor h = w1 * x;                               // record 0: the only one using w1
         h.register_hook([&log](const Tensor&) {          // runs when record 0 is about to run
             log.push_back("record 0");
@@ -334,17 +331,17 @@ TEST_CASE("a gradient observer hears of each leaf as soon as no record still to 
     }
     CHECK(log == std::vector<std::string>{"ready 1 1.000000", "record 0", "ready 0 -1.000000",
                                           "ready 2 0.000000", "finish"});
-    // Gone with the observer: the next backward is plain.
+    // Gone with the listener: the next backward is plain.
     sum(w1 * 2.0f).backward();
     CHECK(w1.grad() == Array{8.0f, -6.0f});
 }
 
-TEST_CASE("a gradient observer refuses create_graph and sits out grad()") {
+TEST_CASE("a leaf listener refuses create_graph and sits out grad()") {
     std::vector<std::string> log;
     Tensor w(Array{2.0f}, true);
-    LoggingObserver observer({w}, log);
+    LoggingListener listener({w}, log);
     Tensor y = sum(w * w * w);
-    const std::vector<Tensor> g = grad(y, {w}, GradOptions{true});  // no observer: 3 w^2 = 12
+    const std::vector<Tensor> g = grad(y, {w}, GradOptions{true});  // not reported: 3 w^2 = 12
     CHECK(g[0].item() == 12.0f);
     CHECK(log.empty());
     CHECK_THROWS_WITH_AS(y.backward(GradOptions{false, true}),
@@ -355,16 +352,16 @@ TEST_CASE("a gradient observer refuses create_graph and sits out grad()") {
     CHECK(log == std::vector<std::string>{"ready 0 12.000000", "finish"});
 }
 
-TEST_CASE("a gradient observer is told when a sweep it heard from fails, and hears the next") {
+TEST_CASE("a leaf listener is told when a sweep it heard from fails, and hears the next") {
     std::vector<std::string> log;
-    struct Abandoning : LoggingObserver {
-        using LoggingObserver::LoggingObserver;
+    struct Abandoning : LoggingListener {
+        using LoggingListener::LoggingListener;
         void abandon() override { log_of_abandon->push_back("abandon"); }
         std::vector<std::string>* log_of_abandon = nullptr;
     };
     Tensor w1(Array{1.0f}, true), w2(Array{2.0f}, true);
-    Abandoning observer({w1, w2}, log);
-    observer.log_of_abandon = &log;
+    Abandoning listener({w1, w2}, log);
+    listener.log_of_abandon = &log;
     const Tensor a = sum(failing(w1 * 3.0f));
     const Tensor b = sum(w2 * 5.0f);  // recorded after a: its records run before the throw
     Tensor loss = a + b;

@@ -30,7 +30,7 @@ struct PendingRecord {
         : index(index_), seq(r.seq), op(r.op), output(r.output), reached(reached_) {
         for (std::size_t k = 0; k < r.inputs.size(); ++k) {
             inputs.push_back(r.inputs[k]);
-            creators.push_back(r.inputs[k]->creator);  // before the sweep marks it released
+            creators.push_back(r.inputs[k]->record);  // before the sweep marks it released
         }
     }
 };
@@ -118,9 +118,13 @@ std::vector<TracedRecord> build_trace(const std::vector<PendingRecord>& pending,
 TapeRecorder::TapeRecorder(TraceOptions options)
     : options_(options), tape_(&Tape::current()), previous_(tape_->recorder()) {
     tape_->set_recorder(this);
+    tape_->add_listener(this);
 }
 
-TapeRecorder::~TapeRecorder() { tape_->set_recorder(previous_); }
+TapeRecorder::~TapeRecorder() {
+    tape_->remove_listener(this);
+    tape_->set_recorder(previous_);
+}
 
 void TapeRecorder::name(const Tensor& t, std::string name) {
     if (!t.defined()) return;
@@ -154,36 +158,44 @@ PendingRecord& TapeRecorder::begin(std::size_t index, const Record& r, bool reac
     return p;
 }
 
-void TapeRecorder::run_backward(std::size_t index, const Record& r) {
+// The innermost recorder notes the sweeps into gradients; a create_graph sweep records new ops
+// instead, which a later backward() may run.
+bool TapeRecorder::recording() const { return tape_->recorder() == this; }
+
+// What a record adds to an input is that input's gradient after it ran minus before. Only for
+// small inputs: the copy of a large gradient would cost more than the op.
+void TapeRecorder::before_record(Sweep& sweep, std::size_t index, const Record& r) {
+    if (!recording() || sweep.creates_graph()) return;
     PendingRecord& p = begin(index, r, true);
-    // What the closure adds to an input is its gradient afterwards minus before. Only for small
-    // inputs: the copy of a large gradient would cost more than the op.
-    std::vector<Array> before(p.inputs.size());
-    std::vector<bool> watched(p.inputs.size(), false);
+    before_.assign(p.inputs.size(), not_kept());
+    watched_.assign(p.inputs.size(), false);
     for (std::size_t k = 0; k < p.inputs.size(); ++k) {
         const Node& in = *p.inputs[k];
         if (!in.requires_grad || in.value.size() > options_.max_elements) continue;
         if (std::find(p.inputs.begin(), p.inputs.begin() + static_cast<std::ptrdiff_t>(k),
                       p.inputs[k]) != p.inputs.begin() + static_cast<std::ptrdiff_t>(k))
             continue;  // repeated: the first slot sees both contributions
-        watched[k] = true;
-        const Array* sum = detail::incoming_gradient(*p.inputs[k]);
-        before[k] = sum ? *sum : Array(xt::zeros<float>(in.value.shape()));
-    }
-    try {
-        r.backward(*detail::incoming_gradient(*r.output), r.output->value);
-    } catch (...) {
-        pending_.clear();
-        throw;
-    }
-    for (std::size_t k = 0; k < p.inputs.size(); ++k) {
-        if (!watched[k]) continue;
-        if (const Array* sum = detail::incoming_gradient(*p.inputs[k])) p.dx[k] = *sum - before[k];
+        const Array* sum = sweep.arriving(in);
+        before_[k] = sum ? *sum : Array(xt::zeros<float>(in.value.shape()));
+        watched_[k] = true;
     }
 }
 
-void TapeRecorder::end_sweep() {
-    if (pending_.empty()) return;
+void TapeRecorder::after_record(Sweep& sweep, std::size_t, const Record&) {
+    if (!recording() || sweep.creates_graph()) return;
+    PendingRecord& p = pending_.back();
+    for (std::size_t k = 0; k < p.inputs.size(); ++k) {
+        if (!watched_[k]) continue;
+        if (const Array* sum = sweep.arriving(*p.inputs[k])) p.dx[k] = *sum - before_[k];
+    }
+}
+
+void TapeRecorder::failed(Sweep&) {
+    if (recording()) pending_.clear();
+}
+
+void TapeRecorder::ended(Sweep&) {
+    if (!recording() || pending_.empty()) return;
     std::reverse(pending_.begin(), pending_.end());  // the sweep ran from the end
     ++sweeps_;
     std::vector<TracedRecord> traced = build_trace(pending_, options_, this, sweeps_);

@@ -37,6 +37,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../sweep.hpp"
 #include "../tape.hpp"
 #include "../tensor.hpp"
 
@@ -88,11 +89,12 @@ struct TracedRecord {
                                  // snapshot of records backward() has not run yet)
 };
 
-// RAII: traces backward() on the calling thread's tape while it lives.
-class TapeRecorder {
+// RAII: traces backward() on the calling thread's tape while it lives: a listener of its sweeps
+// (core/sweep.hpp).
+class TapeRecorder : public SweepListener {
   public:
     explicit TapeRecorder(TraceOptions options = {});
-    ~TapeRecorder();
+    ~TapeRecorder() override;
     TapeRecorder(const TapeRecorder&) = delete;
     TapeRecorder& operator=(const TapeRecorder&) = delete;
 
@@ -111,18 +113,22 @@ class TapeRecorder {
 
     const TraceOptions& options() const { return options_; }
 
-  private:
-    // Called by Tape::sweep, in the order of the sweep.
-    friend class Tape;
-    void run_backward(std::size_t index, const Record& r);  // calls r.backward, noting dx
-    void end_sweep();
+    // SweepListener: what each sweep does, noted while this recorder is the tape's innermost.
+    void before_record(Sweep& sweep, std::size_t index, const Record& r) override;
+    void after_record(Sweep& sweep, std::size_t index, const Record& r) override;
+    void failed(Sweep& sweep) override;
+    void ended(Sweep& sweep) override;
 
+  private:
+    bool recording() const;
     detail::PendingRecord& begin(std::size_t index, const Record& r, bool reached);
 
     TraceOptions options_;
     Tape* tape_;
     TapeRecorder* previous_;
-    std::vector<detail::PendingRecord> pending_;  // held until end_sweep()
+    std::vector<detail::PendingRecord> pending_;  // held until the sweep has ended
+    std::vector<Array> before_;                   // the current record's inputs' gradients
+    std::vector<bool> watched_;                   // ... for the inputs whose dx it keeps
     std::vector<TracedRecord> records_;
     std::size_t sweeps_ = 0;
     std::unordered_map<const Node*, std::pair<std::weak_ptr<Node>, std::string>> names_;
