@@ -34,7 +34,7 @@ void LeafListener::started(Sweep& sweep) {
     for (std::size_t i = 0; !sweep.root_is_leaf() && i <= sweep.root_index(); ++i) {
         const Record& r = sweep.tape()[i];
         for (std::size_t j = 0; j < r.inputs.size(); ++j) {
-            auto it = index.find(r.inputs[j].get());
+            auto it = index.find(r.inputs[j].node().get());
             if (it != index.end() && first_use_[it->second] == unused) first_use_[it->second] = i;
         }
     }

@@ -53,10 +53,10 @@ void run_hooks(Node& node, std::shared_ptr<Node>& dy) {
     }
 }
 
-void run_hooks(Node& node, Array& dy) {
-    auto as_node = make_node(std::move(dy), false);
-    run_hooks(node, as_node);
-    dy = as_node.use_count() == 1 ? std::move(as_node->value) : as_node->value;
+void run_hooks(Node& node, Tensor& dy) {
+    std::shared_ptr<Node> g = dy.node();
+    run_hooks(node, g);
+    dy = Tensor(std::move(g));
 }
 
 // a + b of two gradients of the same shape, recorded (and differentiable again): how a
@@ -73,9 +73,27 @@ Tensor add_gradients(const Tensor& a, const Tensor& b) {
         });
 }
 
+// Out of line, so that the hot path of accumulate_grad stays small enough to inline its moves.
+[[noreturn, gnu::cold, gnu::noinline]] void throw_gradient_shape(const Array& dx, const Node& node) {
+    throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(dx.shape()) +
+                           " for a tensor of shape " + shape_str(node.value.shape()) +
+                           " (an op forgot to unbroadcast its gradient)");
+}
+
+// dx.shape() == value.shape(), without the call to memcmp that costs a scalar op more.
+inline bool same_shape(const Array& a, const Array& b) {
+    const auto& p = a.shape();
+    const auto& q = b.shape();
+    if (p.size() != q.size()) return false;
+    for (std::size_t i = 0; i < p.size(); ++i)
+        if (p[i] != q[i]) return false;
+    return true;
+}
+
 // An error from a record's backward, naming its op unless the message does already.
 [[noreturn]] void rethrow_naming(const char* op, const std::exception& e) {
-    if (std::string(e.what()).rfind(op, 0) == 0) throw;
+    const std::string what = e.what();
+    if (what.rfind(op, 0) == 0 || what.rfind("backward", 0) == 0) throw;
     throw std::runtime_error(std::string("backward of ") + op + ": " + e.what());
 }
 
@@ -116,8 +134,7 @@ std::vector<std::shared_ptr<Node>> Sweep::run(Array dy) {
     tape_.sweeping_ = true;
     active_sweep = create_ ? nullptr : this;
     try {
-        if (create_) add_tensor(root_, Tensor(std::move(dy)));
-        else add(root_, std::move(dy));
+        add(root_, Tensor(std::move(dy)));
         tell([this](SweepListener& l) { l.started(*this); });
         run_records();
         tell([this](SweepListener& l) { l.finished(*this); });
@@ -144,8 +161,7 @@ void Sweep::run_records() {
         lowest_ = i;
         --waiting_;
         tell([&](SweepListener& l) { l.before_record(*this, i, tape_.records_[i]); });
-        if (create_) run_tensor_record(i);  // records its backward, appending to the tape
-        else run_record(tape_.records_[i]);
+        run_record(i);  // dy -> dx for each input (with create_graph, recorded on the tape)
         tell([&](SweepListener& l) { l.after_record(*this, i, tape_.records_[i]); });
         if (!keep_graph_) {  // let go as soon as used: it may hold large saved arrays
             tape_.release(tape_.records_[i]);
@@ -155,59 +171,49 @@ void Sweep::run_records() {
 }
 
 // One record: dy, the complete gradient of its output, becomes a dx for each input.
-void Sweep::run_record(Record& r) {
-    check_inputs_alive(r);
-    Node& out = *r.output;
-    Array& dy = *out.arriving;
-    if (out.has_hooks()) run_hooks(out, dy);
-    if (!into_grad()) capture(out, make_node(Array(dy), false));
-    try {
-        r.backward(dy, out.value);  // adds each dx to its input through accumulate_grad
-    } catch (const std::exception& e) {
-        rethrow_naming(r.op, e);
-    }
-    // Passed on: freed, unless the output keeps it (handed over at the end) or is about to be
-    // freed with its record anyway.
-    const bool keeps = out.retains_grad || keep_all_;
-    if (!keeps && (keep_graph_ || r.output.use_count() > 1)) out.arriving.reset();
+void Sweep::run_record(std::size_t i) {
+    check_inputs_alive(tape_.records_[i]);
+    const std::shared_ptr<Node> out = tape_.records_[i].output;
+    Tensor dy(std::move(out->arriving));
+    if (out->has_hooks()) run_hooks(*out, dy);
+    if (!into_grad()) capture(*out, dy.node());
+    if (keeps(*out)) out->arriving = dy.node();  // for grad(), at the end
+    const Grads dx = derive(i, Tensor(out), dy);
+    // With create_graph, add() records sums, which may move the records: a copy of the inputs.
+    const Inputs copy = create_ ? tape_.records_[i].inputs : Inputs();
+    const Inputs& in = create_ ? copy : tape_.records_[i].inputs;
+    for (std::size_t k = 0; k < dx.size() && k < in.size(); ++k)
+        if (dx[k].defined() && in[k].requires_grad()) add(in[k].node(), dx[k]);
 }
 
-// One record of a create_graph sweep: its tensor backward runs as ordinary, recorded ops. Those
-// ops append records to the tape, which may move its records: what the record holds is copied
-// out before its closure runs.
-void Sweep::run_tensor_record(std::size_t i) {
-    Record& r = tape_.records_[i];
-    check_inputs_alive(r);
-    const char* op = r.op;
-    if (!r.backward.has_tensor_backward())
-        throw std::logic_error(std::string("backward: ") + op +
-                               " cannot be differentiated twice yet: create_graph is not "
-                               "supported through it (its backward is not written as tensor "
-                               "ops)");
-    const std::shared_ptr<Node> out = r.output;
-    std::vector<Tensor> inputs;
-    for (std::size_t k = 0; k < r.inputs.size(); ++k) inputs.emplace_back(r.inputs[k]);
-    std::shared_ptr<Node> g = std::move(out->more().arriving_tensor);
-    if (out->has_hooks()) run_hooks(*out, g);
-    if (!into_grad()) capture(*out, g);
-    if (into_grad() && out->retains_grad) keep_grad(*out, Array(g->value));
-    // The closure is moved out while it runs (its ops may move the records), then put back.
-    detail::BackwardFn backward = std::move(r.backward);
-    std::vector<Tensor> dx;
+// The record's derivative: with recording off (its fast path, if it has one), or recorded for
+// create_graph. Recorded ops append records, which may move this one's: its inputs and closure
+// are taken out while it runs.
+Grads Sweep::derive(std::size_t i, const Tensor& y, const Tensor& dy) {
+    const char* op = tape_.records_[i].op;
     try {
-        dx = backward.tensor_backward(inputs, Tensor(out), Tensor(g));
+        if (!create_) {
+            const Record& r = tape_.records_[i];
+            NoGrad off;
+            return r.derivative.has_fast() ? r.derivative.fast(r.inputs, y, dy)
+                                           : r.derivative(r.inputs, y, dy);
+        }
+        const Inputs in = tape_.records_[i].inputs;
+        struct PutBack {
+            Tape& tape;
+            std::size_t i;
+            detail::Derivative d;
+            ~PutBack() { tape.records_[i].derivative = std::move(d); }
+        } taken{tape_, i, std::move(tape_.records_[i].derivative)};
+        return taken.d(in, y, dy);
     } catch (const std::exception& e) {
-        tape_.records_[i].backward = std::move(backward);
         rethrow_naming(op, e);
     }
-    tape_.records_[i].backward = std::move(backward);
-    for (std::size_t k = 0; k < inputs.size() && k < dx.size(); ++k)
-        if (dx[k].defined() && inputs[k].requires_grad()) add_tensor(inputs[k].node(), dx[k]);
 }
 
 void Sweep::check_inputs_alive(const Record& r) const {
     for (std::size_t k = 0; k < r.inputs.size(); ++k)
-        if (r.inputs[k]->record == Node::released && r.inputs[k]->requires_grad)
+        if (r.inputs[k].node()->record == Node::released && r.inputs[k].node()->requires_grad)
             throw std::logic_error(
                 std::string("backward: ") + r.op +
                 " uses a value whose graph was already released by an earlier backward(); run "
@@ -221,36 +227,43 @@ void Sweep::reach(const std::shared_ptr<Node>& node) {
     if (n.sweep == id_) return;
     n.sweep = id_;
     n.arriving.reset();
-    if (n.is_leaf() || n.retains_grad || keep_all_) keepers_.push_back(node);
+    if (n.is_leaf() || keeps(n)) keepers_.push_back(node);
     if (!n.is_leaf() && n.record != Node::released) ++waiting_;
 }
 
-void Sweep::add(const std::shared_ptr<Node>& node, Array&& dx) {
-    reach(node);
-    if (node->arriving) add_into(*node->arriving, dx);
-    else node->arriving.emplace(std::move(dx));
-}
+// Whether an op output keeps its gradient for grad() (retain_grad(), or a recorder watching).
+bool Sweep::keeps(const Node& n) const { return n.retains_grad || (keep_all_ && !create_); }
 
-// With create_graph: the gradient arriving at `node` is a recorded tensor; several add up
-// through a recorded add.
-void Sweep::add_tensor(const std::shared_ptr<Node>& node, const Tensor& dx) {
+// dx joins what arrives at `node`. First order: the first dx is taken as it is; a later one is
+// added in place when the sum is this sweep's alone, else into a new array (a derivative may
+// hand the same tensor to several inputs). create_graph: a recorded add, differentiable again.
+void Sweep::add(const std::shared_ptr<Node>& node, const Tensor& dx) {
     reach(node);
-    if (dx.value().shape() != node->value.shape())
-        throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(dx.shape()) +
-                               " for a tensor of shape " + shape_str(node->value.shape()) +
-                               " (an op's tensor backward forgot to sum it back to its input)");
-    std::shared_ptr<Node>& sum = node->more().arriving_tensor;
-    sum = sum ? add_gradients(Tensor(sum), dx).node() : dx.node();
+    if (!same_shape(dx.value(), node->value)) throw_gradient_shape(dx.value(), *node);
+    std::shared_ptr<Node>& sum = node->arriving;
+    if (!sum) {
+        sum = dx.node();
+    } else if (create_) {
+        sum = add_gradients(Tensor(sum), dx).node();
+    } else if (sum.use_count() == 1) {
+        add_into(sum->value, dx.value());
+    } else {
+        Array total = sum->value;
+        add_into(total, dx.value());
+        sum = make_node(std::move(total), false);
+    }
 }
 
 const Array* Sweep::arriving(const Node& node) const {
-    return node.sweep == id_ && node.arriving ? &*node.arriving : nullptr;
+    return node.sweep == id_ && node.arriving ? &node.arriving->value : nullptr;
 }
 
 Array& Sweep::arriving_or_zeros(const std::shared_ptr<Node>& node) {
     reach(node);
-    if (!node->arriving) node->arriving.emplace(xt::zeros<float>(node->value.shape()));
-    return *node->arriving;
+    std::shared_ptr<Node>& sum = node->arriving;
+    if (!sum) sum = make_node(xt::zeros<float>(node->value.shape()), false);
+    else if (sum.use_count() > 1) sum = make_node(Array(sum->value), false);  // ours to change
+    return sum->value;
 }
 
 // grad(): the complete gradient of a node it asked for.
@@ -264,21 +277,11 @@ void Sweep::capture(const Node& node, const std::shared_ptr<Node>& g) {
 // grad() (or to grad()'s result).
 void Sweep::hand_over() {
     for (const std::shared_ptr<Node>& node : keepers_) {
-        if (create_) {
-            std::shared_ptr<Node> g = node->extras ? std::move(node->extras->arriving_tensor)
-                                                   : nullptr;
-            if (!node->is_leaf() || !g) continue;  // an output's was handled when its record ran
-            if (node->has_hooks()) run_hooks(*node, g);
-            if (into_grad()) keep_grad(*node, Array(g->value));
-            else capture(*node, g);
-            continue;
-        }
         if (!node->arriving) continue;
-        Array dy = std::move(*node->arriving);
-        node->arriving.reset();
-        if (node->is_leaf() && node->has_hooks()) run_hooks(*node, dy);
-        if (into_grad()) keep_grad(*node, std::move(dy));
-        else if (node->is_leaf()) capture(*node, make_node(std::move(dy), false));
+        std::shared_ptr<Node> g = std::move(node->arriving);
+        if (node->is_leaf() && node->has_hooks()) run_hooks(*node, g);
+        if (into_grad()) keep_grad(*node, g.use_count() == 1 ? std::move(g->value) : Array(g->value));
+        else if (node->is_leaf()) capture(*node, g);
     }
 }
 
@@ -287,14 +290,8 @@ void Sweep::hand_over() {
 void Sweep::roll_back() {
     tell([this](SweepListener& l) { l.failed(*this); });
     for (Record& r : tape_.records_)
-        if (r.output && r.output->sweep == id_) {
-            r.output->arriving.reset();
-            if (r.output->extras) r.output->extras->arriving_tensor.reset();
-        }
-    for (const std::shared_ptr<Node>& node : keepers_) {
-        node->arriving.reset();
-        if (node->extras) node->extras->arriving_tensor.reset();
-    }
+        if (r.output && r.output->sweep == id_) r.output->arriving.reset();
+    for (const std::shared_ptr<Node>& node : keepers_) node->arriving.reset();
     active_sweep = nullptr;
     tape_.sweeping_ = false;
     if (released_)
@@ -326,24 +323,6 @@ void Sweep::tell(F&& f) {
     for (SweepListener* listener : tape_.listeners_) f(*listener);
 }
 
-namespace {
-// Out of line, so that the hot path of accumulate_grad stays small enough to inline its moves.
-[[noreturn, gnu::cold, gnu::noinline]] void throw_gradient_shape(const Array& dx, const Node& node) {
-    throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(dx.shape()) +
-                           " for a tensor of shape " + shape_str(node.value.shape()) +
-                           " (an op forgot to unbroadcast its gradient)");
-}
-
-// dx.shape() == value.shape(), without the call to memcmp that costs a scalar op more.
-inline bool same_shape(const Array& a, const Array& b) {
-    const auto& p = a.shape();
-    const auto& q = b.shape();
-    if (p.size() != q.size()) return false;
-    for (std::size_t i = 0; i < p.size(); ++i)
-        if (p[i] != q[i]) return false;
-    return true;
-}
-}  // namespace
 
 // Here rather than in tensor.cpp: every gradient of a sweep arrives through it.
 [[gnu::flatten]] void Tensor::accumulate_grad(Array dx) const {
@@ -351,7 +330,7 @@ inline bool same_shape(const Array& a, const Array& b) {
     if (!node.requires_grad) return;
     if (!same_shape(dx, node.value)) throw_gradient_shape(dx, node);
     // While a backward() runs, into the gradient it is summing for this tensor; else into grad().
-    if (active_sweep) return active_sweep->add(node_, std::move(dx));
+    if (active_sweep) return active_sweep->add(node_, Tensor(std::move(dx)));
     if (node.grad) add_into(*node.grad, dx);
     else node.grad.emplace(std::move(dx));
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tensor.hpp"
+#include "tensor_list.hpp"
 
 namespace tapegrad {
 
@@ -65,15 +66,15 @@ class Sweep {
     Array& arriving_or_zeros(const std::shared_ptr<Node>& node);
 
     // Adds `dx` to what arrives at `node` (Tensor::accumulate_grad sends here during a sweep).
-    void add(const std::shared_ptr<Node>& node, Array&& dx);
+    void add(const std::shared_ptr<Node>& node, const Tensor& dx);
 
   private:
     void run_records();
-    void run_record(Record& r);
-    void run_tensor_record(std::size_t i);
+    void run_record(std::size_t i);
+    Grads derive(std::size_t i, const Tensor& y, const Tensor& dy);
     void check_inputs_alive(const Record& r) const;
     void reach(const std::shared_ptr<Node>& node);
-    void add_tensor(const std::shared_ptr<Node>& node, const Tensor& dx);
+    bool keeps(const Node& n) const;
     void capture(const Node& node, const std::shared_ptr<Node>& g);
     void hand_over();
     void roll_back();

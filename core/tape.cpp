@@ -35,7 +35,7 @@ bool needs_record(const InputRef* inputs, std::size_t count) {
 }
 
 Tensor Tape::push(const char* op, const InputRef* inputs, std::size_t count, Array&& value,
-                  detail::BackwardFn&& backward) {
+                  detail::Derivative&& derivative) {
     if (records_.size() >= prune_at_ && !sweeping_) {  // a create_graph sweep holds indices
         prune();
         live_after_prune_ = records_.size();
@@ -44,7 +44,7 @@ Tensor Tape::push(const char* op, const InputRef* inputs, std::size_t count, Arr
     auto output = make_node(std::move(value), /*requires_grad=*/true, next_seq_);
     output->tape = this;
 
-    Record& r = records_.emplace_back(op, next_seq_++, std::move(backward));
+    Record& r = records_.emplace_back(op, next_seq_++, std::move(derivative));
     for (std::size_t i = 0; i < count; ++i) {
         const Tensor& t = *inputs[i];
         if (!t.defined()) continue;
@@ -55,7 +55,7 @@ Tensor Tape::push(const char* op, const InputRef* inputs, std::size_t count, Arr
                                    "thread; tapegrad keeps one tape per thread, so a graph must "
                                    "be built on one thread (pass detached values between threads)");
         }
-        r.inputs.push_back(t.node());
+        r.inputs.push_back(t);
     }
     r.output = output;
     return Tensor(std::move(output));
@@ -72,8 +72,16 @@ void Tape::release(Record& r) {
     r.output->record = Node::released;
     r.output.reset();
     r.inputs.clear();
-    r.backward = nullptr;
+    r.derivative = nullptr;
 }
+
+namespace detail {
+void throw_no_derivative(const char* op) {
+    throw std::logic_error(std::string("backward: ") + op +
+                           " cannot be differentiated twice yet: create_graph is not supported "
+                           "through it (its backward is not written as tensor ops)");
+}
+}  // namespace detail
 
 void Tape::add_listener(SweepListener* listener) { listeners_.push_back(listener); }
 
@@ -89,7 +97,7 @@ void Tape::prune() {
         if (r.output.use_count() == 1) {
             r.output.reset();
             r.inputs.clear();
-            r.backward = nullptr;
+            r.derivative = nullptr;
         }
     }
     records_.erase(std::remove_if(records_.begin(), records_.end(),

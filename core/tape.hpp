@@ -54,13 +54,14 @@
 #include <cstdint>
 #include <initializer_list>
 #include <iosfwd>
+#include <type_traits>
 #include <memory>
 #include <utility>
 #include <vector>
 
-#include "backward_fn.hpp"  // BackwardFn: the closure type, like std::function
-#include "node_list.hpp"    // NodeList: the inputs, a small vector
+#include "derivative.hpp"   // Derivative: the closure type, like std::function
 #include "tensor.hpp"
+#include "tensor_list.hpp"  // Inputs and Grads: small vectors of Tensors
 
 namespace tapegrad {
 
@@ -79,21 +80,23 @@ class InputRef {
     const Tensor* t_;
 };
 
-// One op on the tape. Its closure receives dy (the gradient of the output) and y (the output's
-// value, so an op such as sigmoid can reuse it without keeping a copy) and adds dx to each input
-// that needs one. Ops that can be differentiated twice also give their backward as tensor ops:
-// given the op's inputs, its output y and the gradient dy of y, it returns dx for each input (an
-// undefined Tensor where there is none), so that create_graph can record it. The closure object
-// holds both (backward.has_tensor_backward()).
+// One op on the tape: its name, its inputs, its output, and its derivative. The derivative is a
+// function of the inputs, the output y and the gradient dy arriving at y; it returns the gradient
+// of each input, written as tensor ops:
+//     Grads derivative(const Inputs& in, const Tensor& y, const Tensor& dy)
+// A backward() runs it with recording off; a create_graph backward() records it, so that the
+// gradients can be differentiated again. An op may also have a fast path, the same function
+// written on arrays where a benchmark showed it faster (docs/performance.md): backward() runs
+// that one, create_graph the tensor form.
 struct Record {
-    Record(const char* op_, std::uint64_t seq_, detail::BackwardFn&& backward_)
-        : op(op_), seq(seq_), backward(std::move(backward_)) {}
+    Record(const char* op_, std::uint64_t seq_, detail::Derivative&& derivative_)
+        : op(op_), seq(seq_), derivative(std::move(derivative_)) {}
 
-    const char* op;             // "matmul", "sigmoid", ...
-    std::uint64_t seq;          // position in the thread's history
-    detail::NodeList inputs;
+    const char* op;          // "matmul", "sigmoid", ...
+    std::uint64_t seq;       // position in the thread's history
+    Inputs inputs;
     std::shared_ptr<Node> output;
-    detail::BackwardFn backward;  // void(const Array& dy, const Array& y)
+    detail::Derivative derivative;
 };
 
 class Tape {
@@ -119,7 +122,7 @@ class Tape {
     // Appends a record; used by record() below. `inputs` points to `count` tensors (undefined
     // ones are skipped).
     Tensor push(const char* op, const InputRef* inputs, std::size_t count, Array&& value,
-                detail::BackwardFn&& backward);
+                detail::Derivative&& derivative);
 
     // Who is told what each sweep on this tape does (core/sweep.hpp), in the order added.
     void add_listener(SweepListener* listener);
@@ -168,26 +171,88 @@ class NoGrad {
 // True when recording is on and at least one of the `count` inputs requires a gradient.
 bool needs_record(const InputRef* inputs, std::size_t count);
 
-// What every op returns: its value, recorded with its backward closure when a gradient is
-// needed. The closure is only built in that case.
+// An op's fast path: its derivative written on arrays (see Record). record() takes it as
+// fast_path(closure), after the derivative.
 template <class F>
-Tensor record(const char* op, std::initializer_list<InputRef> inputs, Array value, F&& backward) {
-    if (!needs_record(inputs.begin(), inputs.size())) return Tensor(std::move(value));
-    return Tape::current().push(op, inputs.begin(), inputs.size(), std::move(value),
-                                detail::BackwardFn(std::forward<F>(backward)));
+struct FastPath {
+    F f;
+};
+template <class F>
+FastPath<std::decay_t<F>> fast_path(F&& f) {
+    return {std::forward<F>(f)};
 }
 
-// The same, for an op that can be differentiated twice: `tensor_backward` is its backward as
-// tensor ops (see Record), run instead of `backward` when create_graph asks for it:
-//     std::vector<Tensor> tensor_backward(const std::vector<Tensor>& inputs, const Tensor& y,
-//                                         const Tensor& dy)
+namespace detail {
+// Adapts the closures ops were written with before the derivative was one function (migrating):
+// an array closure, void(const Array& dy, const Array& y), which adds to its inputs'
+// gradients itself, becomes a fast path; a tensor backward taking and returning
+// std::vector<Tensor> becomes a derivative.
+template <class F>
+auto as_derivative(F&& f) {
+    if constexpr (std::is_invocable_v<F&, const Inputs&, const Tensor&, const Tensor&>) {
+        using R = std::invoke_result_t<F&, const Inputs&, const Tensor&, const Tensor&>;
+        if constexpr (std::is_same_v<R, Grads>) {
+            return std::forward<F>(f);
+        } else {
+            return [g = std::forward<F>(f)](const Inputs& in, const Tensor& y, const Tensor& dy) {
+                Grads out;
+                for (const Tensor& t : g(in, y, dy)) out.push_back(t);
+                return out;
+            };
+        }
+    } else {
+        return [g = std::forward<F>(f)](const Inputs& in, const Tensor& y, const Tensor& dy) {
+            Grads out;
+            for (const Tensor& t : g(in.to_vector(), y, dy)) out.push_back(t);
+            return out;
+        };
+    }
+}
+template <class F>
+auto array_closure_as_fast(F&& f) {
+    return [g = std::forward<F>(f)](const Inputs&, const Tensor& y, const Tensor& dy) {
+        g(dy.value(), y.value());
+        return Grads{};
+    };
+}
+[[noreturn]] void throw_no_derivative(const char* op);
+}  // namespace detail
+
+// What every op returns: its value, recorded with its derivative (and fast path) when a gradient
+// is needed. The closures are only built in that case.
+template <class D>
+Tensor record(const char* op, std::initializer_list<InputRef> inputs, Array value, D&& derivative) {
+    if (!needs_record(inputs.begin(), inputs.size())) return Tensor(std::move(value));
+    if constexpr (std::is_invocable_v<D&, const Array&, const Array&>) {  // migrating: array only
+        return Tape::current().push(
+            op, inputs.begin(), inputs.size(), std::move(value),
+            detail::Derivative([op](const Inputs&, const Tensor&, const Tensor&) -> Grads {
+                                   detail::throw_no_derivative(op);
+                               },
+                               detail::array_closure_as_fast(std::forward<D>(derivative))));
+    } else {
+        return Tape::current().push(op, inputs.begin(), inputs.size(), std::move(value),
+                                    detail::Derivative(std::forward<D>(derivative)));
+    }
+}
+
+template <class D, class F>
+Tensor record(const char* op, std::initializer_list<InputRef> inputs, Array value, D&& derivative,
+              FastPath<F>&& fast) {
+    if (!needs_record(inputs.begin(), inputs.size())) return Tensor(std::move(value));
+    return Tape::current().push(op, inputs.begin(), inputs.size(), std::move(value),
+                                detail::Derivative(std::forward<D>(derivative), std::move(fast.f)));
+}
+
+// Migrating: an array closure and a tensor backward.
 template <class F, class G>
 Tensor record(const char* op, std::initializer_list<InputRef> inputs, Array value, F&& backward,
               G&& tensor_backward) {
     if (!needs_record(inputs.begin(), inputs.size())) return Tensor(std::move(value));
     return Tape::current().push(
         op, inputs.begin(), inputs.size(), std::move(value),
-        detail::BackwardFn(std::forward<F>(backward), std::forward<G>(tensor_backward)));
+        detail::Derivative(detail::as_derivative(std::forward<G>(tensor_backward)),
+                           detail::array_closure_as_fast(std::forward<F>(backward))));
 }
 
 // The same for ops with a variable number of inputs (concat, stack).
@@ -198,7 +263,8 @@ Tensor record(const char* op, const std::vector<Tensor>& inputs, Array value, F&
     if (!needs_record(refs.data(), refs.size())) return Tensor(std::move(value));
     return Tape::current().push(
         op, refs.data(), refs.size(), std::move(value),
-        detail::BackwardFn(std::forward<F>(backward), std::forward<G>(tensor_backward)));
+        detail::Derivative(detail::as_derivative(std::forward<G>(tensor_backward)),
+                           detail::array_closure_as_fast(std::forward<F>(backward))));
 }
 
 namespace detail {

@@ -24,9 +24,6 @@ struct Node;
 
 // The rarely needed part of a Node.
 struct NodeExtras {
-    // With create_graph, the gradient arriving is itself a recorded tensor: its node (the
-    // counterpart of Node::arriving).
-    std::shared_ptr<Node> arriving_tensor;
     // register_hook: each may replace the complete gradient before it is used (null: keep it).
     std::vector<std::function<std::shared_ptr<Node>(const std::shared_ptr<Node>& dy)>> hooks;
 };
@@ -48,10 +45,11 @@ struct Node {
     // The gradient the user reads: a leaf's, summed over every backward(), and an op output's
     // when retain_grad() asked for it. Made on first use, outside the node.
     detail::GradSlot<Array> grad;
-    // The gradient arriving at this node during the backward() that reached it last (`sweep`):
-    // summed there, passed on to the inputs when its record runs (an op output) or added to
-    // grad() when the whole sweep has succeeded (a leaf). Empty between sweeps.
-    detail::GradSlot<Array> arriving;
+    // The gradient arriving at this node during the backward() that reached it last (`sweep`),
+    // as a tensor: summed there, passed on to the inputs when its record runs (an op output) or
+    // added to grad() when the whole sweep has succeeded (a leaf). Empty between sweeps. With
+    // create_graph it is a recorded tensor, differentiable again.
+    std::shared_ptr<Node> arriving;
     bool requires_grad = false;
     bool retains_grad = false;
     std::uint64_t record = leaf;  // the sequence number of the tape record that produced it

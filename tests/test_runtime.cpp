@@ -18,8 +18,7 @@
 #include <xtensor/xstrided_view.hpp>
 
 using namespace tapegrad;
-using detail::BackwardFn;
-using detail::NodeList;
+using detail::Derivative;
 
 namespace {
 
@@ -34,43 +33,57 @@ struct Alive {
 
 }  // namespace
 
-TEST_CASE("BackwardFn stores a small closure inline and a large one on the heap") {
-    auto small = [](const Array&, const Array&) {};
+TEST_CASE("Derivative stores a small closure inline and a large one on the heap") {
+    auto small = [](const Inputs&, const Tensor&, const Tensor&) { return Grads{}; };
     std::array<char, 200> big_capture{};
-    auto large = [big_capture](const Array&, const Array&) { (void)big_capture; };
-    CHECK(BackwardFn::stored_inline<decltype(small)>());
-    CHECK_FALSE(BackwardFn::stored_inline<decltype(large)>());
-    // Three Tensor handles, what a binary op with its output captures, fit inside.
+    auto large = [big_capture](const Inputs&, const Tensor&, const Tensor&) {
+        (void)big_capture;
+        return Grads{};
+    };
+    CHECK(Derivative::stored_inline<decltype(small)>());
+    CHECK_FALSE(Derivative::stored_inline<decltype(large)>());
+    // Three Tensor handles fit inside.
     Tensor a, b, c;
-    auto three = [a, b, c](const Array&, const Array&) {};
-    CHECK(BackwardFn::stored_inline<decltype(three)>());
+    auto three = [a, b, c](const Inputs&, const Tensor&, const Tensor&) { return Grads{}; };
+    CHECK(Derivative::stored_inline<decltype(three)>());
 }
 
-TEST_CASE("BackwardFn calls its closure with dy and y, inline and on the heap") {
-    float seen = 0.0f;
-    BackwardFn inline_fn = [&seen](const Array& dy, const Array& y) { seen = dy(0) * y(0); };
-    inline_fn(Array{2.0f}, Array{3.0f});
-    CHECK(seen == 6.0f);
+TEST_CASE("Derivative calls its closure with the inputs, y and dy, inline and on the heap") {
+    const Inputs in{Tensor(Array{5.0f})};
+    Derivative inline_fn = [](const Inputs& x, const Tensor& y, const Tensor& dy) {
+        return Grads{Tensor(Array{dy.item() * y.item() + x[0].item()})};
+    };
+    CHECK(inline_fn(in, Tensor(Array{3.0f}), Tensor(Array{2.0f}))[0].item() == 11.0f);
     std::array<float, 64> weights{};
     weights[5] = 10.0f;
-    BackwardFn heap_fn = [&seen, weights](const Array& dy, const Array&) {
-        seen = dy(0) + weights[5];
+    Derivative heap_fn = [weights](const Inputs&, const Tensor&, const Tensor& dy) {
+        return Grads{Tensor(Array{dy.item() + weights[5]})};
     };
-    heap_fn(Array{2.0f}, Array{0.0f});
-    CHECK(seen == 12.0f);
+    CHECK(heap_fn(in, Tensor(), Tensor(Array{2.0f}))[0].item() == 12.0f);
+    CHECK_FALSE(heap_fn.has_fast());
+    Derivative with_fast(
+        [](const Inputs&, const Tensor&, const Tensor&) { return Grads{Tensor(Array{1.0f})}; },
+        [](const Inputs&, const Tensor&, const Tensor&) { return Grads{Tensor(Array{2.0f})}; });
+    REQUIRE(with_fast.has_fast());
+    CHECK(with_fast(in, Tensor(), Tensor())[0].item() == 1.0f);
+    CHECK(with_fast.fast(in, Tensor(), Tensor())[0].item() == 2.0f);
 }
 
-TEST_CASE("BackwardFn moves and resets destroy each capture exactly once") {
+TEST_CASE("Derivative moves and resets destroy each capture exactly once") {
     int alive = 0;
     std::array<char, 200> padding{};
+    auto none = [](const Inputs&, const Tensor&, const Tensor&) { return Grads{}; };
     {
-        BackwardFn inline_fn = [guard = Alive(&alive)](const Array&, const Array&) {};
-        BackwardFn heap_fn = [guard = Alive(&alive), padding](const Array&, const Array&) {
+        Derivative inline_fn = [guard = Alive(&alive)](const Inputs&, const Tensor&,
+                                                       const Tensor&) { return Grads{}; };
+        Derivative heap_fn = [guard = Alive(&alive), padding](const Inputs&, const Tensor&,
+                                                              const Tensor&) {
             (void)padding;
+            return Grads{};
         };
         CHECK(alive == 2);
-        BackwardFn moved_inline = std::move(inline_fn);
-        BackwardFn moved_heap = std::move(heap_fn);
+        Derivative moved_inline = std::move(inline_fn);
+        Derivative moved_heap = std::move(heap_fn);
         CHECK(alive == 2);
         CHECK_FALSE(static_cast<bool>(inline_fn));  // NOLINT: testing the moved-from state
         CHECK(static_cast<bool>(moved_heap));
@@ -79,25 +92,26 @@ TEST_CASE("BackwardFn moves and resets destroy each capture exactly once") {
         moved_inline = nullptr;
         CHECK(alive == 0);
         CHECK_FALSE(static_cast<bool>(moved_inline));
-        BackwardFn again = [guard = Alive(&alive)](const Array&, const Array&) {};
+        Derivative again(none, [guard = Alive(&alive)](const Inputs&, const Tensor&,
+                                                       const Tensor&) { return Grads{}; });
         again = std::move(again);  // self-move keeps it
         CHECK(alive == 1);
     }
     CHECK(alive == 0);
 }
 
-TEST_CASE("NodeList keeps four nodes inline and more beyond, in order") {
-    NodeList list;
-    std::vector<std::shared_ptr<Node>> nodes;
+TEST_CASE("TensorList keeps four tensors inline and more beyond, in order") {
+    TensorList list;
+    std::vector<Tensor> tensors;
     for (int i = 0; i < 7; ++i) {
-        nodes.push_back(make_node(Array{static_cast<float>(i)}, false));
-        list.push_back(nodes.back());
+        tensors.emplace_back(Array{static_cast<float>(i)});
+        list.push_back(tensors.back());
     }
     REQUIRE(list.size() == 7);
-    for (std::size_t i = 0; i < 7; ++i) CHECK(list[i] == nodes[i]);
+    for (std::size_t i = 0; i < 7; ++i) CHECK(list[i].node() == tensors[i].node());
     list.clear();
     CHECK(list.size() == 0);
-    for (const auto& node : nodes) CHECK(node.use_count() == 1);  // the list let go of them all
+    for (const Tensor& t : tensors) CHECK(t.node().use_count() == 1);  // the list let go of them all
 }
 
 TEST_CASE("freed nodes wait in the thread's cache and are reused by the next make_node") {

@@ -14,12 +14,12 @@ using namespace tapegrad;
 
 namespace {
 
-using Inputs = std::map<std::string, Tensor>;
+using NamedInputs = std::map<std::string, Tensor>;
 using Outputs = std::map<std::string, Tensor>;
 
 struct Case {
     std::function<std::shared_ptr<nn::Module>()> make;
-    std::function<Outputs(nn::Module&, const Inputs&)> run;
+    std::function<Outputs(nn::Module&, const NamedInputs&)> run;
 };
 
 template <class M>
@@ -27,9 +27,9 @@ M& as(nn::Module& m) {
     return dynamic_cast<M&>(m);
 }
 
-Outputs one(nn::Module& m, const Inputs& in) { return {{"output", m(in.at("input"))}}; }
+Outputs one(nn::Module& m, const NamedInputs& in) { return {{"output", m(in.at("input"))}}; }
 
-Outputs recurrent(nn::Module& m, const Inputs& in) {
+Outputs recurrent(nn::Module& m, const NamedInputs& in) {
     nn::RecurrentState initial;
     if (in.count("h0")) initial.h = in.at("h0");
     if (in.count("c0")) initial.c = in.at("c0");
@@ -39,7 +39,7 @@ Outputs recurrent(nn::Module& m, const Inputs& in) {
     return o;
 }
 
-Outputs cell(nn::Module& m, const Inputs& in) {
+Outputs cell(nn::Module& m, const NamedInputs& in) {
     nn::RecurrentState state{in.at("h0"), in.count("c0") ? in.at("c0") : Tensor()};
     const nn::RecurrentState next = as<nn::RecurrentCell>(m).step(in.at("input"), state);
     Outputs o{{"output", next.h}};
@@ -47,7 +47,7 @@ Outputs cell(nn::Module& m, const Inputs& in) {
     return o;
 }
 
-Outputs attention(nn::Module& m, const Inputs& in) {
+Outputs attention(nn::Module& m, const NamedInputs& in) {
     const Tensor& q = in.at("input");
     const bool cross = in.count("key") > 0;
     const nn::AttentionOutput out = as<nn::MultiheadAttention>(m).attend(
@@ -72,7 +72,7 @@ const std::map<std::string, Case>& cases() {
                               },
                               one}},
         {"batchnorm2d_train", {make<nn::BatchNorm2D>(3),
-                               [](nn::Module& m, const Inputs& in) {
+                               [](nn::Module& m, const NamedInputs& in) {
                                    auto& bn = as<nn::BatchNorm2D>(m);
                                    const Tensor y = bn(in.at("input"));
                                    return Outputs{{"output", y},
@@ -92,7 +92,7 @@ const std::map<std::string, Case>& cases() {
         {"mha_causal", {make<nn::MultiheadAttention>(8, 2), attention}},
         {"mha_cross", {make<nn::MultiheadAttention>(6, 3, 0.0f, true, true), attention}},
         {"encoder_post", {make<nn::TransformerEncoderLayer>(8, 2, 16, 0.0f),
-                          [](nn::Module& m, const Inputs& in) {
+                          [](nn::Module& m, const NamedInputs& in) {
                               const Tensor& x = in.at("input");
                               return Outputs{{"output", as<nn::TransformerEncoderLayer>(m).forward(
                                                             x, nn::causal_mask(x.shape()[0]))}};
@@ -220,7 +220,7 @@ TEST_CASE("PyTorch layers' saved weights load and give PyTorch's outputs and gra
         std::shared_ptr<nn::Module> model = c.make();
         nn::load(*model, folder() + name + ".npz");
 
-        Inputs in;
+        NamedInputs in;
         const bool indices = name == "embedding";
         for (const char* k : {"input", "h0", "c0", "key", "value"})
             if (ref.count(name + "." + k))

@@ -29,8 +29,8 @@ struct PendingRecord {
     PendingRecord(std::size_t index_, const Record& r, bool reached_)
         : index(index_), seq(r.seq), op(r.op), output(r.output), reached(reached_) {
         for (std::size_t k = 0; k < r.inputs.size(); ++k) {
-            inputs.push_back(r.inputs[k]);
-            creators.push_back(r.inputs[k]->record);  // before the sweep marks it released
+            inputs.push_back(r.inputs[k].node());
+            creators.push_back(r.inputs[k].node()->record);  // before the sweep marks it released
         }
     }
 };
