@@ -9,7 +9,7 @@
 namespace tapegrad {
 
 namespace {
-constexpr const char* known[] = {"xsmm", "narrow_gemm", "plane_conv"};
+constexpr const char* known[] = {"xsmm", "narrow_gemm", "plane_conv", "derivatives"};
 
 bool is_known(const std::string& name) {
     for (const char* k : known)
@@ -28,7 +28,8 @@ bool fast_path_starts_on(const char* name) {
         if (!is_known(item))
             throw std::invalid_argument(
                 "TAPEGRAD_FAST_PATHS: unknown fast path '" + item +
-                "'; say all, none, or a comma-separated list of xsmm, narrow_gemm, plane_conv");
+                "'; say all, none, or a comma-separated list of xsmm, narrow_gemm, plane_conv, "
+                "derivatives");
         listed = listed || item == name;
     }
     return listed;

@@ -1,13 +1,25 @@
 #include "sweep.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <stdexcept>
 #include <string>
 
+#include "../backend/fast_paths.hpp"
 #include "../backend/parallel.hpp"
 #include "tape.hpp"
 
 namespace tapegrad {
+
+namespace {
+std::atomic<bool>& fast_derivatives_on() {
+    static std::atomic<bool> on{fast_path_starts_on("derivatives")};
+    return on;
+}
+}  // namespace
+
+void use_fast_derivatives(bool on) { fast_derivatives_on() = on; }
+bool fast_derivatives() { return fast_derivatives_on(); }
 
 namespace {
 
@@ -195,8 +207,8 @@ Grads Sweep::derive(std::size_t i, const Tensor& y, const Tensor& dy) {
         if (!create_) {
             const Record& r = tape_.records_[i];
             NoGrad off;
-            return r.derivative.has_fast() ? r.derivative.fast(r.inputs, y, dy)
-                                           : r.derivative(r.inputs, y, dy);
+            return r.derivative.has_fast() && fast_derivatives() ? r.derivative.fast(r.inputs, y, dy)
+                                                                 : r.derivative(r.inputs, y, dy);
         }
         const Inputs in = tape_.records_[i].inputs;
         struct PutBack {

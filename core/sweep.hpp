@@ -41,6 +41,13 @@ class SweepListener {
     virtual void ended(Sweep&) {}
 };
 
+// Whether backward() runs an op's fast path (its derivative written on arrays, Record in
+// core/tape.hpp) where it has one. Off, it runs the tensor form everywhere, as create_graph does.
+// On unless TAPEGRAD_FAST_PATHS leaves "derivatives" out (backend/fast_paths.hpp); the tests
+// compare the two forms of every op.
+void use_fast_derivatives(bool on);
+bool fast_derivatives();
+
 class Sweep {
   public:
     // The sweep from `root` on `tape`; with `captured` (grad()), the gradients of those nodes are

@@ -39,17 +39,13 @@ Array map_copy(const Array& x, F f) {
     return out;
 }
 
-// Adds dy to x's gradient, summed back to x's shape first if x was broadcast (unbroadcast).
-void accumulate_unbroadcast(const Tensor& x, Array dy) {
-    if (dy.shape() != x.value().shape()) dy = unbroadcast(dy, x.shape());
-    x.accumulate_grad(std::move(dy));
+// dx summed back to x's shape, where x was broadcast (sum_to, the one helper for it).
+Tensor sum_back(const Tensor& dx, const Tensor& x) {
+    const auto& a = dx.value().shape();
+    const auto& b = x.value().shape();
+    if (std::equal(a.begin(), a.end(), b.begin(), b.end())) return dx;  // not broadcast
+    return sum_to(dx, x.shape());
 }
-
-// The same with tensor ops, for create_graph (core/tape.hpp): dx summed back to x's shape.
-Tensor sum_back(const Tensor& dx, const Tensor& x) { return sum_to(dx, x.shape()); }
-
-// The tensor backward of an op whose dx needs only dy, y and the inputs: for create_graph.
-using Grads = std::vector<Tensor>;
 
 // The shape check every binary op makes before xtensor sees the arrays.
 void check_broadcast(const char* op, const Tensor& a, const Tensor& b) {
@@ -98,213 +94,174 @@ Array binary_values(const Array& a, const Array& b, F f) {
 
 }  // namespace
 
+// Each op's derivative below computes the gradient of an input only when it needs one.
 Tensor operator+(const Tensor& a, const Tensor& b) {
     check_broadcast("add", a, b);
-    return record(
-        "add", {a, b}, binary_values(a.value(), b.value(), [](float p, float q) { return p + q; }),
-        [a, b](const Array& dy, const Array&) {
-            if (a.requires_grad()) accumulate_unbroadcast(a, dy);
-            if (b.requires_grad()) accumulate_unbroadcast(b, dy);
-        },
-        [](const Grads& in, const Tensor&, const Tensor& dy) {
-            return Grads{sum_back(dy, in[0]), sum_back(dy, in[1])};
-        });
+    return record("add", {a, b},
+                  binary_values(a.value(), b.value(), [](float p, float q) { return p + q; }),
+                  [](const Inputs& in, const Tensor&, const Tensor& dy) {  // da = db = dy
+                      return Grads{in[0].requires_grad() ? sum_back(dy, in[0]) : Tensor(),
+                                   in[1].requires_grad() ? sum_back(dy, in[1]) : Tensor()};
+                  });
 }
 
 Tensor operator-(const Tensor& a, const Tensor& b) {
     check_broadcast("sub", a, b);
-    return record(
-        "sub", {a, b}, binary_values(a.value(), b.value(), [](float p, float q) { return p - q; }),
-        [a, b](const Array& dy, const Array&) {
-            if (a.requires_grad()) accumulate_unbroadcast(a, dy);
-            if (b.requires_grad()) accumulate_unbroadcast(b, -dy);
-        },
-        [](const Grads& in, const Tensor&, const Tensor& dy) {
-            return Grads{sum_back(dy, in[0]), sum_back(-dy, in[1])};
-        });
+    return record("sub", {a, b},
+                  binary_values(a.value(), b.value(), [](float p, float q) { return p - q; }),
+                  [](const Inputs& in, const Tensor&, const Tensor& dy) {  // da = dy, db = -dy
+                      return Grads{in[0].requires_grad() ? sum_back(dy, in[0]) : Tensor(),
+                                   in[1].requires_grad() ? sum_back(-dy, in[1]) : Tensor()};
+                  });
 }
 
 Tensor operator*(const Tensor& a, const Tensor& b) {
     check_broadcast("mul", a, b);
-    return record(
-        "mul", {a, b}, binary_values(a.value(), b.value(), [](float p, float q) { return p * q; }),
-        [a, b](const Array& dy, const Array&) {
-            if (a.requires_grad()) accumulate_unbroadcast(a, dy * b.value());
-            if (b.requires_grad()) accumulate_unbroadcast(b, dy * a.value());
-        },
-        [](const Grads& in, const Tensor&, const Tensor& dy) {
-            return Grads{sum_back(dy * in[1], in[0]), sum_back(dy * in[0], in[1])};
-        });
+    return record("mul", {a, b},
+                  binary_values(a.value(), b.value(), [](float p, float q) { return p * q; }),
+                  [](const Inputs& in, const Tensor&, const Tensor& dy) {  // da = dy b, db = dy a
+                      return Grads{in[0].requires_grad() ? sum_back(dy * in[1], in[0]) : Tensor(),
+                                   in[1].requires_grad() ? sum_back(dy * in[0], in[1]) : Tensor()};
+                  });
 }
 
 Tensor operator/(const Tensor& a, const Tensor& b) {
     check_broadcast("div", a, b);
-    return record(
-        "div", {a, b}, binary_values(a.value(), b.value(), [](float p, float q) { return p / q; }),
-        [a, b](const Array& dy, const Array& y) {
-            if (a.requires_grad()) accumulate_unbroadcast(a, dy / b.value());
-            // -dy * a / b^2 = -dy * y / b
-            if (b.requires_grad()) accumulate_unbroadcast(b, -dy * y / b.value());
-        },
-        [](const Grads& in, const Tensor& y, const Tensor& dy) {
-            return Grads{sum_back(dy / in[1], in[0]), sum_back(-dy * y / in[1], in[1])};
-        });
+    // da = dy / b, db = -dy a / b^2 = -dy y / b
+    return record("div", {a, b},
+                  binary_values(a.value(), b.value(), [](float p, float q) { return p / q; }),
+                  [](const Inputs& in, const Tensor& y, const Tensor& dy) {
+                      return Grads{in[0].requires_grad() ? sum_back(dy / in[1], in[0]) : Tensor(),
+                                   in[1].requires_grad() ? sum_back(-dy * y / in[1], in[1])
+                                                         : Tensor()};
+                  });
 }
 
 Tensor operator+(const Tensor& a, float b) {
-    return record(
-        "add_scalar", {a}, map_copy(a.value(), [b](float v) { return v + b; }),
-        [a](const Array& dy, const Array&) { a.accumulate_grad(dy); },
-        [](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy}; });
+    return record("add_scalar", {a}, map_copy(a.value(), [b](float v) { return v + b; }),
+                  [](const Inputs&, const Tensor&, const Tensor& dy) { return Grads{dy}; });
 }
 Tensor operator+(float a, const Tensor& b) { return b + a; }
 
 Tensor operator-(const Tensor& a, float b) { return a + (-b); }
 Tensor operator-(float a, const Tensor& b) {
-    return record(
-        "rsub_scalar", {b}, a - b.value(),
-        [b](const Array& dy, const Array&) { b.accumulate_grad(-dy); },
-        [](const Grads&, const Tensor&, const Tensor& dy) { return Grads{-dy}; });
+    return record("rsub_scalar", {b}, a - b.value(),
+                  [](const Inputs&, const Tensor&, const Tensor& dy) { return Grads{-dy}; });
 }
 
 Tensor operator*(const Tensor& a, float b) {
-    return record(
-        "mul_scalar", {a}, map_copy(a.value(), [b](float v) { return v * b; }),
-        [a, b](const Array& dy, const Array&) {
-            a.accumulate_grad(map_copy(dy, [b](float v) { return v * b; }));
-        },
-        [b](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * b}; });
+    return record("mul_scalar", {a}, map_copy(a.value(), [b](float v) { return v * b; }),
+                  [b](const Inputs&, const Tensor&, const Tensor& dy) { return Grads{dy * b}; });
 }
 Tensor operator*(float a, const Tensor& b) { return b * a; }
 
 Tensor operator/(const Tensor& a, float b) { return a * (1.0f / b); }
 Tensor operator/(float a, const Tensor& b) {
     // y = a / b   db = -dy * a / b^2 = -dy * y / b
-    return record(
-        "rdiv_scalar", {b}, a / b.value(),
-        [b](const Array& dy, const Array& y) { b.accumulate_grad(-dy * y / b.value()); },
-        [](const Grads& in, const Tensor& y, const Tensor& dy) { return Grads{-dy * y / in[0]}; });
+    return record("rdiv_scalar", {b}, a / b.value(),
+                  [](const Inputs& in, const Tensor& y, const Tensor& dy) {
+                      return Grads{-dy * y / in[0]};
+                  });
 }
 
 Tensor operator-(const Tensor& x) {
-    return record(
-        "neg", {x}, -x.value(), [x](const Array& dy, const Array&) { x.accumulate_grad(-dy); },
-        [](const Grads&, const Tensor&, const Tensor& dy) { return Grads{-dy}; });
+    return record("neg", {x}, -x.value(),
+                  [](const Inputs&, const Tensor&, const Tensor& dy) { return Grads{-dy}; });
 }
 
-Tensor exp(const Tensor& x) {
-    return record(
-        "exp", {x}, xt::exp(x.value()),
-        [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * y); },
-        [](const Grads&, const Tensor& y, const Tensor& dy) { return Grads{dy * y}; });
+Tensor exp(const Tensor& x) {  // dx = dy y
+    return record("exp", {x}, xt::exp(x.value()),
+                  [](const Inputs&, const Tensor& y, const Tensor& dy) { return Grads{dy * y}; });
 }
 
-Tensor log(const Tensor& x) {
-    return record(
-        "log", {x}, xt::log(x.value()),
-        [x](const Array& dy, const Array&) { x.accumulate_grad(dy / x.value()); },
-        [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{dy / in[0]}; });
+Tensor log(const Tensor& x) {  // dx = dy / x
+    return record("log", {x}, xt::log(x.value()),
+                  [](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{dy / in[0]};
+                  });
 }
 
-Tensor abs(const Tensor& x) {
-    return record(
-        "abs", {x}, xt::abs(x.value()),
-        [x](const Array& dy, const Array&) { x.accumulate_grad(dy * xt::sign(x.value())); },
-        [](const Grads& in, const Tensor&, const Tensor& dy) {
-            return Grads{dy * Tensor(xt::sign(in[0].value()))};  // sign: a constant, d/dx = 0
-        });
+Tensor abs(const Tensor& x) {  // dx = dy sign(x); sign is a constant, d/dx = 0
+    return record("abs", {x}, xt::abs(x.value()),
+                  [](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{dy * Tensor(xt::sign(in[0].value()))};
+                  });
 }
 
-Tensor pow(const Tensor& x, float p) {
-    return record(
-        "pow", {x}, xt::pow(x.value(), p),
-        [x, p](const Array& dy, const Array&) {
-            x.accumulate_grad(dy * p * xt::pow(x.value(), p - 1.0f));
-        },
-        [p](const Grads& in, const Tensor&, const Tensor& dy) {
-            return Grads{dy * pow(in[0], p - 1.0f) * p};
-        });
+Tensor pow(const Tensor& x, float p) {  // dx = dy p x^(p-1)
+    return record("pow", {x}, xt::pow(x.value(), p),
+                  [p](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{dy * pow(in[0], p - 1.0f) * p};
+                  });
 }
 
-Tensor sqrt(const Tensor& x) {
-    return record(
-        "sqrt", {x}, xt::sqrt(x.value()),
-        [x](const Array& dy, const Array& y) { x.accumulate_grad(dy / (2.0f * y)); },
-        [](const Grads&, const Tensor& y, const Tensor& dy) { return Grads{dy / (y * 2.0f)}; });
+Tensor sqrt(const Tensor& x) {  // dx = dy / 2y
+    return record("sqrt", {x}, xt::sqrt(x.value()),
+                  [](const Inputs&, const Tensor& y, const Tensor& dy) {
+                      return Grads{dy / (y * 2.0f)};
+                  });
 }
 
 Tensor clamp(const Tensor& x, float lo, float hi) {
     if (!(lo <= hi))
         throw std::invalid_argument("clamp: lo (" + std::to_string(lo) +
                                     ") must not exceed hi (" + std::to_string(hi) + ")");
-    return record(
-        "clamp", {x}, xt::clip(x.value(), lo, hi),
-        [x, lo, hi](const Array& dy, const Array&) {
-            const Array& v = x.value();
-            x.accumulate_grad(xt::where(v > lo && v < hi, dy, 0.0f));
-        },
-        [lo, hi](const Grads& in, const Tensor&, const Tensor& dy) {
-            const Array& v = in[0].value();
-            return Grads{dy * Tensor(xt::where(v > lo && v < hi, 1.0f, 0.0f))};
-        });
+    // dx = dy where lo < x < hi, else 0
+    return record("clamp", {x}, xt::clip(x.value(), lo, hi),
+                  [lo, hi](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      const Array& v = in[0].value();
+                      return Grads{dy * Tensor(xt::where(v > lo && v < hi, 1.0f, 0.0f))};
+                  });
 }
 
-Tensor sin(const Tensor& x) {
-    return record(
-        "sin", {x}, detail::map(x.value(), [](float v) { return std::sin(v); }),
-        [x](const Array& dy, const Array&) {
-            x.accumulate_grad(detail::map(dy, x.value(), [](float g, float v) { return g * std::cos(v); }));
-        },
-        [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{dy * cos(in[0])}; });
+Tensor sin(const Tensor& x) {  // dx = dy cos x
+    return record("sin", {x}, detail::map(x.value(), [](float v) { return std::sin(v); }),
+                  [](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{dy * cos(in[0])};
+                  });
 }
 
-Tensor cos(const Tensor& x) {
-    return record(
-        "cos", {x}, detail::map(x.value(), [](float v) { return std::cos(v); }),
-        [x](const Array& dy, const Array&) {
-            x.accumulate_grad(detail::map(dy, x.value(), [](float g, float v) { return -g * std::sin(v); }));
-        },
-        [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{-dy * sin(in[0])}; });
+Tensor cos(const Tensor& x) {  // dx = -dy sin x
+    return record("cos", {x}, detail::map(x.value(), [](float v) { return std::cos(v); }),
+                  [](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{-dy * sin(in[0])};
+                  });
 }
 
-Tensor log1p(const Tensor& x) {
-    return record(
-        "log1p", {x}, xt::log1p(x.value()),
-        [x](const Array& dy, const Array&) { x.accumulate_grad(dy / (1.0f + x.value())); },
-        [](const Grads& in, const Tensor&, const Tensor& dy) {
-            return Grads{dy / (in[0] + 1.0f)};
-        });
+Tensor log1p(const Tensor& x) {  // dx = dy / (1 + x)
+    return record("log1p", {x}, xt::log1p(x.value()),
+                  [](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{dy / (in[0] + 1.0f)};
+                  });
 }
 
-Tensor expm1(const Tensor& x) {
-    return record(
-        "expm1", {x}, xt::expm1(x.value()),
-        [x](const Array& dy, const Array& y) { x.accumulate_grad(dy * (y + 1.0f)); },
-        [](const Grads&, const Tensor& y, const Tensor& dy) { return Grads{dy * (y + 1.0f)}; });
+Tensor expm1(const Tensor& x) {  // dx = dy (y + 1)
+    return record("expm1", {x}, xt::expm1(x.value()),
+                  [](const Inputs&, const Tensor& y, const Tensor& dy) {
+                      return Grads{dy * (y + 1.0f)};
+                  });
 }
 
-Tensor reciprocal(const Tensor& x) {
-    return record(
-        "reciprocal", {x}, 1.0f / x.value(),
-        [x](const Array& dy, const Array& y) { x.accumulate_grad(-dy * y * y); },
-        [](const Grads&, const Tensor& y, const Tensor& dy) { return Grads{-dy * y * y}; });
+Tensor reciprocal(const Tensor& x) {  // dx = -dy y^2
+    return record("reciprocal", {x}, 1.0f / x.value(),
+                  [](const Inputs&, const Tensor& y, const Tensor& dy) {
+                      return Grads{-dy * y * y};
+                  });
 }
 
-Tensor square(const Tensor& x) {
-    return record(
-        "square", {x}, x.value() * x.value(),
-        [x](const Array& dy, const Array&) { x.accumulate_grad(2.0f * dy * x.value()); },
-        [](const Grads& in, const Tensor&, const Tensor& dy) { return Grads{dy * in[0] * 2.0f}; });
+Tensor square(const Tensor& x) {  // dx = 2 dy x
+    return record("square", {x}, x.value() * x.value(),
+                  [](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{dy * in[0] * 2.0f};
+                  });
 }
 
 namespace {
 
 // A piecewise-constant op: its gradient is 0 wherever it is defined.
 Tensor flat(const char* op, const Tensor& x, Array y) {
-    return record(
-        op, {x}, std::move(y),
-        [x](const Array& dy, const Array&) { x.accumulate_grad(xt::zeros<float>(dy.shape())); },
-        [](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * 0.0f}; });
+    return record(op, {x}, std::move(y),
+                  [](const Inputs&, const Tensor&, const Tensor& dy) { return Grads{dy * 0.0f}; });
 }
 
 }  // namespace
@@ -334,16 +291,13 @@ Tensor pick(const char* op, const Tensor& a, const Tensor& b, bool larger) {
     Array y = detail::map(va, vb, wins_a, [](float p, float q, float w) {
         return detail::blend(std::isnan(p + q), p + q, detail::blend(w > 0.0f, p, q));
     });
-    return record(
-        op, {a, b}, std::move(y),
-        [a, b, wins_a](const Array& dy, const Array&) {
-            if (a.requires_grad()) accumulate_unbroadcast(a, dy * wins_a);
-            if (b.requires_grad()) accumulate_unbroadcast(b, dy * (1.0f - wins_a));
-        },
-        [wins_a](const Grads& in, const Tensor&, const Tensor& dy) {
-            return Grads{sum_back(dy * Tensor(wins_a), in[0]),
-                         sum_back(dy * Tensor(1.0f - wins_a), in[1])};
-        });
+    // da = dy w, db = dy (1 - w), with w = wins_a
+    return record(op, {a, b}, std::move(y),
+                  [w = Tensor(std::move(wins_a))](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{in[0].requires_grad() ? sum_back(dy * w, in[0]) : Tensor(),
+                                   in[1].requires_grad() ? sum_back(dy * (1.0f - w), in[1])
+                                                         : Tensor()};
+                  });
 }
 
 }  // namespace
@@ -361,16 +315,13 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
     Array take_a = detail::map(full(condition), [](float c) { return static_cast<float>(c != 0.0f); });
     Array y = detail::map(take_a, full(a), full(b),
                           [](float t, float p, float q) { return detail::blend(t > 0.0f, p, q); });
-    return record(
-        "where", {a, b}, std::move(y),
-        [a, b, take_a](const Array& dy, const Array&) {
-            if (a.requires_grad()) accumulate_unbroadcast(a, dy * take_a);
-            if (b.requires_grad()) accumulate_unbroadcast(b, dy * (1.0f - take_a));
-        },
-        [take_a](const Grads& in, const Tensor&, const Tensor& dy) {
-            return Grads{sum_back(dy * Tensor(take_a), in[0]),
-                         sum_back(dy * Tensor(1.0f - take_a), in[1])};
-        });
+    // da = dy t, db = dy (1 - t), with t = take_a; none to the condition
+    return record("where", {a, b}, std::move(y),
+                  [t = Tensor(std::move(take_a))](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{in[0].requires_grad() ? sum_back(dy * t, in[0]) : Tensor(),
+                                   in[1].requires_grad() ? sum_back(dy * (1.0f - t), in[1])
+                                                         : Tensor()};
+                  });
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
@@ -384,10 +335,11 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
     Array keep = detail::map(m, [](float v) { return static_cast<float>(v == 0.0f); });
     Array y = detail::map(keep, x.value(),
                           [value](float k, float v) { return detail::blend(k > 0.0f, v, value); });
-    return record(
-        "masked_fill", {x}, std::move(y),
-        [x, keep](const Array& dy, const Array&) { x.accumulate_grad(dy * keep); },
-        [keep](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * Tensor(keep)}; });
+    // dx = dy where the mask is 0
+    return record("masked_fill", {x}, std::move(y),
+                  [k = Tensor(std::move(keep))](const Inputs&, const Tensor&, const Tensor& dy) {
+                      return Grads{dy * k};
+                  });
 }
 
 }  // namespace tapegrad

@@ -14,7 +14,6 @@ namespace tapegrad {
 
 namespace {
 
-using Grads = std::vector<Tensor>;  // what a tensor backward returns: dx of each input
 using Rows = std::vector<std::size_t>;
 
 std::string num(float v) {

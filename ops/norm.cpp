@@ -26,7 +26,6 @@ namespace tapegrad {
 
 namespace {
 
-using Grads = std::vector<Tensor>;  // what a tensor backward returns: dx of each input
 
 // x viewed as [A, G, B]: the statistics are per group g, over the A x B elements (a, g, b).
 // layer_norm: A = 1, G = the rows, B = the normalized size; batch_norm: A = N, G = C, B = H W.

@@ -188,6 +188,46 @@ TEST_CASE("every op agrees with PyTorch 1.13 on values and gradients") {
     }
 }
 
+// backward() runs an op's fast path, its derivative written on arrays, where it has one; the tensor
+// form runs everywhere else and under create_graph. Both, for every op on PyTorch's inputs: the
+// same gradients (to the rounding of sums taken in another order).
+TEST_CASE("every op's fast path gives its tensor form's gradients") {
+    const std::map<std::string, Array> refs = references();
+    struct Restore {
+        bool before = fast_derivatives();
+        ~Restore() { use_fast_derivatives(before); }
+    } restore;
+    std::size_t compared = 0;
+    for (const auto& entry : ops()) {
+        const std::string& name = entry.first;
+        INFO("op " << name);
+        if (!refs.count(name + ".w")) continue;  // no gradient to compare
+        std::vector<Array> grads[2];
+        std::vector<bool> has_grad;
+        for (bool fast : {true, false}) {
+            use_fast_derivatives(fast);
+            std::vector<Tensor> inputs;
+            for (std::size_t k = 0; refs.count(name + ".in" + std::to_string(k)); ++k)
+                inputs.emplace_back(refs.at(name + ".in" + std::to_string(k)),
+                                    refs.count(name + ".grad" + std::to_string(k)) > 0);
+            sum(entry.second(inputs) * Tensor(refs.at(name + ".w"))).backward();
+            has_grad.clear();
+            for (const Tensor& t : inputs) {
+                has_grad.push_back(t.requires_grad());
+                grads[fast ? 0 : 1].push_back(t.requires_grad() ? t.grad() : Array());
+            }
+        }
+        for (std::size_t k = 0; k < grads[0].size(); ++k)
+            if (has_grad[k]) {
+                test::check_close(name + " gradient of input " + std::to_string(k) +
+                                      ": fast path against tensor form",
+                                  grads[0][k], grads[1][k]);
+                ++compared;
+            }
+    }
+    CHECK(compared > 80);
+}
+
 TEST_CASE("batch_norm updates its running statistics as PyTorch does") {
     const std::map<std::string, Array> refs = references();
     const Tensor rm(refs.at("batch_norm_train.running_mean_before"));
