@@ -79,4 +79,24 @@ Array permuted(const Array& x, const std::vector<std::size_t>& perm) {
     return y;
 }
 
+Array scale_lines(const Array& w, const Array& dy, const Lines& lines) {
+    Array dx = Array::from_shape(w.shape());
+    for (std::size_t l = 0; l < lines.count() && lines.n > 0; ++l) {
+        const float g = dy.data()[l];
+        const float* s = w.data() + lines.start(l);
+        float* d = dx.data() + lines.start(l);
+        for (std::size_t k = 0; k < lines.n; ++k) d[k * lines.inner] = s[k * lines.inner] * g;
+    }
+    return dx;
+}
+
+Array times_broadcast(const Array& x, const Array& b) {
+    const Shape shape(x.shape().begin(), x.shape().end());
+    Array dx = broadcast_to(b, shape);
+    float* out = dx.data();
+    const float* in = x.data();
+    for (std::size_t i = 0; i < dx.size(); ++i) out[i] *= in[i];
+    return dx;
+}
+
 }  // namespace tapegrad::detail

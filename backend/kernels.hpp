@@ -53,6 +53,13 @@ struct Lines {
     std::size_t start(std::size_t line) const { return (line / inner) * n * inner + line % inner; }
 };
 
+// dx[element k of line l] = w[that element] dy[l]: a reduction's gradient spread back along its
+// lines, each element weighted (max's share of ties, logsumexp's softmax).
+Array scale_lines(const Array& w, const Array& dy, const Lines& lines);
+
+// x times b broadcast to x's shape, in one pass (var's gradient: x - mean times dy's share).
+Array times_broadcast(const Array& x, const Array& b);
+
 // f of each element (of each pair, each triple of elements at the same place), into a new array
 // of the first argument's shape; large arrays are split over the threads.
 template <class F>

@@ -256,6 +256,15 @@ Tensor record(const char* op, std::initializer_list<InputRef> inputs, Array valu
 }
 
 // The same for ops with a variable number of inputs (concat, stack).
+template <class D>
+Tensor record(const char* op, const std::vector<Tensor>& inputs, Array value, D&& derivative) {
+    const std::vector<InputRef> refs(inputs.begin(), inputs.end());
+    if (!needs_record(refs.data(), refs.size())) return Tensor(std::move(value));
+    return Tape::current().push(op, refs.data(), refs.size(), std::move(value),
+                                detail::Derivative(std::forward<D>(derivative)));
+}
+
+// Migrating: the same with an array closure and a tensor backward.
 template <class F, class G>
 Tensor record(const char* op, const std::vector<Tensor>& inputs, Array value, F&& backward,
               G&& tensor_backward) {

@@ -84,10 +84,7 @@ Tensor put(const Tensor& src, const Shape& shape, std::size_t axis, const Rows& 
 Tensor take(const char* op, const Tensor& x, std::size_t axis, const Rows& rows) {
     return record(
         op, {x}, take_rows(x.value(), axis, rows),
-        [x, axis, rows](const Array& dy, const Array&) {
-            x.accumulate_grad(put_rows(dy, x.shape(), axis, rows));
-        },
-        [axis, rows](const Grads& in, const Tensor&, const Tensor& dy) {
+        [axis, rows](const Inputs& in, const Tensor&, const Tensor& dy) {
             return Grads{put(dy, in[0].shape(), axis, rows)};
         });
 }
@@ -95,10 +92,7 @@ Tensor take(const char* op, const Tensor& x, std::size_t axis, const Rows& rows)
 Tensor put(const Tensor& src, const Shape& shape, std::size_t axis, const Rows& rows) {
     return record(
         "put_rows", {src}, put_rows(src.value(), shape, axis, rows),
-        [src, axis, rows](const Array& dy, const Array&) {
-            src.accumulate_grad(take_rows(dy, axis, rows));
-        },
-        [axis, rows](const Grads&, const Tensor&, const Tensor& dy) {
+        [axis, rows](const Inputs&, const Tensor&, const Tensor& dy) {
             return Grads{take("take_rows", dy, axis, rows)};
         });
 }
@@ -193,13 +187,7 @@ Tensor gather(const Tensor& x, int axis, const Tensor& indices) {
     const Tensor idx = indices.detach();
     return record(
         "gather", {x}, std::move(y),
-        [x, s](const Array& dy, const Array&) {
-            Array dx = xt::zeros<float>(x.value().shape());
-            for (std::size_t p = 0; p < s.rows.size(); ++p)
-                dx.data()[s.places.offset[p] + s.rows[p] * s.places.stride] += dy.data()[p];
-            x.accumulate_grad(std::move(dx));
-        },
-        [axis, idx](const Grads& in, const Tensor&, const Tensor& dy) {
+        [axis, idx](const Inputs& in, const Tensor&, const Tensor& dy) {
             return Grads{scatter_add(Tensor(xt::zeros<float>(in[0].value().shape())), axis, idx, dy)};
         });
 }
@@ -217,17 +205,9 @@ Tensor scatter_add(const Tensor& x, int axis, const Tensor& indices, const Tenso
     const Tensor idx = indices.detach();
     return record(
         "scatter_add", {x, source}, std::move(y),
-        [x, source, s](const Array& dy, const Array&) {
-            if (x.requires_grad()) x.accumulate_grad(dy);
-            if (source.requires_grad()) {
-                Array ds = Array::from_shape(source.value().shape());
-                for (std::size_t p = 0; p < s.rows.size(); ++p)
-                    ds.data()[p] = dy.data()[s.places.offset[p] + s.rows[p] * s.places.stride];
-                source.accumulate_grad(std::move(ds));
-            }
-        },
-        [axis, idx](const Grads&, const Tensor&, const Tensor& dy) {
-            return Grads{dy, gather(dy, axis, idx)};
+        [axis, idx](const Inputs& in, const Tensor&, const Tensor& dy) {  // dx = dy, ds = gather(dy)
+            return Grads{in[0].requires_grad() ? dy : Tensor(),
+                         in[1].requires_grad() ? gather(dy, axis, idx) : Tensor()};
         });
 }
 
@@ -266,20 +246,13 @@ Tensor concat(const std::vector<Tensor>& tensors, int axis) {
     }
     return record(
         "concat", tensors, std::move(y),
-        [tensors, begins, a](const Array& dy, const Array&) {
-            for (std::size_t i = 0; i < tensors.size(); ++i) {
-                if (!tensors[i].requires_grad()) continue;
-                Rows rows(tensors[i].shape()[a]);
-                for (std::size_t k = 0; k < rows.size(); ++k) rows[k] = begins[i] + k;
-                tensors[i].accumulate_grad(take_rows(dy, a, rows));
-            }
-        },
-        [begins, a](const Grads& in, const Tensor&, const Tensor& dy) {
+        [begins, a](const Inputs& in, const Tensor&, const Tensor& dy) {
             Grads dx;
             for (std::size_t i = 0; i < in.size(); ++i) {
                 const long b = static_cast<long>(begins[i]);
-                dx.push_back(slice(dy, static_cast<int>(a), b,
-                                   b + static_cast<long>(in[i].shape()[a])));
+                dx.push_back(in[i].requires_grad() ? slice(dy, static_cast<int>(a), b,
+                                                           b + static_cast<long>(in[i].shape()[a]))
+                                                   : Tensor());
             }
             return dx;
         });

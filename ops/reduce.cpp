@@ -58,16 +58,10 @@ Tensor reduce_sum(const char* op, const Tensor& x, std::vector<int> axes_in, boo
     if (average) y *= scale;
     if (keepdims) y.reshape(kept);
 
-    return record(
-        op, {x}, std::move(y),
-        [x, kept, scale](const Array& dy, const Array&) {
-            Array dy_kept = dy * scale;
-            dy_kept.reshape(kept);
-            x.accumulate_grad(detail::broadcast_to(dy_kept, x.shape()));
-        },
-        [kept, scale](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
-            return std::vector<Tensor>{expand(reshape(dy, kept) * scale, in[0].shape())};
-        });
+    // dx = dy (times 1/n for a mean) broadcast back over the reduced axes
+    return record(op, {x}, std::move(y), [kept, scale](const Inputs& in, const Tensor&, const Tensor& dy) {
+        return Grads{expand(reshape(dy, kept) * scale, in[0].shape())};
+    });
 }
 
 std::vector<int> all_axes(const Tensor& x) {
@@ -161,21 +155,14 @@ Tensor extreme(const char* op, const Tensor& x, const std::vector<int>& axes, bo
         y.data()[l] = best;
     }
     const Shape kept = r.kept;
-    return record(
-        op, {x}, std::move(y),
-        [x, share, lines](const Array& dy, const Array&) {
-            Array dx = Array::from_shape(share.shape());
-            for (std::size_t l = 0; l < lines.count(); ++l) {
-                const float g = dy.data()[l];
-                const float* s = share.data() + lines.start(l);
-                float* d = dx.data() + lines.start(l);
-                for (std::size_t k = 0; k < lines.n; ++k) d[k * lines.inner] = s[k * lines.inner] * g;
-            }
-            x.accumulate_grad(std::move(dx));
-        },
-        [share, kept](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
-            return std::vector<Tensor>{expand(reshape(dy, kept), in[0].shape()) * Tensor(share)};
-        });
+    // dx = dy broadcast back, times the share
+    return record(op, {x}, std::move(y),
+                  [share = Tensor(share), kept](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{expand(reshape(dy, kept), in[0].shape()) * share};
+                  },
+                  fast_path([share, lines](const Inputs&, const Tensor&, const Tensor& dy) {
+                      return Grads{Tensor(detail::scale_lines(share, dy.value(), lines))};
+                  }));
 }
 
 // Index of the first largest (smallest) element along `axis`, as a float; no gradient.
@@ -248,23 +235,16 @@ Tensor logsumexp(const Tensor& x, int axis, bool keepdims) {
         y.data()[l] = static_cast<float>(std::log(s)) + m;
     }
     const Shape kept = r.kept;
-    return record(
-        "logsumexp", {x}, std::move(y),
-        [x, lines, softmax_x = std::move(softmax_x)](const Array& dy, const Array&) {
-            Array dx = Array::from_shape(softmax_x.shape());
-            for (std::size_t l = 0; l < lines.count() && lines.n > 0; ++l) {
-                const float g = dy.data()[l];
-                const float* s = softmax_x.data() + lines.start(l);
-                float* d = dx.data() + lines.start(l);
-                for (std::size_t k = 0; k < lines.n; ++k) d[k * lines.inner] = s[k * lines.inner] * g;
-            }
-            x.accumulate_grad(std::move(dx));
-        },
-        [kept, a = static_cast<int>(r.axes[0])](const std::vector<Tensor>& in, const Tensor&,
-                                                const Tensor& dy) {
-            return std::vector<Tensor>{expand(reshape(dy, kept), in[0].shape()) *
-                                       softmax(in[0], a)};
-        });
+    // dx = dy softmax(x) along the axis; the fast path reuses the softmax the forward made
+    return record("logsumexp", {x}, std::move(y),
+                  [kept, a = static_cast<int>(r.axes[0])](const Inputs& in, const Tensor&,
+                                                          const Tensor& dy) {
+                      return Grads{expand(reshape(dy, kept), in[0].shape()) * softmax(in[0], a)};
+                  },
+                  fast_path([lines, softmax_x = std::move(softmax_x)](const Inputs&, const Tensor&,
+                                                                      const Tensor& dy) {
+                      return Grads{Tensor(detail::scale_lines(softmax_x, dy.value(), lines))};
+                  }));
 }
 
 Tensor var(const Tensor& x, int axis, bool keepdims, int correction) {
@@ -308,20 +288,19 @@ Tensor var(const Tensor& x, std::vector<int> axes, bool keepdims, int correction
         y /= dof;
         if (keepdims) y.reshape(kept);
     }
-    // dx = dy 2 (x - mean) / dof: the mean's own dependence on x adds sum(x - mean) = 0.
-    return record(
-        "var", {x}, std::move(y),
-        [x, d, kept, dof](const Array& dy, const Array&) {
-            Array dy_kept = dy * (2.0f / dof);
-            dy_kept.reshape(kept);
-            x.accumulate_grad(detail::broadcast_to(dy_kept, x.shape()) * d);
-        },
-        [axes = r.axes, kept, dof](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
-            std::vector<int> a(axes.begin(), axes.end());
-            const Tensor centred = in[0] - expand(mean(in[0], a, true), in[0].shape());
-            return std::vector<Tensor>{expand(reshape(dy, kept), in[0].shape()) * centred *
-                                       (2.0f / dof)};
-        });
+    // dx = dy 2 (x - mean) / dof: the mean's own dependence on x adds sum(x - mean) = 0. The fast
+    // path reuses x - mean from the forward.
+    return record("var", {x}, std::move(y),
+                  [axes = r.axes, kept, dof](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      std::vector<int> a(axes.begin(), axes.end());
+                      const Tensor centred = in[0] - expand(mean(in[0], a, true), in[0].shape());
+                      return Grads{expand(reshape(dy, kept), in[0].shape()) * centred * (2.0f / dof)};
+                  },
+                  fast_path([d = std::move(d), kept, dof](const Inputs&, const Tensor&, const Tensor& dy) {
+                      Array dy_kept = dy.value() * (2.0f / dof);
+                      dy_kept.reshape(kept);
+                      return Grads{Tensor(detail::times_broadcast(d, dy_kept))};
+                  }));
 }
 
 Tensor var(const Tensor& x) { return var(x, all_axes(x), false, 1); }

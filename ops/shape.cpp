@@ -38,9 +38,8 @@ Tensor reshape(const Tensor& x, std::vector<std::size_t> shape) {
                                     " elements)");
     return record(
         "reshape", {x}, reshaped(x.value(), shape),
-        [x](const Array& dy, const Array&) { x.accumulate_grad(reshaped(dy, x.shape())); },
-        [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
-            return std::vector<Tensor>{reshape(dy, in[0].shape())};
+        [](const Inputs& in, const Tensor&, const Tensor& dy) {
+            return Grads{reshape(dy, in[0].shape())};
         });
 }
 
@@ -58,9 +57,8 @@ Tensor transpose(const Tensor& x) {
                                     shape_str(x.shape()));
     return record(
         "transpose", {x}, Array(xt::transpose(x.value())),
-        [x](const Array& dy, const Array&) { x.accumulate_grad(xt::transpose(dy)); },
-        [](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
-            return std::vector<Tensor>{transpose(dy)};
+        [](const Inputs&, const Tensor&, const Tensor& dy) {
+            return Grads{transpose(dy)};
         });
 }
 
@@ -72,9 +70,8 @@ Tensor expand(const Tensor& x, std::vector<std::size_t> shape) {
                                     " without changing the target");
     return record(
         "expand", {x}, detail::broadcast_to(x.value(), target),
-        [x](const Array& dy, const Array&) { x.accumulate_grad(unbroadcast(dy, x.shape())); },
-        [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
-            return std::vector<Tensor>{sum_to(dy, in[0].shape())};
+        [](const Inputs& in, const Tensor&, const Tensor& dy) {
+            return Grads{sum_to(dy, in[0].shape())};
         });
 }
 
@@ -86,11 +83,8 @@ Tensor sum_to(const Tensor& x, std::vector<std::size_t> shape) {
                                     " is not a broadcast of " + shape_str(target));
     return record(
         "sum_to", {x}, unbroadcast(x.value(), target),
-        [x](const Array& dy, const Array&) {
-            x.accumulate_grad(detail::broadcast_to(dy, x.shape()));
-        },
-        [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
-            return std::vector<Tensor>{expand(dy, in[0].shape())};
+        [](const Inputs& in, const Tensor&, const Tensor& dy) {
+            return Grads{expand(dy, in[0].shape())};
         });
 }
 
@@ -111,11 +105,8 @@ Tensor permute(const Tensor& x, std::vector<int> axes) {
     std::vector<int> back(inverse.begin(), inverse.end());
     return record(
         "permute", {x}, detail::permuted(x.value(), perm),
-        [x, inverse](const Array& dy, const Array&) {
-            x.accumulate_grad(detail::permuted(dy, inverse));
-        },
-        [back](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
-            return std::vector<Tensor>{permute(dy, back)};
+        [back](const Inputs&, const Tensor&, const Tensor& dy) {
+            return Grads{permute(dy, back)};
         });
 }
 
