@@ -61,21 +61,27 @@ Tensor mm(const Tensor& a, const Tensor& b) {
     const Shape sa = a.shape(), sb = b.shape();
     Array y = Array::from_shape({sa[0], sb[1]});
     gemm(a.value(), false, b.value(), false, y);
-    return record("matmul", {a, b}, std::move(y), [a, b](const Array& dy, const Array&) {
-        if (a.requires_grad()) {
-            Array da = Array::from_shape(a.shape());
-            gemm(dy, false, b.value(), true, da);
-            a.accumulate_grad(std::move(da));
-        }
-        if (b.requires_grad()) {
-            Array db = Array::from_shape(b.shape());
-            gemm(a.value(), true, dy, false, db);
-            b.accumulate_grad(std::move(db));
-        }
-    }, [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
-        // da = dy bT, db = aT dy
-        return std::vector<Tensor>{matmul(dy, transpose(in[1])), matmul(transpose(in[0]), dy)};
-    });
+    // da = dy bT, db = aT dy. The fast path multiplies by the transposes in place; the tensor
+    // form copies them first.
+    return record("matmul", {a, b}, std::move(y),
+                  [](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{in[0].requires_grad() ? matmul(dy, transpose(in[1])) : Tensor(),
+                                   in[1].requires_grad() ? matmul(transpose(in[0]), dy) : Tensor()};
+                  },
+                  fast_path([](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      Grads d{Tensor(), Tensor()};
+                      if (in[0].requires_grad()) {
+                          Array da = Array::from_shape(in[0].value().shape());
+                          gemm(dy.value(), false, in[1].value(), true, da);
+                          d[0] = Tensor(std::move(da));
+                      }
+                      if (in[1].requires_grad()) {
+                          Array db = Array::from_shape(in[1].value().shape());
+                          gemm(in[0].value(), true, dy.value(), false, db);
+                          d[1] = Tensor(std::move(db));
+                      }
+                      return d;
+                  }));
 }
 
 // x's values as contiguous matrices for the batch axes `batch`: x's own data when it has those
@@ -112,35 +118,41 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     out.push_back(n);
     Array y = Array::from_shape(out);
     gemm_batch(false, false, count, m, n, k, av, bv, y.data());
+    // da = dy bT and db = aT dy, each summed back over the batch axes its input was broadcast on
     return record("matmul", {a, b}, std::move(y),
-        [a, b, batch, count, m, n, k](const Array& dy, const Array&) {
-            Shape full = batch;
-            if (a.requires_grad()) {  // da = dy bT, summed over the batch axes a was broadcast on
-                Array copy;
-                const float* bv = batched(b.value(), batch, copy);
-                full.insert(full.end(), {m, k});
-                Array da = Array::from_shape(full);
-                gemm_batch(false, true, count, m, k, n, dy.data(), bv, da.data());
-                a.accumulate_grad(unbroadcast(da, a.shape()));
-                full.resize(batch.size());
-            }
-            if (b.requires_grad()) {  // db = aT dy
-                Array copy;
-                const float* av = batched(a.value(), batch, copy);
-                full.insert(full.end(), {k, n});
-                Array db = Array::from_shape(full);
-                // op(a) = aT is [k, m]: transpose_a with a stored as [m, k]
-                for (std::size_t i = 0; i < count; ++i)
-                    sgemm(true, false, k, n, m, av + i * m * k, dy.data() + i * m * n,
-                          db.data() + i * k * n);
-                b.accumulate_grad(unbroadcast(db, b.shape()));
-            }
-        },
-        [](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
-            const Tensor da = matmul(dy, transpose(in[1], -1, -2));
-            const Tensor db = matmul(transpose(in[0], -1, -2), dy);
-            return std::vector<Tensor>{sum_to(da, in[0].shape()), sum_to(db, in[1].shape())};
-        });
+                  [](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{in[0].requires_grad()
+                                       ? sum_to(matmul(dy, transpose(in[1], -1, -2)), in[0].shape())
+                                       : Tensor(),
+                                   in[1].requires_grad()
+                                       ? sum_to(matmul(transpose(in[0], -1, -2), dy), in[1].shape())
+                                       : Tensor()};
+                  },
+                  fast_path([batch, count, m, n, k](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      Grads d{Tensor(), Tensor()};
+                      Shape full = batch;
+                      if (in[0].requires_grad()) {
+                          Array copy;
+                          const float* bv = batched(in[1].value(), batch, copy);
+                          full.insert(full.end(), {m, k});
+                          Array da = Array::from_shape(full);
+                          gemm_batch(false, true, count, m, k, n, dy.value().data(), bv, da.data());
+                          d[0] = Tensor(unbroadcast(da, in[0].shape()));
+                          full.resize(batch.size());
+                      }
+                      if (in[1].requires_grad()) {
+                          Array copy;
+                          const float* av = batched(in[0].value(), batch, copy);
+                          full.insert(full.end(), {k, n});
+                          Array db = Array::from_shape(full);
+                          // op(a) = aT is [k, m]: transpose_a with a stored as [m, k]
+                          for (std::size_t i = 0; i < count; ++i)
+                              sgemm(true, false, k, n, m, av + i * m * k, dy.value().data() + i * m * n,
+                                    db.data() + i * k * n);
+                          d[1] = Tensor(unbroadcast(db, in[1].shape()));
+                      }
+                      return d;
+                  }));
 }
 
 }  // namespace
@@ -197,40 +209,49 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     }
     sgemm(false, true, rows, out, in, x.value().data(), weight.value().data(), y.data(),
           bias.defined() ? 1.0f : 0.0f);
+    // dx = dy W, dW = dyT x, db = sum of dy's rows, on [rows, ...] views of x and dy. The fast
+    // path reads them in place; the tensor form reshapes and transposes copies.
     return record("linear", {x, weight, bias}, std::move(y),
-                  [x, weight, bias, rows, in, out](const Array& dy, const Array&) {
-                      if (x.requires_grad()) {  // dx = dy W
-                          Array dx = Array::from_shape(x.shape());
-                          sgemm(false, false, rows, in, out, dy.data(), weight.value().data(),
+                  [rows, in, out](const Inputs& args, const Tensor&, const Tensor& dy) {
+                      const Tensor g = dy.dim() == 2 ? dy : reshape(dy, {rows, out});
+                      Grads d{Tensor(), Tensor()};
+                      if (args[0].requires_grad()) {
+                          const Tensor dx = matmul(g, args[1]);
+                          d[0] = args[0].dim() == 2 ? dx : reshape(dx, args[0].shape());
+                      }
+                      if (args[1].requires_grad()) {
+                          const Tensor x = args[0].dim() == 2 ? args[0] : reshape(args[0], {rows, in});
+                          d[1] = matmul(transpose(g), x);
+                      }
+                      if (args.size() == 3) d.push_back(args[2].requires_grad() ? sum(g, 0) : Tensor());
+                      return d;
+                  },
+                  fast_path([rows, in, out](const Inputs& args, const Tensor&, const Tensor& dy) {
+                      const Tensor &x = args[0], &weight = args[1];
+                      Grads d{Tensor(), Tensor()};
+                      if (x.requires_grad()) {
+                          Array dx = Array::from_shape(x.value().shape());
+                          sgemm(false, false, rows, in, out, dy.value().data(), weight.value().data(),
                                 dx.data());
-                          x.accumulate_grad(std::move(dx));
+                          d[0] = Tensor(std::move(dx));
                       }
-                      if (weight.requires_grad()) {  // dW = dyT x
-                          Array dw = Array::from_shape(weight.shape());
-                          sgemm(true, false, out, in, rows, dy.data(), x.value().data(),
-                                dw.data());
-                          weight.accumulate_grad(std::move(dw));
+                      if (weight.requires_grad()) {
+                          Array dw = Array::from_shape(weight.value().shape());
+                          sgemm(true, false, out, in, rows, dy.value().data(), x.value().data(), dw.data());
+                          d[1] = Tensor(std::move(dw));
                       }
-                      if (bias.defined() && bias.requires_grad()) {  // db = sum of dy's rows
+                      if (args.size() == 3) {
+                          if (!args[2].requires_grad()) return d;
                           Array db = xt::zeros<float>({out});
                           for (std::size_t i = 0; i < rows; ++i) {
-                              const float* __restrict row = dy.data() + i * out;
+                              const float* __restrict row = dy.value().data() + i * out;
                               float* __restrict sum = db.data();
                               for (std::size_t j = 0; j < out; ++j) sum[j] += row[j];
                           }
-                          bias.accumulate_grad(std::move(db));
+                          d.push_back(Tensor(std::move(db)));
                       }
-                  },
-                  [rows, in, out](const std::vector<Tensor>& in_, const Tensor&, const Tensor& dy) {
-                      // dx = dy W, dW = dyT x, db = sum of dy's rows, on [rows, ...] views
-                      const Tensor g = dy.dim() == 2 ? dy : reshape(dy, {rows, out});
-                      const Tensor x = in_[0].dim() == 2 ? in_[0] : reshape(in_[0], {rows, in});
-                      Tensor dx = matmul(g, in_[1]);
-                      if (in_[0].dim() != 2) dx = reshape(dx, in_[0].shape());
-                      std::vector<Tensor> d{dx, matmul(transpose(g), x)};
-                      if (in_.size() == 3) d.push_back(sum(g, 0));
                       return d;
-                  });
+                  }));
 }
 
 }  // namespace tapegrad
