@@ -461,26 +461,18 @@ Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, Geometry geo);
 Tensor conv_input_grad(const Tensor& dy, const Tensor& w, Geometry geo) {
     return record(
         "conv2d_input_grad", {dy, w}, conv_dx_values(*geo, dy.value(), w.value()),
-        [dy, w, geo](const Array& g, const Array&) {
-            if (dy.requires_grad()) dy.accumulate_grad(conv_values(*geo, g, w.value(), nullptr));
-            if (w.requires_grad()) w.accumulate_grad(conv_dw_values(*geo, g, dy.value()));
-        },
-        [geo](const std::vector<Tensor>& in, const Tensor&, const Tensor& g) {
-            return std::vector<Tensor>{conv2d_op(g, in[1], Tensor(), geo),
-                                       conv_weight_grad(g, in[0], geo)};
+        [geo](const Inputs& in, const Tensor&, const Tensor& g) {
+            return Grads{in[0].requires_grad() ? conv2d_op(g, in[1], Tensor(), geo) : Tensor(),
+                         in[1].requires_grad() ? conv_weight_grad(g, in[0], geo) : Tensor()};
         });
 }
 
 Tensor conv_weight_grad(const Tensor& x, const Tensor& dy, Geometry geo) {
     return record(
         "conv2d_weight_grad", {x, dy}, conv_dw_values(*geo, x.value(), dy.value()),
-        [x, dy, geo](const Array& g, const Array&) {
-            if (x.requires_grad()) x.accumulate_grad(conv_dx_values(*geo, dy.value(), g));
-            if (dy.requires_grad()) dy.accumulate_grad(conv_values(*geo, x.value(), g, nullptr));
-        },
-        [geo](const std::vector<Tensor>& in, const Tensor&, const Tensor& g) {
-            return std::vector<Tensor>{conv_input_grad(in[1], g, geo),
-                                       conv2d_op(in[0], g, Tensor(), geo)};
+        [geo](const Inputs& in, const Tensor&, const Tensor& g) {
+            return Grads{in[0].requires_grad() ? conv_input_grad(in[1], g, geo) : Tensor(),
+                         in[1].requires_grad() ? conv2d_op(in[0], g, Tensor(), geo) : Tensor()};
         });
 }
 
@@ -490,21 +482,25 @@ Tensor conv2d_op(const Tensor& x, const Tensor& w, const Tensor& b, Geometry geo
     // The closure keeps x (a handle, no copy) and rebuilds each image's cols for dW rather than
     // keeping them: kept, they would hold kh*kw/stride^2 times the input (39 MB for the
     // tutorial's second conv) from forward to backward, out of cache by then anyway.
+    // dx = the transposed convolution of dy with w, dW = dy correlated with x, db = dy summed
+    // over images and positions. The fast path makes all three in one pass over the images.
     return record(
         "conv2d", {x, w, b}, std::move(y),
-        [x, w, b, geo](const Array& dy, const Array&) {
-            const bool want_db = b.defined() && b.requires_grad();
-            ConvGrads d = conv_grads(*geo, x.value(), w.value(), dy, x.requires_grad(),
-                                     w.requires_grad(), want_db);
-            if (want_db) b.accumulate_grad(std::move(d.db));
-            if (w.requires_grad()) w.accumulate_grad(std::move(d.dw));
-            if (x.requires_grad()) x.accumulate_grad(std::move(d.dx));
-        },
-        [geo](const std::vector<Tensor>& in, const Tensor&, const Tensor& dy) {
-            std::vector<Tensor> d{conv_input_grad(dy, in[1], geo), conv_weight_grad(in[0], dy, geo)};
-            if (in.size() == 3) d.push_back(sum(dy, {0, 2, 3}));
+        [geo](const Inputs& in, const Tensor&, const Tensor& dy) {
+            Grads d{in[0].requires_grad() ? conv_input_grad(dy, in[1], geo) : Tensor(),
+                    in[1].requires_grad() ? conv_weight_grad(in[0], dy, geo) : Tensor()};
+            if (in.size() == 3) d.push_back(in[2].requires_grad() ? sum(dy, {0, 2, 3}) : Tensor());
             return d;
-        });
+        },
+        fast_path([geo](const Inputs& in, const Tensor&, const Tensor& dy) {
+            const bool want_db = in.size() == 3 && in[2].requires_grad();
+            ConvGrads d = conv_grads(*geo, in[0].value(), in[1].value(), dy.value(),
+                                     in[0].requires_grad(), in[1].requires_grad(), want_db);
+            Grads out{in[0].requires_grad() ? Tensor(std::move(d.dx)) : Tensor(),
+                      in[1].requires_grad() ? Tensor(std::move(d.dw)) : Tensor()};
+            if (want_db) out.push_back(Tensor(std::move(d.db)));
+            return out;
+        }));
 }
 
 }  // namespace
