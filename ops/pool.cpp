@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../backend/activation_kernels.hpp"
 #include "../backend/kernels.hpp"
 #include "../backend/parallel.hpp"
 #include "../backend/short_copies.hpp"
@@ -64,9 +65,8 @@ Tensor pool_gather(const Tensor& dx, std::shared_ptr<const PoolIndex> index);
 Tensor detail::pool_scatter(const Tensor& dy, std::shared_ptr<const PoolIndex> index) {
     return record(
         "max_pool2d_scatter", {dy}, scatter_values(dy.value(), *index),
-        [dy, index](const Array& g, const Array&) { dy.accumulate_grad(gather_values(g, *index)); },
-        [index](const std::vector<Tensor>&, const Tensor&, const Tensor& g) {
-            return std::vector<Tensor>{pool_gather(g, index)};
+        [index](const Inputs&, const Tensor&, const Tensor& g) {
+            return Grads{pool_gather(g, index)};
         });
 }
 
@@ -77,9 +77,8 @@ using detail::pool_scatter;
 Tensor pool_gather(const Tensor& dx, std::shared_ptr<const PoolIndex> index) {
     return record(
         "max_pool2d_gather", {dx}, gather_values(dx.value(), *index),
-        [dx, index](const Array& g, const Array&) { dx.accumulate_grad(scatter_values(g, *index)); },
-        [index](const std::vector<Tensor>&, const Tensor&, const Tensor& g) {
-            return std::vector<Tensor>{pool_scatter(g, index)};
+        [index](const Inputs&, const Tensor&, const Tensor& g) {
+            return Grads{pool_scatter(g, index)};
         });
 }
 
@@ -235,9 +234,8 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride, std::
     std::shared_ptr<const PoolIndex> at = std::move(index);
     return record(
         "max_pool2d", {x}, std::move(y),
-        [x, at](const Array& dy, const Array&) { x.accumulate_grad(scatter_values(dy, *at)); },
-        [at](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
-            return std::vector<Tensor>{pool_scatter(dy, at)};
+        [at](const Inputs&, const Tensor&, const Tensor& dy) {
+            return Grads{pool_scatter(dy, at)};
         });
 }
 
@@ -265,16 +263,17 @@ Tensor relu_max_pool2d(const Tensor& x) {
     std::shared_ptr<const PoolIndex> at = std::move(index);
     // relu's gradient then max_pool2d's: dy goes to each window's maximum when that maximum is
     // positive (y > 0), else nowhere, exactly as through the two ops.
+    // dx = dy scattered to each window's maximum, where that maximum is positive. The fast path
+    // masks and scatters in two passes; the tensor form makes the mask, multiplies, then scatters.
     return record(
         "relu_max_pool2d", {x}, std::move(y),
-        [x, at](const Array& dy, const Array& y) {
-            x.accumulate_grad(scatter_values(
-                detail::map(dy, y, [](float g, float v) { return v > 0.0f ? g : 0.0f; }), *at));
-        },
-        [at](const std::vector<Tensor>&, const Tensor& y, const Tensor& dy) {
+        [at](const Inputs&, const Tensor& y, const Tensor& dy) {
             const Array positive = detail::map(y.value(), [](float v) { return v > 0.0f ? 1.0f : 0.0f; });
-            return std::vector<Tensor>{pool_scatter(dy * Tensor(positive), at)};
-        });
+            return Grads{pool_scatter(dy * Tensor(positive), at)};
+        },
+        fast_path([at](const Inputs&, const Tensor& y, const Tensor& dy) {
+            return Grads{Tensor(scatter_values(kernels::relu_backward(dy.value(), y.value()), *at))};
+        }));
 }
 
 namespace {
@@ -340,13 +339,8 @@ Tensor avg_pool_adjoint(const Tensor& dy, const AvgGeometry& g, const Shape& in)
     const Shape out = dy.shape();
     return record(
         "avg_pool2d_backward", {dy}, std::move(dx),
-        [dy, g, out](const Array& gx, const Array&) {
-            Array d = avg_values(gx, g);
-            d.reshape(out);
-            dy.accumulate_grad(std::move(d));
-        },
-        [g, out](const std::vector<Tensor>&, const Tensor&, const Tensor& gx) {
-            return std::vector<Tensor>{avg_pool_op(gx, g, out)};
+        [g, out](const Inputs&, const Tensor&, const Tensor& gx) {
+            return Grads{avg_pool_op(gx, g, out)};
         });
 }
 
@@ -356,13 +350,8 @@ Tensor avg_pool_op(const Tensor& x, const AvgGeometry& g, const Shape& out) {
     const Shape in = x.shape();
     return record(
         "avg_pool2d", {x}, std::move(y),
-        [x, g, in](const Array& dy, const Array&) {
-            Array dx = avg_adjoint(dy, g);
-            dx.reshape(in);
-            x.accumulate_grad(std::move(dx));
-        },
-        [g, in](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
-            return std::vector<Tensor>{avg_pool_adjoint(dy, g, in)};
+        [g, in](const Inputs&, const Tensor&, const Tensor& dy) {
+            return Grads{avg_pool_adjoint(dy, g, in)};
         });
 }
 
