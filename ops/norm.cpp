@@ -167,9 +167,18 @@ Array to_array(const std::vector<double>& v, const Shape& shape) {
     return a;
 }
 
-// normalize's backward in tensor ops (for create_graph): the same formulas, the statistics
+// The gradients of x and of w and b where they are inputs (an undefined one is not): in the
+// order of the record's inputs.
+Grads in_order(const Tensor& gx, const Tensor& gw, const Tensor& gb, bool has_w, bool has_b) {
+    Grads d{gx};
+    if (has_w) d.push_back(gw);
+    if (has_b) d.push_back(gb);
+    return d;
+}
+
+// normalize's derivative in tensor ops: the same formulas as its fast path, the statistics
 // recomputed from x = in[0]; in[1] is w when has_w, then b when has_b.
-Grads normalize_tensor_backward(const Grads& in, const Tensor& dy,
+Grads normalize_tensor_backward(const Inputs& in, const Tensor& dy,
                                 const std::vector<int>& axes_int, const Shape& affine, float eps,
                                 bool has_w, bool has_b) {
     const Tensor& x = in[0];
@@ -221,9 +230,12 @@ Tensor normalize(const char* op, const Tensor& x, const Groups& s,
     if (stats) *stats = *st;
     const bool has_w = w.defined(), has_b = b.defined();
     std::vector<int> axes_int(axes.begin(), axes.end());
-    return record(
-        op, {x, w, b}, std::move(y),
-        [x, w, b, s, st](const Array& dy, const Array&) {
+    // The fast path: the sums and dx per group, while the group is in cache; dw and db summed
+    // over the rows in float runs of 64, then in double.
+    auto fast = [x, w, b, s, st](const Inputs&, const Tensor&, const Tensor& dy_tensor) {
+        const Array& dy = dy_tensor.value();
+        Tensor gx, gw, gb;  // what goes to x, w and b
+        [&] {
             const float* g = dy.data();
             const float* xv = x.value().data();
             const float* wv = w.defined() ? w.value().data() : nullptr;
@@ -253,9 +265,9 @@ Tensor normalize(const char* op, const Tensor& x, const Groups& s,
                                              sg[grp], sgh[grp],
                                              x.requires_grad() ? dx.data() : nullptr);
                 });
-                if (dx.size() > 0) x.accumulate_grad(std::move(dx));
-                if (dw) w.accumulate_grad(to_array(sgh, w.shape()));
-                if (db) b.accumulate_grad(to_array(sg, b.shape()));
+                if (dx.size() > 0) gx = Tensor(std::move(dx));
+                if (dw) gw = Tensor(to_array(sgh, w.shape()));
+                if (db) gb = Tensor(to_array(sg, b.shape()));
                 return;
             }
             // layer_norm: w is one value per position j.
@@ -277,7 +289,7 @@ Tensor normalize(const char* op, const Tensor& x, const Groups& s,
                         else dx_rows(grp, a1, a2, [](std::size_t) { return 1.0f; });
                     }
                 });
-                x.accumulate_grad(std::move(dx));
+                gx = Tensor(std::move(dx));
             }
             if (dw || db) {  // sums of dy x^ and dy over the rows: float sums of up to 64 rows
                              // at a time, then into double
@@ -302,13 +314,18 @@ Tensor normalize(const char* op, const Tensor& x, const Groups& s,
                         if (++rows % 64 == 0) flush();
                     }
                 flush();
-                if (dw) w.accumulate_grad(to_array(sw, w.shape()));
-                if (db) b.accumulate_grad(to_array(sb, b.shape()));
+                if (dw) gw = Tensor(to_array(sw, w.shape()));
+                if (db) gb = Tensor(to_array(sb, b.shape()));
             }
-        },
-        [axes_int, affine, eps, has_w, has_b](const Grads& in, const Tensor&, const Tensor& dy) {
+        }();
+        return in_order(gx, gw, gb, w.defined(), b.defined());
+    };
+    return record(
+        op, {x, w, b}, std::move(y),
+        [axes_int, affine, eps, has_w, has_b](const Inputs& in, const Tensor&, const Tensor& dy) {
             return normalize_tensor_backward(in, dy, axes_int, affine, eps, has_w, has_b);
-        });
+        },
+        fast_path(std::move(fast)));
 }
 
 // batch_norm in training with its running statistics, checked as batch_norm checks them: whether
@@ -339,14 +356,10 @@ Tensor dropout(const Tensor& x, float p, bool training) {
     // The kept elements are scaled by 1 / (1 - p), so the expected value stays x; p = 1 keeps
     // none, and the mask is all zeros rather than 0 / 0.
     const float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-    // Shared by the two backwards, not copied into each.
-    auto mask = std::make_shared<const Array>(keep_mask(x.shape(), p, scale));  // scale where U(0, 1) >= p
-    return record(
-        "dropout", {x}, detail::map(x.value(), *mask, [](float v, float m) { return v * m; }),
-        [x, mask](const Array& dy, const Array&) {
-            x.accumulate_grad(detail::map(dy, *mask, [](float g, float m) { return g * m; }));
-        },
-        [mask](const Grads&, const Tensor&, const Tensor& dy) { return Grads{dy * Tensor(*mask)}; });
+    const Tensor mask(keep_mask(x.shape(), p, scale));  // scale where U(0, 1) >= p, else 0
+    return record("dropout", {x},
+                  detail::map(x.value(), mask.value(), [](float v, float m) { return v * m; }),
+                  [mask](const Inputs&, const Tensor&, const Tensor& dy) { return Grads{dy * mask}; });
 }
 
 Tensor layer_norm(const Tensor& x, const std::vector<std::size_t>& normalized_shape,
@@ -465,7 +478,15 @@ Tensor batch_norm_relu_max_pool2d(const Tensor& x, const Tensor& running_mean,
     const bool has_w = weight.defined(), has_b = bias.defined();
     return record(
         "batch_norm_relu_max_pool2d", {x, weight, bias}, std::move(y),
-        [x, weight, bias, s, st, at](const Array& dy, const Array& y) {
+        [at, eps, has_w, has_b, c](const Inputs& in, const Tensor& y, const Tensor& dy) {
+            const Array positive =
+                detail::map(y.value(), [](float v) { return v > 0.0f ? 1.0f : 0.0f; });
+            const Tensor g = detail::pool_scatter(dy * Tensor(positive), at);
+            return normalize_tensor_backward(in, g, {0, 2, 3}, Shape{c, 1, 1}, eps, has_w, has_b);
+        },
+        fast_path([x, weight, bias, s, st, at](const Inputs&, const Tensor& y_tensor,
+                                               const Tensor& dy_tensor) {
+            const Array &dy = dy_tensor.value(), &y = y_tensor.value();
             // The gradient of the normalized array, channel by channel into a scratch of one
             // channel's planes: dy at each window's maximum where that maximum is positive, as
             // relu_max_pool2d sends it, then batch_norm's backward on it.
@@ -491,18 +512,13 @@ Tensor batch_norm_relu_max_pool2d(const Tensor& x, const Tensor& running_mean,
                                          x.requires_grad() ? dx.data() : nullptr);
                 }
             });
-            if (x.requires_grad()) x.accumulate_grad(std::move(dx));
-            if (weight.defined() && weight.requires_grad())
-                weight.accumulate_grad(to_array(sgh, weight.shape()));
-            if (bias.defined() && bias.requires_grad())
-                bias.accumulate_grad(to_array(sg, bias.shape()));
-        },
-        [at, eps, has_w, has_b, c](const Grads& in, const Tensor& y, const Tensor& dy) {
-            const Array positive =
-                detail::map(y.value(), [](float v) { return v > 0.0f ? 1.0f : 0.0f; });
-            const Tensor g = detail::pool_scatter(dy * Tensor(positive), at);
-            return normalize_tensor_backward(in, g, {0, 2, 3}, Shape{c, 1, 1}, eps, has_w, has_b);
-        });
+            return in_order(x.requires_grad() ? Tensor(std::move(dx)) : Tensor(),
+                            weight.defined() && weight.requires_grad()
+                                ? Tensor(to_array(sgh, weight.shape())) : Tensor(),
+                            bias.defined() && bias.requires_grad()
+                                ? Tensor(to_array(sg, bias.shape())) : Tensor(),
+                            weight.defined(), bias.defined());
+        }));
 }
 
 }  // namespace tapegrad
