@@ -16,6 +16,9 @@ namespace tapegrad {
 class TensorList {
   public:
     TensorList() = default;
+    explicit TensorList(std::size_t n) {  // n undefined tensors
+        for (std::size_t i = 0; i < n; ++i) push_back(Tensor());
+    }
     TensorList(std::initializer_list<Tensor> tensors) {
         for (const Tensor& t : tensors) push_back(t);
     }

@@ -88,9 +88,9 @@ void check_shapes(const Tensor& x, const Tensor& h0, const Tensor& c0, const Ten
     if (b_ih.defined() != b_hh.defined()) fail("give both biases or neither");
 }
 
-// The backward as tensor ops, for create_graph: the forward is recomputed from the inputs with
-// ops, so that the gradients it returns are themselves differentiable in every input.
-std::vector<Tensor> lstm_tensor_backward(const std::vector<Tensor>& in, const Tensor& dy) {
+// The derivative as tensor ops: the forward is recomputed from the inputs with ops, so that the
+// gradients it returns are themselves differentiable in every input.
+Grads lstm_derivative(const Inputs& in, const Tensor& dy) {
     const Tensor &x = in[0], &h0 = in[1], &c0 = in[2], &w_ih = in[3], &w_hh = in[4];
     const bool bias = in.size() == 7;
     const Tensor b_ih = bias ? in[5] : Tensor(), b_hh = bias ? in[6] : Tensor();
@@ -126,9 +126,9 @@ std::vector<Tensor> lstm_tensor_backward(const std::vector<Tensor>& in, const Te
     const Tensor flat = reshape(all, {rows, gates});
     const Tensor previous = reshape(stack(std::vector<Tensor>(h.begin(), h.end() - 1), 0),
                                     {rows, h0.shape()[1]});
-    std::vector<Tensor> d{matmul(all, w_ih), dh_next, dc,
-                          matmul(transpose(flat), reshape(x, {rows, x.shape()[2]})),
-                          matmul(transpose(flat), previous)};
+    Grads d{matmul(all, w_ih), dh_next, dc,
+            matmul(transpose(flat), reshape(x, {rows, x.shape()[2]})),
+            matmul(transpose(flat), previous)};
     if (bias) {
         const Tensor db = sum(flat, 0);
         d.push_back(db);
@@ -171,10 +171,13 @@ Tensor lstm_layer(const Tensor& x, const Tensor& h0, const Tensor& c0, const Ten
     const float* c_last = cells.data() + (steps - 1) * step;
     std::copy(c_last, c_last + step, y.data() + steps * step);
 
-    return record(
-        "lstm_layer", {x, h0, c0, w_ih, w_hh, b_ih, b_hh}, std::move(y),
-        [x, h0, c0, w_ih, w_hh, b_ih, b_hh, gates = std::move(gates), cells = std::move(cells),
-         steps, n, in, hid](const Array& dy, const Array& y) {
+    // The derivative: backward through time as tensor ops (lstm_tensor_backward). The fast path:
+    // the same with each step's gate gradients in one loop and the weight products in one GEMM
+    // each, over all steps.
+    auto fast = [x, h0, c0, w_ih, w_hh, b_ih, b_hh, gates = std::move(gates), cells = std::move(cells),
+                 steps, n, in, hid](const Inputs&, const Tensor& y_tensor, const Tensor& dy_tensor) {
+            const Array &dy = dy_tensor.value(), &y = y_tensor.value();
+            Grads d(7);
             const std::size_t g4 = 4 * hid, step = n * hid;
             Array da = Array::from_shape({steps * n, g4});
             Array dh_next = xt::zeros<float>({n, hid});
@@ -199,14 +202,14 @@ Tensor lstm_layer(const Tensor& x, const Tensor& h0, const Tensor& c0, const Ten
             if (x.requires_grad()) {
                 Array dx = Array::from_shape(x.shape());
                 sgemm(false, false, steps * n, in, g4, da.data(), w_ih.value().data(), dx.data());
-                x.accumulate_grad(std::move(dx));
+                d[0] = Tensor(std::move(dx));
             }
-            if (h0.requires_grad()) h0.accumulate_grad(std::move(dh_next));
-            if (c0.requires_grad()) c0.accumulate_grad(std::move(dc));
+            if (h0.requires_grad()) d[1] = Tensor(std::move(dh_next));
+            if (c0.requires_grad()) d[2] = Tensor(std::move(dc));
             if (w_ih.requires_grad()) {
                 Array dw = Array::from_shape(w_ih.shape());
                 sgemm(true, false, g4, in, steps * n, da.data(), x.value().data(), dw.data());
-                w_ih.accumulate_grad(std::move(dw));
+                d[3] = Tensor(std::move(dw));
             }
             if (w_hh.requires_grad()) {
                 // [h0, h_1 .. h_(T-1)]: h0, then the first T - 1 rows of y
@@ -214,19 +217,22 @@ Tensor lstm_layer(const Tensor& x, const Tensor& h0, const Tensor& c0, const Ten
                 sgemm(true, false, g4, hid, n, da.data(), h0.value().data(), dw.data());
                 sgemm(true, false, g4, hid, (steps - 1) * n, da.data() + n * g4, y.data(),
                       dw.data(), 1.0f);
-                w_hh.accumulate_grad(std::move(dw));
+                d[4] = Tensor(std::move(dw));
             }
             if (b_ih.defined() && (b_ih.requires_grad() || b_hh.requires_grad())) {
                 Array db = xt::zeros<float>({g4});
                 for (std::size_t r = 0; r < steps * n; ++r)
                     for (std::size_t j = 0; j < g4; ++j) db.data()[j] += da.data()[r * g4 + j];
-                if (b_ih.requires_grad()) b_ih.accumulate_grad(Array(db));
-                if (b_hh.requires_grad()) b_hh.accumulate_grad(std::move(db));
+                if (b_ih.requires_grad()) d[5] = Tensor(Array(db));
+                if (b_hh.requires_grad()) d[6] = Tensor(std::move(db));
             }
-        },
-        [](const std::vector<Tensor>& inputs, const Tensor&, const Tensor& dy) {
-            return lstm_tensor_backward(inputs, dy);
-        });
+            return d;
+        };
+    return record("lstm_layer", {x, h0, c0, w_ih, w_hh, b_ih, b_hh}, std::move(y),
+                  [](const Inputs& inputs, const Tensor&, const Tensor& dy) {
+                      return lstm_derivative(inputs, dy);
+                  },
+                  fast_path(std::move(fast)));
 }
 
 }  // namespace tapegrad
