@@ -74,15 +74,8 @@ void run_hooks(Node& node, Tensor& dy) {
 // a + b of two gradients of the same shape, recorded (and differentiable again): how a
 // create_graph sweep sums the gradients arriving at one tensor.
 Tensor add_gradients(const Tensor& a, const Tensor& b) {
-    return record(
-        "add", {a, b}, a.value() + b.value(),
-        [a, b](const Array& dy, const Array&) {
-            a.accumulate_grad(dy);
-            b.accumulate_grad(dy);
-        },
-        [](const std::vector<Tensor>&, const Tensor&, const Tensor& dy) {
-            return std::vector<Tensor>{dy, dy};
-        });
+    return record("add", {a, b}, a.value() + b.value(),
+                  [](const Inputs&, const Tensor&, const Tensor& dy) { return Grads{dy, dy}; });
 }
 
 // Out of line, so that the hot path of accumulate_grad stays small enough to inline its moves.

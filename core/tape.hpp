@@ -182,58 +182,13 @@ FastPath<std::decay_t<F>> fast_path(F&& f) {
     return {std::forward<F>(f)};
 }
 
-namespace detail {
-// Adapts the closures ops were written with before the derivative was one function (migrating):
-// an array closure, void(const Array& dy, const Array& y), which adds to its inputs'
-// gradients itself, becomes a fast path; a tensor backward taking and returning
-// std::vector<Tensor> becomes a derivative.
-template <class F>
-auto as_derivative(F&& f) {
-    if constexpr (std::is_invocable_v<F&, const Inputs&, const Tensor&, const Tensor&>) {
-        using R = std::invoke_result_t<F&, const Inputs&, const Tensor&, const Tensor&>;
-        if constexpr (std::is_same_v<R, Grads>) {
-            return std::forward<F>(f);
-        } else {
-            return [g = std::forward<F>(f)](const Inputs& in, const Tensor& y, const Tensor& dy) {
-                Grads out;
-                for (const Tensor& t : g(in, y, dy)) out.push_back(t);
-                return out;
-            };
-        }
-    } else {
-        return [g = std::forward<F>(f)](const Inputs& in, const Tensor& y, const Tensor& dy) {
-            Grads out;
-            for (const Tensor& t : g(in.to_vector(), y, dy)) out.push_back(t);
-            return out;
-        };
-    }
-}
-template <class F>
-auto array_closure_as_fast(F&& f) {
-    return [g = std::forward<F>(f)](const Inputs&, const Tensor& y, const Tensor& dy) {
-        g(dy.value(), y.value());
-        return Grads{};
-    };
-}
-[[noreturn]] void throw_no_derivative(const char* op);
-}  // namespace detail
-
 // What every op returns: its value, recorded with its derivative (and fast path) when a gradient
 // is needed. The closures are only built in that case.
 template <class D>
 Tensor record(const char* op, std::initializer_list<InputRef> inputs, Array value, D&& derivative) {
     if (!needs_record(inputs.begin(), inputs.size())) return Tensor(std::move(value));
-    if constexpr (std::is_invocable_v<D&, const Array&, const Array&>) {  // migrating: array only
-        return Tape::current().push(
-            op, inputs.begin(), inputs.size(), std::move(value),
-            detail::Derivative([op](const Inputs&, const Tensor&, const Tensor&) -> Grads {
-                                   detail::throw_no_derivative(op);
-                               },
-                               detail::array_closure_as_fast(std::forward<D>(derivative))));
-    } else {
-        return Tape::current().push(op, inputs.begin(), inputs.size(), std::move(value),
-                                    detail::Derivative(std::forward<D>(derivative)));
-    }
+    return Tape::current().push(op, inputs.begin(), inputs.size(), std::move(value),
+                                detail::Derivative(std::forward<D>(derivative)));
 }
 
 template <class D, class F>
@@ -244,17 +199,6 @@ Tensor record(const char* op, std::initializer_list<InputRef> inputs, Array valu
                                 detail::Derivative(std::forward<D>(derivative), std::move(fast.f)));
 }
 
-// Migrating: an array closure and a tensor backward.
-template <class F, class G>
-Tensor record(const char* op, std::initializer_list<InputRef> inputs, Array value, F&& backward,
-              G&& tensor_backward) {
-    if (!needs_record(inputs.begin(), inputs.size())) return Tensor(std::move(value));
-    return Tape::current().push(
-        op, inputs.begin(), inputs.size(), std::move(value),
-        detail::Derivative(detail::as_derivative(std::forward<G>(tensor_backward)),
-                           detail::array_closure_as_fast(std::forward<F>(backward))));
-}
-
 // The same for ops with a variable number of inputs (concat, stack).
 template <class D>
 Tensor record(const char* op, const std::vector<Tensor>& inputs, Array value, D&& derivative) {
@@ -262,18 +206,6 @@ Tensor record(const char* op, const std::vector<Tensor>& inputs, Array value, D&
     if (!needs_record(refs.data(), refs.size())) return Tensor(std::move(value));
     return Tape::current().push(op, refs.data(), refs.size(), std::move(value),
                                 detail::Derivative(std::forward<D>(derivative)));
-}
-
-// Migrating: the same with an array closure and a tensor backward.
-template <class F, class G>
-Tensor record(const char* op, const std::vector<Tensor>& inputs, Array value, F&& backward,
-              G&& tensor_backward) {
-    const std::vector<InputRef> refs(inputs.begin(), inputs.end());
-    if (!needs_record(refs.data(), refs.size())) return Tensor(std::move(value));
-    return Tape::current().push(
-        op, refs.data(), refs.size(), std::move(value),
-        detail::Derivative(detail::as_derivative(std::forward<G>(tensor_backward)),
-                           detail::array_closure_as_fast(std::forward<F>(backward))));
 }
 
 namespace detail {

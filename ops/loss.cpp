@@ -141,17 +141,13 @@ std::vector<std::size_t> argmax_rows(const Array& a) {
     return best;
 }
 
-// Every loss ends here: reduces the per-element `losses` and records one op whose closure turns
-// dy into dl, the gradient of each per-element loss, and hands it to the loss's `backward`
-// (which multiplies by dl/da). For the mean dl = dy / n, for the sum dl = dy, for none dl = dy.
-//
-// `tensor_backward`, when given, is the same with tensor ops, for create_graph:
-// Tensor(const Tensor& prediction, const Tensor& dl) returning dl * dl/da.
-struct NoTensorBackward {};
-
-template <class F, class T = NoTensorBackward>
+// Every loss ends here: reduces the per-element `losses` and records one op. Its derivative turns
+// dy into dl, the gradient of each per-element loss (for the mean dl = dy / n, for the sum
+// dl = dy, for none dl = dy), and hands it to the loss's own `derivative`, which returns dl times
+// dl/da in tensor ops: Tensor derivative(const Tensor& prediction, const Tensor& dl).
+template <class D>
 Tensor reduced(const char* op, const Tensor& prediction, Array losses, Reduction reduction,
-               F backward, T tensor_backward = {}) {
+               D derivative) {
     const Shape shape(losses.shape().begin(), losses.shape().end());
     const std::size_t n = std::max<std::size_t>(losses.size(), 1);
     const float scale = reduction == Reduction::mean ? 1.0f / static_cast<float>(n) : 1.0f;
@@ -164,21 +160,11 @@ Tensor reduced(const char* op, const Tensor& prediction, Array losses, Reduction
         y = Array(static_cast<float>(total * scale));  // 0-d, ready for backward()
     }
     const bool each = reduction == Reduction::none;
-    auto array_backward = [backward, shape, scale, each](const Array& dy, const Array&) {
-        if (each) return backward(dy);
-        Array dl = xt::broadcast(dy.data()[0] * scale, shape);
-        backward(dl);
-    };
-    if constexpr (std::is_same_v<T, NoTensorBackward>) {
-        return record(op, {prediction}, std::move(y), std::move(array_backward));
-    } else {
-        return record(op, {prediction}, std::move(y), std::move(array_backward),
-                      [tensor_backward, shape, scale, each](const std::vector<Tensor>& in,
-                                                           const Tensor&, const Tensor& dy) {
-                          const Tensor dl = each ? dy : expand(dy * scale, shape);
-                          return std::vector<Tensor>{tensor_backward(in[0], dl)};
-                      });
-    }
+    return record(op, {prediction}, std::move(y),
+                  [derivative, shape, scale, each](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      const Tensor dl = each ? dy : expand(dy * scale, shape);
+                      return Grads{derivative(in[0], dl)};
+                  });
 }
 
 }  // namespace
@@ -189,7 +175,7 @@ Tensor zero_one_loss(const Tensor& scores, const Tensor& labels, Reduction reduc
     const std::vector<std::size_t> predicted = argmax_rows(scores.value());
     Array losses = Array::from_shape({t.n});
     for (std::size_t i = 0; i < t.n; ++i) losses(i) = predicted[i] == t.index[i] ? 0.0f : 1.0f;
-    return reduced("zero_one", scores, std::move(losses), reduction, [](const Array&) {
+    return reduced("zero_one", scores, std::move(losses), reduction, [](const Tensor&, const Tensor&) -> Tensor {
         throw std::logic_error(
             "zero_one: the 0-1 loss has no useful gradient (it is flat almost everywhere); "
             "train with cross_entropy or hinge and use zero_one as the error rate");
@@ -202,9 +188,6 @@ Tensor absolute_loss(const Tensor& prediction, const Tensor& target, Reduction r
     Array diff = prediction.value() - target.value();
     Array losses = xt::abs(diff);
     return reduced("absolute", prediction, std::move(losses), reduction,
-                   [prediction, diff](const Array& dl) {
-                       prediction.accumulate_grad(dl * xt::sign(diff));
-                   },
                    [diff](const Tensor&, const Tensor& dl) {
                        return dl * Tensor(xt::sign(diff));
                    });
@@ -217,9 +200,6 @@ Tensor hinge_loss(const Tensor& scores, const Tensor& target, Reduction reductio
     Array margin = 1.0f - y * scores.value();
     Array losses = xt::maximum(margin, 0.0f);
     return reduced("hinge", scores, std::move(losses), reduction,
-                   [scores, y, margin](const Array& dl) {
-                       scores.accumulate_grad(xt::where(margin > 0.0f, -y * dl, 0.0f));
-                   },
                    [y, margin](const Tensor&, const Tensor& dl) {
                        return dl * Tensor(xt::where(margin > 0.0f, -y, 0.0f));
                    });
@@ -238,11 +218,6 @@ Tensor log_loss(const Tensor& probabilities, const Tensor& target, Reduction red
     Array c = xt::clip(a, lo, hi);
     Array losses = -(y * xt::log(c) + (1.0f - y) * xt::log(1.0f - c));
     return reduced("log", probabilities, std::move(losses), reduction,
-                   [probabilities, y, c, lo, hi](const Array& dl) {
-                       const Array& a = probabilities.value();
-                       probabilities.accumulate_grad(xt::where(
-                           a > lo && a < hi, dl * (c - y) / (c * (1.0f - c)), 0.0f));
-                   },
                    [y, lo, hi](const Tensor& a, const Tensor& dl) {
                        const Tensor inside(xt::where(a.value() > lo && a.value() < hi, 1.0f, 0.0f));
                        const Tensor c = clamp(a, lo, hi);
@@ -259,13 +234,6 @@ Tensor log_loss_with_logits(const Tensor& logits, const Tensor& target, Reductio
     Array y = target.value();
     Array losses = xt::maximum(z, 0.0f) - z * y + xt::log1p(xt::exp(-xt::abs(z)));
     return reduced("log_with_logits", logits, std::move(losses), reduction,
-                   [logits, y](const Array& dl) {
-                       // sigmoid(z) as e^z / (1 + e^z) for z < 0, so that e^-z cannot overflow.
-                       const Array& z = logits.value();
-                       Array e = xt::exp(-xt::abs(z));
-                       Array s = xt::where(z >= 0.0f, 1.0f / (1.0f + e), e / (1.0f + e));
-                       logits.accumulate_grad(dl * (s - y));
-                   },
                    [y](const Tensor& z, const Tensor& dl) { return dl * (sigmoid(z) - Tensor(y)); });
 }
 
@@ -275,9 +243,6 @@ Tensor squared_loss(const Tensor& prediction, const Tensor& target, Reduction re
     Array diff = prediction.value() - target.value();
     Array losses = diff * diff;
     return reduced("squared", prediction, std::move(losses), reduction,
-                   [prediction, diff](const Array& dl) {
-                       prediction.accumulate_grad(2.0f * dl * diff);
-                   },
                    [target](const Tensor& a, const Tensor& dl) {
                        return dl * (a - Tensor(target.value())) * 2.0f;
                    });
@@ -289,9 +254,6 @@ Tensor exponential_loss(const Tensor& scores, const Tensor& target, Reduction re
     Array y = sign_targets("exponential", target);
     Array losses = xt::exp(-y * scores.value());
     return reduced("exponential", scores, losses, reduction,
-                   [scores, y, losses](const Array& dl) {
-                       scores.accumulate_grad(-y * losses * dl);
-                   },
                    [y](const Tensor& a, const Tensor& dl) {
                        const Tensor minus_y(Array(-y));
                        return dl * minus_y * exp(minus_y * a);
@@ -318,22 +280,6 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
         }
     }
     return reduced("cross_entropy", logits, std::move(losses), reduction,
-                   [logits, log_p, t, n, c](const Array& dl) {
-                       Array da = xt::exp(log_p);  // softmax(a)
-                       for (std::size_t i = 0; i < n; ++i) {
-                           float* row = da.data() + i * c;
-                           if (t.is_index) {
-                               for (std::size_t k = 0; k < c; ++k) row[k] *= dl(i);
-                               row[t.index[i]] -= dl(i);
-                           } else {
-                               float s = 0.0f;
-                               for (std::size_t k = 0; k < c; ++k) s += t.probabilities(i, k);
-                               for (std::size_t k = 0; k < c; ++k)
-                                   row[k] = dl(i) * (row[k] * s - t.probabilities(i, k));
-                           }
-                       }
-                       logits.accumulate_grad(std::move(da));
-                   },
                    [t, n, c](const Tensor& a, const Tensor& dl) {
                        // (softmax(a) s - y) dl, row by row, with y one-hot or probabilities
                        Array y = t.is_index ? Array(xt::zeros<float>({n, c})) : t.probabilities;
@@ -361,15 +307,6 @@ Tensor cross_entropy_from_probabilities(const Tensor& probabilities, const Tenso
     const Array& a = probabilities.value();
     Array losses = -detail::sum_axes(y * xt::log(xt::maximum(a, probability_eps)), {1});
     return reduced(op, probabilities, std::move(losses), reduction,
-                   [probabilities, y, n, c](const Array& dl) {
-                       const Array& a = probabilities.value();
-                       Array da = Array::from_shape({n, c});
-                       for (std::size_t i = 0; i < n; ++i)
-                           for (std::size_t k = 0; k < c; ++k)
-                               da(i, k) = a(i, k) > probability_eps ? -dl(i) * y(i, k) / a(i, k)
-                                                                    : 0.0f;
-                       probabilities.accumulate_grad(std::move(da));
-                   },
                    [y, n](const Tensor& a, const Tensor& dl) {
                        const Tensor kept(xt::where(a.value() > probability_eps, y, 0.0f));
                        return -reshape(dl, {n, 1}) * kept / clamp(a, probability_eps, 1.0f);

@@ -13,7 +13,7 @@ namespace {
 
 // y = x, recorded as an op whose backward throws: a user's closure that fails.
 Tensor failing(const Tensor& x, const char* message = "the closure failed") {
-    return record("boom", {x}, x.value(), [message](const Array&, const Array&) {
+    return record("boom", {x}, x.value(), [message](const Inputs&, const Tensor&, const Tensor&) -> Grads {
         throw std::runtime_error(message);
     });
 }

@@ -22,8 +22,8 @@ Tensor log_cosh(const Tensor& prediction, const Tensor& target) {
     Array l = xt::abs(d) + xt::log1p(xt::exp(-2.0f * xt::abs(d))) - std::log(2.0f);
     // One record, as the built-in losses: the target is data and gets no gradient.
     return record("log_cosh", {prediction}, std::move(l),
-                  [prediction, d](const Array& dy, const Array&) {
-                      prediction.accumulate_grad(dy * xt::tanh(d));
+                  [t = target.detach()](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{dy * tanh(in[0] - t)};  // dl/da = tanh(a - y)
                   });
 }
 

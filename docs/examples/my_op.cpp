@@ -11,9 +11,10 @@ using namespace tapegrad;
 Tensor softplus(const Tensor& x) {
     const Array& v = x.value();
     Array y = xt::maximum(v, 0.0f) + xt::log1p(xt::exp(-xt::abs(v)));
-    return record("softplus", {x}, std::move(y), [x](const Array& dy, const Array&) {
-        x.accumulate_grad(dy / (1.0f + xt::exp(-x.value())));  // dx = dy * sigmoid(x)
-    });
+    return record("softplus", {x}, std::move(y),
+                  [](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      return Grads{dy * sigmoid(in[0])};  // dx = dy * sigmoid(x)
+                  });
 }
 
 // The backward against central finite differences, at points on both sides of 0.
