@@ -33,7 +33,7 @@ for setting in "${runs[@]}"; do
   start=$SECONDS
   if (cd "$build" && env "$setting" ctest --output-on-failure -j"$jobs" -E '^checkpoint_survives_sigkill$' \
         > "ctest-${setting//=/-}.log" 2>&1); then
-    echo "   passed ($(grep -o '[0-9]* tests passed\|tests passed.*' "$build/ctest-${setting//=/-}.log" | tail -1), $((SECONDS - start)) s)"
+    echo "   passed ($(grep -o 'out of [0-9]*' "$build/ctest-${setting//=/-}.log" | tail -1 | tr -dc 0-9) tests, $((SECONDS - start)) s)"
   else
     grep -E "Failed|\*\*\*" "$build/ctest-${setting//=/-}.log" | head -20 >&2
     failed+=("$setting")

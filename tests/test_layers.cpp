@@ -365,7 +365,12 @@ TEST_CASE("Sequential runs BatchNorm2D, ReLU and MaxPool2D(2) in training as one
         return square(batch_norm_relu_max_pool2d(t[0], Tensor(), Tensor(), t[1], t[2]));
     };
     CHECK_GRAD(gradcheck(f, {smooth, wt, bs}));
-    CHECK_GRADGRAD(gradgradcheck(f, {smooth, wt, bs}));
+    // A step of 1e-2: at gradgradcheck's 1e-3 the float32 rounding of the gradients, divided by
+    // the step, is about its tolerance (errors 1.5e-3 with the fast path, 2.0e-3 with the tensor
+    // form; 3e-4 for both at 1e-2, and no kink of relu or of the pool is crossed in between).
+    GradcheckOptions wide;
+    wide.eps = 1e-2;
+    CHECK_GRADGRAD(gradgradcheck(f, {smooth, wt, bs}, wide));
 }
 
 TEST_CASE("Dropout drops in training and is the identity after eval(), and train() turns it back on") {
