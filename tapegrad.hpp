@@ -28,6 +28,7 @@
 #include "ops/shape.hpp"
 
 #include "nn/attention.hpp"
+#include "nn/fuse.hpp"
 #include "nn/init.hpp"
 #include "nn/layers.hpp"
 #include "nn/loss_registry.hpp"

@@ -1,7 +1,7 @@
 #include "layers.hpp"
 
+#include <algorithm>
 #include <stdexcept>
-#include <typeinfo>
 
 #include "../ops/activation.hpp"
 #include "../ops/conv.hpp"
@@ -238,48 +238,49 @@ void Sequential::throw_wrong_type(std::size_t i) const {
                                 (*this)[i]->type_name() + ", not the type asked for");
 }
 
-// A ReLU followed by MaxPool2D with kernel 2, stride 2 and no padding runs as relu_max_pool2d
-// (ops/pool.hpp): the values and gradients of the two layers, in one pass over the input and
-// without the ReLU's output in between; with a BatchNorm2D in training before them, the three
-// run as batch_norm_relu_max_pool2d (ops/norm.hpp). Not while summary() records each layer's
-// call. Returns how many layers from i on run as one op: 1 (none fused), 2 or 3.
-std::size_t Sequential::fused_layers(std::size_t i) const {
-    if (Module::recording_calls()) return 1;
-    // Exactly these types: a layer derived from one may do something else in forward().
-    auto is_relu_pool = [this](std::size_t k) {
-        if (k + 1 >= size()) return false;
-        const Module& first = *named_children()[k].second;
-        const Module& second = *named_children()[k + 1].second;
-        if (typeid(first) != typeid(ReLU) || typeid(second) != typeid(MaxPool2D)) return false;
-        const auto& pool = static_cast<const MaxPool2D&>(second);
-        return pool.kernel() == 2 && pool.stride() == 2 && pool.padding() == 0;
-    };
-    const Module& layer = *named_children()[i].second;
-    if (typeid(layer) == typeid(BatchNorm2D) && layer.is_training() && is_relu_pool(i + 1)) return 3;
-    return is_relu_pool(i) ? 2 : 1;
+void Sequential::run_as_one(std::size_t first, std::size_t count, std::shared_ptr<Module> module) {
+    if (count == 0 || first + count > size() || !module)
+        throw std::invalid_argument("Sequential::run_as_one: layers " + std::to_string(first) +
+                                    " to " + std::to_string(first + count) +
+                                    " are not a run of this model's " + std::to_string(size()) +
+                                    " layers, or the module is null");
+    for (const RunAsOne& run : runs_as_one_)
+        if (first < run.first + run.count && run.first < first + count)
+            throw std::invalid_argument("Sequential::run_as_one: layers " + std::to_string(first) +
+                                        " to " + std::to_string(first + count - 1) +
+                                        " overlap a run that already runs as one");
+    auto at = std::find_if(runs_as_one_.begin(), runs_as_one_.end(),
+                           [first](const RunAsOne& run) { return run.first > first; });
+    runs_as_one_.insert(at, {first, count, std::move(module)});
 }
 
+std::string Sequential::extra_repr() const {
+    std::string text;
+    for (const RunAsOne& run : runs_as_one_)
+        text += (text.empty() ? "fused: " : ", ") + std::to_string(run.first) + "-" +
+                std::to_string(run.first + run.count - 1) + " as " + run.module->type_name();
+    return text;
+}
+
+// Each layer in turn; a run given to run_as_one as its one module, except while summary()
+// lists the layers one by one (the numbers are the same).
 Tensor Sequential::forward(const Tensor& x) {
     Tensor y = x;
-    for (std::size_t i = 0; i < size(); ++i) {
-        Module& layer = *named_children()[i].second;
+    auto run = runs_as_one_.begin();
+    for (std::size_t i = 0; i < size();) {
+        Module* layer = named_children()[i].second.get();
+        std::size_t count = 1;
+        if (run != runs_as_one_.end() && run->first == i) {
+            if (!Module::recording_calls()) layer = run->module.get(), count = run->count;
+            ++run;
+        }
         try {
-            const std::size_t fused = fused_layers(i);
-            if (fused == 3) {  // BatchNorm2D, ReLU, MaxPool2D(2): one op, the same numbers
-                y = static_cast<BatchNorm&>(layer).forward_relu_max_pool2d(y);
-                i += 2;
-                continue;
-            }
-            if (fused == 2) {  // ReLU then MaxPool2D(2): one op, the same numbers
-                y = relu_max_pool2d(y);
-                ++i;
-                continue;
-            }
-            y = layer(y);
+            y = (*layer)(y);
         } catch (const std::invalid_argument& e) {
             throw std::invalid_argument("Sequential: layer " + std::to_string(i) + " (" +
-                                        layer.type_name() + "): " + e.what());
+                                        layer->type_name() + "): " + e.what());
         }
+        i += count;
     }
     return y;
 }

@@ -238,7 +238,7 @@ class BatchNorm : public Module {
     std::string type_name() const override { return rank_ == 2 ? "BatchNorm1D" : "BatchNorm2D"; }
     std::string extra_repr() const override;
     // forward, then ReLU and MaxPool2D(2), as one op in training (batch_norm_relu_max_pool2d):
-    // what Sequential runs for these three layers in a row. Elsewhere the three ops.
+    // what nn::fuse runs for these three layers in a row. Elsewhere the three ops.
     Tensor forward_relu_max_pool2d(const Tensor& x);
 
     Tensor weight, bias;                     // [features]
@@ -321,10 +321,20 @@ class Sequential : public Module {
 
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Sequential"; }
+    std::string extra_repr() const override;  // names the runs of layers that run as one
+
+    // Runs `module` in place of the `count` layers from `first` on, which stay this model's
+    // children with their names (state_dict, train()/eval() and summary() still see them): how
+    // nn::fuse (nn/fuse.hpp) makes layers run as one op. The tape then shows that op.
+    void run_as_one(std::size_t first, std::size_t count, std::shared_ptr<Module> module);
 
   private:
     [[noreturn]] void throw_wrong_type(std::size_t i) const;
-    std::size_t fused_layers(std::size_t i) const;
+    struct RunAsOne {
+        std::size_t first, count;
+        std::shared_ptr<Module> module;
+    };
+    std::vector<RunAsOne> runs_as_one_;  // by first layer
 };
 
 }  // namespace tapegrad::nn

@@ -11,18 +11,20 @@ std::vector<std::string> model_names() { return {"cnn", "cnn_bn", "mlp", "relu_m
 bool takes_images(const std::string& name) { return name == "cnn" || name == "cnn_bn"; }
 
 std::shared_ptr<Sequential> make_model(const std::string& name, std::size_t outputs) {
+    // The convolutional models ask for fusion (nn/fuse.hpp): each ReLU + MaxPool2D(2), and
+    // BatchNorm2D + ReLU + MaxPool2D(2) in training, run as one op with the same numbers.
     if (name == "cnn")
-        return std::make_shared<Sequential>(
+        return fuse(Sequential(
             std::make_shared<Conv2D>(1, 20, 5, 1, 2), std::make_shared<ReLU>(),
             std::make_shared<MaxPool2D>(2, 2), std::make_shared<Conv2D>(20, 20, 5, 1, 2),
             std::make_shared<ReLU>(), std::make_shared<MaxPool2D>(2, 2),
-            std::make_shared<Flatten>(), std::make_shared<Linear>(980, outputs));
+            std::make_shared<Flatten>(), std::make_shared<Linear>(980, outputs)));
     if (name == "cnn_bn")  // convolutions without bias: BatchNorm's shift takes its place
-        return std::make_shared<Sequential>(
+        return fuse(Sequential(
             Conv2D(1, 32, 3, 1, 1, 1, 1, false), BatchNorm2D(32), ReLU(), MaxPool2D(2),
             Conv2D(32, 64, 3, 1, 1, 1, 1, false), BatchNorm2D(64), ReLU(), MaxPool2D(2),
             Conv2D(64, 64, 3, 1, 1, 1, 1, false), BatchNorm2D(64), ReLU(), MaxPool2D(2),
-            Flatten(), Dropout(0.25f), Linear(64 * 3 * 3, outputs));
+            Flatten(), Dropout(0.25f), Linear(64 * 3 * 3, outputs)));
     if (name == "mlp")
         return std::make_shared<Sequential>(
             std::make_shared<Linear>(784, 10), std::make_shared<Sigmoid>(),
