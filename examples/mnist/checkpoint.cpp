@@ -1,8 +1,5 @@
 #include "checkpoint.hpp"
 
-#include <signal.h>
-
-#include <atomic>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -16,25 +13,10 @@ using examples::EpochMetrics;
 
 namespace {
 
-std::atomic<int> stop_requested{0};
-
-void on_stop_signal(int signal) { stop_requested = signal; }
-
 // The columns of extra.history, one row per epoch.
 constexpr std::size_t history_columns = 6;
 
 }  // namespace
-
-void catch_stop_signals() {
-    struct sigaction action {};
-    action.sa_handler = on_stop_signal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the program at once
-    sigaction(SIGINT, &action, nullptr);
-    sigaction(SIGTERM, &action, nullptr);
-}
-
-int stop_signal() { return stop_requested; }
 
 std::string run_settings(const Options& o) {
     using examples::shortest;

@@ -18,17 +18,6 @@
 
 namespace mnist {
 
-// Ctrl-C (SIGINT) or SIGTERM: the handler only sets a flag, all a signal handler may safely do;
-// training looks at it after every batch, writes a checkpoint and stops. A second Ctrl-C ends the
-// program at once.
-void catch_stop_signals();
-int stop_signal();  // the signal that asked to stop, or 0
-
-// Thrown when training stops on a signal, after the checkpoint is written; main exits 128 + signal.
-struct Stopped : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
 // Where a run is: `epochs_done` whole epochs, then `batch_losses.size()` batches of the next.
 struct RunState {
     std::size_t epochs_done = 0;

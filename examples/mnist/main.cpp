@@ -25,6 +25,7 @@
 
 #include "../common/cli.hpp"
 #include "../common/progress.hpp"
+#include "../common/run_control.hpp"
 #include "../common/training.hpp"
 #include "checkpoint.hpp"
 #include "heads.hpp"
@@ -43,7 +44,6 @@ using mnist::RunState;
 // With --distributed: this process's place in the MPI job (null: training alone).
 distributed::Session* session = nullptr;
 bool lead() { return !session || session->rank() == 0; }  // prints and writes files
-int stopped_by = 0;  // the signal that stopped the run, agreed by every process
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const Options& o, const nn::Module& model) {
     if (o.optimizer == "sgd")
@@ -99,6 +99,44 @@ std::pair<double, double> evaluate(nn::Module& model, const Head& head, const Da
     return {loss_sum / data.size(), correct / data.size()};
 }
 
+// Where --resume says the run was (a new run: nowhere yet). Distributed, every process reads
+// its own copy of the file.
+RunState resume(const Options& o, nn::Module& model, optim::Optimizer& optimizer,
+                optim::Scheduler* schedule, std::size_t batches_per_epoch) {
+    if (o.resume.empty()) return {};
+    Options local = o;
+    local.resume = session ? distributed::local_copy(*session, o.resume) : o.resume;
+    RunState state = mnist::resume_run(local, model, optimizer, schedule, batches_per_epoch);
+    if (local.resume != o.resume) std::remove(local.resume.c_str());
+    return state;
+}
+
+// An epoch's metrics, the test set's included, printed as one line.
+EpochMetrics epoch_metrics(nn::Module& model, const Head& head, const Dataset& test_set,
+                           std::size_t epoch, double train_loss, std::size_t seen,
+                           const examples::Progress& progress, const std::string& tag,
+                           const Options& o) {
+    EpochMetrics m;
+    m.epoch = epoch;
+    m.seconds = progress.seconds();
+    m.train_loss = train_loss;
+    m.images_per_second = seen / m.seconds;
+    std::tie(m.test_loss, m.test_accuracy) = evaluate(model, head, test_set);
+    std::cout << tag << "epoch " << epoch << "/" << o.epochs << std::fixed << std::setprecision(4)
+              << "  train loss " << m.train_loss << "  test loss " << m.test_loss
+              << "  test accuracy " << std::setprecision(2) << 100 * m.test_accuracy << " %  "
+              << std::setprecision(1) << m.seconds << " s  " << std::setprecision(0)
+              << m.images_per_second << " img/s" << std::defaultfloat << std::endl;
+    return m;
+}
+
+// How long each process waited for the others' gradients.
+void print_waits(const std::vector<double>& waits) {
+    std::cout << "waited for gradients (s), by process:";
+    for (double w : waits) std::cout << " " << std::fixed << std::setprecision(2) << w;
+    std::cout << std::defaultfloat << "\n";
+}
+
 // Trains one model (from scratch, or from --load or --resume); returns the metrics of every
 // epoch. Writes --checkpoint after every epoch; stops after --stop-after epochs, or on a signal.
 std::vector<EpochMetrics> train(const Options& o, const Head& head, const Dataset& train_set,
@@ -108,168 +146,65 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
     if (!o.load.empty()) nn::load(*model, o.load);
     if (session) distributed::broadcast_parameters(*session, *model);  // rank 0's weights everywhere
     auto optimizer = make_optimizer(o, *model);
-    // Sums the ranks' gradients during every backward(), weighted by their shares of the batch.
-    std::unique_ptr<distributed::GradReducer> reducer;
-    if (session) reducer = std::make_unique<distributed::GradReducer>(*session, model->parameters());
     const nn::LossFn loss_fn = loss_function(head);
     DataLoader loader(train_set, o.batch_size, /*shuffle=*/true, o.seed);
     // Made before --resume loads the optimizer's state: its base is --lr, not the rate saved.
     const std::shared_ptr<optim::Scheduler> schedule = make_schedule(o, *optimizer, loader.num_batches());
     const bool per_batch = o.schedule == "onecycle";
-
-    RunState state;
-    if (!o.resume.empty()) {
-        Options local = o;
-        local.resume = session ? distributed::local_copy(*session, o.resume) : o.resume;
-        state = mnist::resume_run(local, *model, *optimizer, schedule.get(), loader.num_batches());
-        if (local.resume != o.resume) std::remove(local.resume.c_str());
-    }
-    // Every rank saves the same state; rank 0 writes it, once all agree.
-    auto save = [&](const std::string& path) {
-        if (session) distributed::check_same_state(*session, *model, optimizer.get());
-        if (lead()) mnist::save_run(path, o, *model, *optimizer, schedule.get(), state);
-        if (session) session->barrier();
-    };
-    // A stop every rank agrees on: the signal that reached any of them (0: none). `gathered`
-    // is every rank's (loss share, signal) of a step, when the step already gathered them.
-    // Distributed, only the gathered signals count: one arriving since is for the next check.
-    auto stop_requested = [&](std::vector<double> gathered = {}) {
-        int signal = session ? 0 : mnist::stop_signal();
-        if (session && gathered.empty())
-            gathered = session->all_gather(
-                std::vector<double>{0.0, static_cast<double>(mnist::stop_signal())});
-        for (std::size_t r = 1; r < gathered.size(); r += 2)
-            signal = std::max(signal, static_cast<int>(gathered[r]));
-        stopped_by = signal;
-        return signal != 0;
-    };
-    std::vector<EpochMetrics>& history = state.history;
-    // Stopped by a signal: the checkpoint goes to --checkpoint, else beside the program's work.
-    const std::string stop_path = o.checkpoint.empty() ? "mnist-interrupted.npz" : o.checkpoint;
-    auto stop = [&](const std::string& where) {
-        save(stop_path);
-        const bool ctrl_c = stopped_by == SIGINT;
-        throw mnist::Stopped(std::string("stopped by ") + (ctrl_c ? "Ctrl-C (SIGINT)" : "SIGTERM") +
-                             " " + where +
-                      ": saved a checkpoint to " + stop_path + "; continue with --resume " +
-                      stop_path + (o.checkpoint.empty() ? "" : " --checkpoint " + stop_path));
-    };
+    RunState state = resume(o, *model, *optimizer, schedule.get(), loader.num_batches());
+    examples::RunControl run(session, *model, *optimizer,
+                             {"mnist", tag, o.lr, o.keep_going_on_nan, o.clip_grad_norm, o.checkpoint},
+                             [&](const std::string& path) {
+                                 mnist::save_run(path, o, *model, *optimizer, schedule.get(), state);
+                             });
     const std::size_t last_epoch = o.stop_after ? std::min(o.stop_after, o.epochs) : o.epochs;
     for (std::size_t epoch = state.epochs_done + 1; epoch <= last_epoch; ++epoch) {
         if (schedule && !per_batch) schedule->restart(epoch - 1);  // this epoch's rate, also on --resume
+        const DataLoader::Epoch batches = loader.epoch(epoch);
         examples::Progress progress(tag + "epoch " + std::to_string(epoch) + "/" +
-                                        std::to_string(o.epochs),
-                                    loader.num_batches(), o.batch_size);
-        // Resumed in the middle of this epoch: count the batches done before the stop.
-        double loss_sum = 0;
+                                        std::to_string(o.epochs), batches.size(), o.batch_size);
+        double loss_sum = 0;  // resumed in this epoch: with the batches done before the stop
         for (float weighted : state.batch_losses) loss_sum += weighted;
         std::size_t seen = state.batch_losses.size() * o.batch_size;
-        std::size_t non_finite = 0;
-        const DataLoader::Epoch batches = loader.epoch(epoch);
-        for (std::size_t b = state.batch_losses.size(); b < batches.size(); ++b) {
-            // Distributed: this rank's contiguous part of the global batch, and the batch's mean
-            // loss summed from every rank's share, the same on every rank.
-            // One small all-gather per step carries each rank's share of the loss and any stop
-            // signal it received.
+        for (std::size_t b = state.batch_losses.size(); b < batches.size(); ++b) {  // resumed: from there
             const std::vector<std::size_t> indices = batches.batch_indices(b);
-            const std::size_t global = indices.size();
-            const Shard shard = session ? shard_of(global, static_cast<std::size_t>(session->rank()),
-                                                   static_cast<std::size_t>(session->size()))
-                                        : Shard{0, global, 1.0};
+            const std::vector<std::size_t> mine = run.part(indices);  // distributed: this process's part
             Tensor loss;
-            float value = 0.0f;
-            if (shard.size() > 0) {
-                const Batch batch = train_set.get_batch(std::vector<std::size_t>(
-                    indices.begin() + static_cast<std::ptrdiff_t>(shard.begin),
-                    indices.begin() + static_cast<std::ptrdiff_t>(shard.end)));
-                const Tensor outputs = (*model)(Tensor(batch.inputs));
-                loss = loss_fn(mnist::predict(head, outputs),
+            if (!mine.empty()) {
+                const Batch batch = train_set.get_batch(mine);
+                loss = loss_fn(mnist::predict(head, (*model)(Tensor(batch.inputs))),
                                Tensor(mnist::targets(head, batch.targets)));
-                value = loss.item();
             }
-            std::vector<double> gathered;
-            if (session) {
-                reducer->set_weight(shard.weight);
-                gathered = session->all_gather(std::vector<double>{
-                    shard.weight * value, static_cast<double>(mnist::stop_signal())});
-                double sum = 0;
-                for (std::size_t r = 0; r < gathered.size(); r += 2) sum += gathered[r];
-                value = static_cast<float>(sum);
-            }
-            bool finite = true;
-            try {
-                finite = examples::check_loss(value, "the loss", epoch, b + 1, batches.size(),
-                                              o.lr, o.keep_going_on_nan);
-            } catch (const std::runtime_error& e) {
-                if (!session) throw;
-                throw distributed::CollectiveError(e.what());  // every rank has the same loss: all stop
-            }
-            if (!finite && non_finite++ == 0)
-                std::cout << tag << "warning: the loss is " << examples::format_number(value)
-                          << " at epoch " << epoch << ", batch " << b + 1
-                          << "; training goes on (--keep-going-on-nan)" << std::endl;
-            optimizer->zero_grad();
-            if (loss.defined()) loss.backward();
-            else reducer->reduce_zeros();  // an empty shard still takes part
-            if (o.clip_grad_norm > 0.0f)
-                optim::clip_grad_norm(optimizer->params(), o.clip_grad_norm, 2.0,
-                                      !o.keep_going_on_nan);
-            optimizer->step();
-            const bool last_step = epoch == o.epochs && b + 1 == batches.size();
-            if (per_batch && !last_step) schedule->step();  // onecycle: the next batch's rate
-            const float weighted = value * global;
-            loss_sum += weighted;
-            seen += global;
-            state.batch_losses.push_back(weighted);
+            const float value = run.step(loss, {epoch, b + 1, batches.size()});  // backward, step
+            if (per_batch && !(epoch == o.epochs && b + 1 == batches.size())) schedule->step();
+            state.batch_losses.push_back(value * indices.size());
+            loss_sum += value * indices.size();
+            seen += indices.size();
             progress.update(b + 1, static_cast<float>(loss_sum / seen));
-            if (b + 1 < batches.size() && stop_requested(gathered)) {
+            if (b + 1 < batches.size() && run.asked_to_stop()) {
                 progress.finish();
-                stop("in epoch " + std::to_string(epoch) + " after batch " + std::to_string(b + 1) +
-                     "/" + std::to_string(batches.size()));
+                run.stop("in epoch " + std::to_string(epoch) + " after batch " +
+                         std::to_string(b + 1) + "/" + std::to_string(batches.size()));
             }
         }
         progress.finish();
-        if (non_finite)
-            std::cout << tag << "warning: " << non_finite << " of " << batches.size()
-                      << " batches of epoch " << epoch << " had a loss that is not finite\n";
-        EpochMetrics m;
-        m.epoch = epoch;
-        m.seconds = progress.seconds();
-        m.train_loss = loss_sum / seen;
-        m.images_per_second = seen / m.seconds;
-        std::tie(m.test_loss, m.test_accuracy) = evaluate(*model, head, test_set);
-        std::cout << tag << "epoch " << epoch << "/" << o.epochs << std::fixed
-                  << std::setprecision(4) << "  train loss " << m.train_loss << "  test loss "
-                  << m.test_loss << "  test accuracy " << std::setprecision(2)
-                  << 100 * m.test_accuracy << " %  " << std::setprecision(1) << m.seconds
-                  << " s  " << std::setprecision(0) << m.images_per_second << " img/s"
-                  << std::defaultfloat << std::endl;
-        history.push_back(m);
+        state.history.push_back(
+            epoch_metrics(*model, head, test_set, epoch, loss_sum / seen, seen, progress, tag, o));
         state.epochs_done = epoch;
         state.batch_losses.clear();
-        if (!o.metrics.empty() && lead()) examples::write_metrics(o.metrics, history);
-        if (!o.checkpoint.empty()) save(o.checkpoint);
-        if (stop_requested()) stop("after epoch " + std::to_string(epoch));
+        if (!o.metrics.empty() && run.lead()) examples::write_metrics(o.metrics, state.history);
+        run.end_epoch(epoch, batches.size());
     }
-    if (session) {  // how long each process waited for the others' gradients
-        const std::vector<double> waits = session->all_gather(reducer->wait_seconds());
-        std::cout << "waited for gradients (s), by process:";
-        for (double w : waits) std::cout << " " << std::fixed << std::setprecision(2) << w;
-        std::cout << std::defaultfloat << "\n";
-    }
+    if (session) print_waits(run.wait_seconds());
     if (last_epoch < o.epochs) {
-        std::cout << "stopped after epoch " << last_epoch << " of " << o.epochs
-                  << " (--stop-after)"
-                  << (o.checkpoint.empty() ? std::string()
-                                           : "; continue with --resume " + o.checkpoint)
+        std::cout << "stopped after epoch " << last_epoch << " of " << o.epochs << " (--stop-after)"
+                  << (o.checkpoint.empty() ? std::string() : "; continue with --resume " + o.checkpoint)
                   << "\n";
-        return history;
-    }
-    if (!o.save.empty() && lead()) {
+    } else if (!o.save.empty() && run.lead()) {
         nn::save(*model, o.save);
         std::cout << "saved the model to " << o.save << "\n";
     }
-    return history;
+    return state.history;
 }
 
 int predict(const Options& o) {
@@ -347,7 +282,7 @@ int run(const Options& o) {
     if (o.compare_losses) return compare_losses(o, train_set, test_set);
     const Head head = mnist::head_for(o.loss);
     std::cout << "loss: " << o.loss << " (" << head.description << ")\n";
-    mnist::catch_stop_signals();
+    examples::catch_stop_signals();
     if (session)
         std::cout << "distributed: " << session->size() << " processes, " << num_threads()
                   << " threads each; batch " << o.batch_size << " split among them\n";
@@ -447,10 +382,10 @@ int main(int argc, char** argv) {
             throw std::invalid_argument("--resume continues a run, model included: it takes no "
                                         "--load");
         return run(o);
-    } catch (const mnist::Stopped& e) {
+    } catch (const examples::Stopped& e) {
         std::cout << "mnist: " << e.what() << std::endl;
         std::cout.rdbuf(cout_buffer);
-        return 128 + stopped_by;
+        return 128 + e.signal;
     } catch (const distributed::CollectiveError& e) {  // every rank has it: all end normally
         std::cout.rdbuf(cout_buffer);
         if (lead()) std::cerr << "mnist: " << e.what() << "\n";
