@@ -40,8 +40,8 @@ Span inside(std::size_t size, std::size_t out, std::size_t s, std::size_t k, std
 // The work goes image by image: cols [K, Hout*Wout] with K = C*kh*kw rows (c, u, v) holds one
 // image's patches, and W [O, K] · cols is that image's output [O, Hout*Wout], already in y's
 // layout. One image's cols stays in the core's L2 cache (500 x 196 floats for the tutorial's
-// second conv); a single GEMM over the whole batch would stream a 39 MB cols through memory
-// instead (the commit history has the measurements). The threads split the batch
+// second conv), where one GEMM over the whole batch would stream its cols through memory. The
+// threads split the batch
 // into contiguous ranges of images (backend/parallel.hpp), each with its own scratch buffer and, in
 // backward, its own partial dW, added up in thread order.
 //
@@ -55,14 +55,14 @@ struct ConvGeometry {
     std::size_t ho, wo;  // y
     std::vector<std::uint32_t> keep;  // column masks of the same-width fast path (see im2col)
     // inside() for each kernel row u and column v, worked out once: im2col and col2im need them
-    // for every (image, channel, u, v), and the divisions showed as a sixth of im2col's time.
+    // for every (image, channel, u, v), and would otherwise divide for each.
     std::vector<Span> row_span, col_span;
     // The per-image products; generated for these exact sizes where tapegrad can
     // (backend/small_gemm.hpp), else on OpenBLAS. dcols takes W transposed, which only pays
     // with a generated kernel: without one, dx goes through sgemm on W as it is.
     // dW goes through its transpose for the same reason: dWt_g = cols_g · dY_gT with dY_g
     // transposed per image (og x P floats, a fraction of cols), where OpenBLAS's dW = dY · colsT
-    // packed the whole of cols on every call (half of the product's time on the tutorial CNN).
+    // packs the whole of cols on every call.
     struct Gemms {
         SmallGemm y;      // y_g [og, P] = W_g [og, kg] · cols_g [kg, P]
         SmallGemm dcols;  // dcols_g [kg, P] = Wt_g [kg, og] · dY_g [og, P]

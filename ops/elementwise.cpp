@@ -29,9 +29,8 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
 
 namespace {
 
-// f of each element of x, in a copy of x: detail::map for the small arrays of scalar code (the
-// tape benchmark's chain). The copy takes x's shape and strides as they are; building the result
-// from an xtensor expression works them out again, which costs more than the arithmetic.
+// f of each element of x, in a copy of x: for the small arrays of scalar code, where working out
+// a result's shape and strides from an xtensor expression costs more than the arithmetic.
 template <class F>
 Array map_copy(const Array& x, F f) {
     Array out(x);
