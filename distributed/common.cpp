@@ -24,6 +24,14 @@ struct Fnv {
         for (std::size_t d : a.shape()) add(&d, sizeof d);
         add(a.data(), a.size() * sizeof(float));
     }
+    void add(const TypedArray& a) {  // its dtype, shape and bytes
+        const auto dtype = static_cast<int>(dtype_of(a));
+        add(&dtype, sizeof dtype);
+        std::visit([this](const auto& array) {
+            for (std::size_t d : array.shape()) add(&d, sizeof d);
+            add(array.data(), array.size() * sizeof(*array.data()));
+        }, a);
+    }
 };
 
 }  // namespace

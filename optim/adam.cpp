@@ -88,71 +88,55 @@ void Adam::step() {
     }
 }
 
-NamedArrays Adam::state() const {
-    NamedArrays out = base_state({{"betas", Array{betas_.first, betas_.second}},
-                                  {"eps", scalar(eps_)},
-                                  {"weight_decay", scalar(weight_decay_)}});
+void Adam::save_settings(State& out) const {
+    out.put("betas", Array{betas_.first, betas_.second});
+    out.put("eps", eps_);
+    out.put("weight_decay", weight_decay_);
+}
+
+void Adam::save_slots(State& out) const {
     for (std::size_t i = 0; i < params_.size(); ++i) {
         const Moments& s = moments_[i];
         if (s.step == 0.0f) continue;
         const std::string at = "." + std::to_string(i);
-        out.emplace_back("step" + at, scalar(s.step));
-        out.emplace_back("exp_avg" + at, s.exp_avg);
-        out.emplace_back("exp_avg_sq" + at, s.exp_avg_sq);
+        out.put("step" + at, s.step);
+        out.put("exp_avg" + at, s.exp_avg);
+        out.put("exp_avg_sq" + at, s.exp_avg_sq);
     }
-    return out;
 }
 
-void Adam::load_state(const NamedArrays& state) {
-    // Everything is checked before anything changes.
-    const SavedState saved = split_state(state, {"lr", "betas", "eps", "weight_decay"},
-                                         {"step", "exp_avg", "exp_avg_sq"}, {"step"});
-    const std::vector<float> lrs = group_lrs(saved);
+std::function<void()> Adam::read_state(const StateReader& in) {
     std::pair<float, float> betas = betas_;
-    if (auto it = saved.hyper.find("betas"); it != saved.hyper.end()) {
-        const Array& value = *it->second;
-        if (value.size() != 2)
-            throw std::invalid_argument(std::string(name_) +
-                                        ".load_state: 'betas' must hold two numbers, but its "
-                                        "shape is " + shape_str(value.shape()));
-        betas = {value.data()[0], value.data()[1]};
+    if (const Array* value = in.float32s("betas")) {
+        if (value->size() != 2)
+            in.fail("'betas' must hold two numbers, but its shape is " + shape_str(value->shape()));
+        betas = {value->data()[0], value->data()[1]};
     }
-    const float eps = hyper_or(saved, "eps", eps_);
-    const float weight_decay = hyper_or(saved, "weight_decay", weight_decay_);
-
+    const float eps = in.float32("eps", eps_);
+    const float weight_decay = in.float32("weight_decay", weight_decay_);
+    check_hyper_parameters(betas, eps, weight_decay);
     // A parameter has all three of step, exp_avg and exp_avg_sq, or none (no step taken yet).
     std::vector<Moments> moments(params_.size());
-    auto entry = [&](const char* kind, std::size_t i) -> const Array* {
-        auto k = saved.per_param.find(kind);
-        if (k == saved.per_param.end()) return nullptr;
-        auto it = k->second.find(i);
-        return it == k->second.end() ? nullptr : it->second;
-    };
     for (std::size_t i = 0; i < params_.size(); ++i) {
-        const Array *step = entry("step", i), *avg = entry("exp_avg", i),
-                    *avg_sq = entry("exp_avg_sq", i);
+        float count = 0.0f;
+        const bool has_step = in.per_param_number("step", i, count);
+        const Array* avg = in.per_param("exp_avg", i, params_[i].shape());
+        const Array* avg_sq = in.per_param("exp_avg_sq", i, params_[i].shape());
         const std::string at = std::to_string(i);
-        const float count = step ? *step->begin() : 0.0f;
-        if (step && !(count >= 1.0f && count == std::floor(count)))
-            throw std::invalid_argument(std::string(name_) + ".load_state: 'step." + at +
-                                        "' must be a whole number >= 1, but it is " +
-                                        number_str(count));
-        if (!step && !avg && !avg_sq) continue;
-        if (!step || !avg || !avg_sq)
-            throw std::invalid_argument(std::string(name_) + ".load_state: parameter " + at +
-                                        " needs all of step." + at + ", exp_avg." + at +
-                                        " and exp_avg_sq." + at + ", but some are missing");
-        moments[i].step = count;
-        moments[i].exp_avg = *avg;
-        moments[i].exp_avg_sq = *avg_sq;
+        if (has_step && !(count >= 1.0f && count == std::floor(count)))
+            in.fail("'step." + at + "' must be a whole number >= 1, but it is " + number_str(count));
+        if (!has_step && !avg && !avg_sq) continue;
+        if (!has_step || !avg || !avg_sq)
+            in.fail("parameter " + at + " needs all of step." + at + ", exp_avg." + at +
+                    " and exp_avg_sq." + at + ", but some are missing");
+        moments[i] = {count, *avg, *avg_sq};
     }
-    check_hyper_parameters(betas, eps, weight_decay);
-
-    set_group_lrs(lrs);
-    betas_ = betas;
-    eps_ = eps;
-    weight_decay_ = weight_decay;
-    moments_ = std::move(moments);
+    return [=]() mutable {
+        betas_ = betas;
+        eps_ = eps;
+        weight_decay_ = weight_decay;
+        moments_ = std::move(moments);
+    };
 }
 
 }  // namespace tapegrad::optim

@@ -35,8 +35,11 @@ class Adam : public Optimizer {
     float eps() const { return eps_; }
     float weight_decay() const { return weight_decay_; }
 
-    NamedArrays state() const override;
-    void load_state(const NamedArrays& state) override;
+
+  protected:
+    void save_settings(State& out) const override;
+    void save_slots(State& out) const override;
+    std::function<void()> read_state(const StateReader& in) override;
 
   protected:
     // AdamW's: weight decay decoupled from the gradient.

@@ -33,11 +33,11 @@ void save(const std::string& path, const nn::Module& model, const Optimizer& opt
 
 NamedTypedArrays load(const std::string& path, nn::Module& model, Optimizer& optimizer,
                       LrScheduler* scheduler) {
-    NamedArrays model_part, optimizer_part;
-    NamedTypedArrays extra, scheduler_part;
+    NamedArrays model_part;
+    NamedTypedArrays optimizer_part, extra, scheduler_part;
     bool has_scheduler = false;
     std::optional<std::string> generator;
-    // The model's and the optimizer's arrays are float32, as they were saved.
+    // The model's arrays are float32, as they were saved (the optimizer checks its own).
     auto floats = [&path](const std::string& name, TypedArray& value) {
         if (auto* a = std::get_if<Array>(&value)) return std::move(*a);
         throw std::runtime_error("load_checkpoint: '" + path + "': entry '" + name + "' is " +
@@ -47,7 +47,7 @@ NamedTypedArrays load(const std::string& path, nn::Module& model, Optimizer& opt
         if (starts_with(name, model_prefix))
             model_part.emplace_back(name.substr(model_prefix.size()), floats(name, value));
         else if (starts_with(name, optimizer_prefix))
-            optimizer_part.emplace_back(name.substr(optimizer_prefix.size()), floats(name, value));
+            optimizer_part.emplace_back(name.substr(optimizer_prefix.size()), std::move(value));
         else if (starts_with(name, scheduler_prefix)) {
             has_scheduler = true;
             scheduler_part.emplace_back(name.substr(scheduler_prefix.size()), std::move(value));
@@ -66,8 +66,8 @@ NamedTypedArrays load(const std::string& path, nn::Module& model, Optimizer& opt
     // The model changes only if the optimizer's (and the scheduler's) state fits too: keep
     // what was there to put back.
     const NamedArrays model_before = nn::parameter_arrays(model);
-    const NamedArrays optimizer_before = optimizer.state();
-    const NamedTypedArrays scheduler_before = scheduler ? scheduler->state() : NamedTypedArrays{};
+    const State optimizer_before = optimizer.state();
+    const State scheduler_before = scheduler ? scheduler->state() : State();
     nn::assign_parameters(model, model_part, "'" + path + "'");
     const char* part = "optimizer";
     try {

@@ -84,30 +84,41 @@ float Optimizer::initial_lr(std::size_t group) {
     return g.initial_lr;
 }
 
-NamedArrays Optimizer::base_state(NamedArrays settings) const {
-    NamedArrays out{{"lr", scalar(groups_[0].lr)}};
+State Optimizer::state() const {
+    State out;
+    out.put("lr", groups_[0].lr);
     if (groups_.size() > 1) {
-        out.emplace_back("group_count", scalar(static_cast<float>(groups_.size())));
+        out.put("group_count", static_cast<float>(groups_.size()));
         for (std::size_t g = 1; g < groups_.size(); ++g)
-            out.emplace_back("group" + std::to_string(g) + ".lr", scalar(groups_[g].lr));
+            out.put("group" + std::to_string(g) + ".lr", groups_[g].lr);
     }
-    for (auto& entry : settings) out.push_back(std::move(entry));
-    out.emplace_back("param_count", scalar(static_cast<float>(params_.size())));
+    save_settings(out);
+    out.put("param_count", static_cast<float>(params_.size()));
+    save_slots(out);
     return out;
 }
 
-std::vector<float> Optimizer::group_lrs(const SavedState& saved) const {
+void Optimizer::load_state(const State& state) {
+    const StateReader in(state, std::string(name_) + ".load_state", params_.size());
+    const float groups = in.float32("group_count", 1.0f);
+    if (groups != static_cast<float>(groups_.size()))
+        in.fail("the state is for " + number_str(groups) + " parameter group" +
+                (groups == 1.0f ? "" : "s") + ", but this optimizer has " +
+                std::to_string(groups_.size()));
+    const float params = in.float32("param_count", static_cast<float>(params_.size()));
+    if (params != static_cast<float>(params_.size()))
+        in.fail("the state is for " + number_str(params) + " parameters, but this optimizer has " +
+                std::to_string(params_.size()));
     std::vector<float> lrs;
     for (std::size_t g = 0; g < groups_.size(); ++g) {
         const std::string name = g == 0 ? "lr" : "group" + std::to_string(g) + ".lr";
-        lrs.push_back(hyper_or(saved, name, groups_[g].lr));
+        lrs.push_back(in.float32(name, groups_[g].lr));
         check_non_negative(name.c_str(), lrs.back());
     }
-    return lrs;
-}
-
-void Optimizer::set_group_lrs(const std::vector<float>& lrs) {
+    const std::function<void()> set_own = read_state(in);
+    in.finish();
     for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].lr = lrs[g];
+    set_own();
 }
 
 void Optimizer::check_non_negative(const char* what, float value) const {
@@ -120,102 +131,6 @@ std::string Optimizer::number_str(float value) {
     std::ostringstream out;
     out << value;
     return out.str();
-}
-
-Array Optimizer::scalar(float value) { return Array{value}; }
-
-float Optimizer::read_scalar(const std::string& name, const Array& value) const {
-    if (value.size() != 1)
-        throw std::invalid_argument(std::string(name_) + ".load_state: '" + name +
-                                    "' must hold one number, but its shape is " +
-                                    shape_str(value.shape()));
-    return *value.begin();
-}
-
-Optimizer::SavedState Optimizer::split_state(const NamedArrays& state,
-                                             const std::vector<std::string>& hyper,
-                                             const std::vector<std::string>& per_param,
-                                             const std::vector<std::string>& scalar_kinds) const {
-    const std::string who = std::string(name_) + ".load_state: ";
-    auto unknown = [&](const std::string& name) {
-        std::string known;
-        for (const std::string& h : hyper) known += h + ", ";
-        known += "param_count";
-        for (std::size_t k = 0; k < per_param.size(); ++k)
-            known += (k + 1 == per_param.size() ? " and " : ", ") + per_param[k] + ".<i>";
-        return std::invalid_argument(who + "'" + name + "' is not a known entry; " + name_ +
-                                     " saves " + known);
-    };
-    auto contains = [](const std::vector<std::string>& names, const std::string& name) {
-        return std::find(names.begin(), names.end(), name) != names.end();
-    };
-    auto is_group_lr = [&](const std::string& name) {
-        for (std::size_t g = 1; g < groups_.size(); ++g)
-            if (name == "group" + std::to_string(g) + ".lr") return true;
-        return false;
-    };
-    SavedState saved;
-    bool saw_group_count = false;
-    std::map<std::string, int> seen;
-    for (const auto& [name, value] : state) {
-        if (seen[name]++) throw std::invalid_argument(who + "'" + name + "' appears twice");
-        if (contains(hyper, name) || is_group_lr(name)) {
-            saved.hyper[name] = &value;
-            continue;
-        }
-        if (name == "group_count") {
-            saw_group_count = true;
-            const float count = read_scalar(name, value);
-            if (count != static_cast<float>(groups_.size()))
-                throw std::invalid_argument(who + "the state is for " + number_str(count) +
-                                            " parameter groups, but this optimizer has " +
-                                            std::to_string(groups_.size()));
-            continue;
-        }
-        if (name == "param_count") {
-            const float count = read_scalar(name, value);
-            if (count != static_cast<float>(params_.size()))
-                throw std::invalid_argument(who + "the state is for " + number_str(count) +
-                                            " parameters, but this optimizer has " +
-                                            std::to_string(params_.size()));
-            continue;
-        }
-        // KIND.<i>: the index must name a parameter.
-        const std::size_t dot = name.rfind('.');
-        std::size_t index = 0;
-        bool digits = dot != std::string::npos && dot + 1 < name.size();
-        for (std::size_t i = dot + 1; digits && i < name.size(); ++i) {
-            if (name[i] < '0' || name[i] > '9' || i - dot > 9) digits = false;
-            else index = index * 10 + static_cast<std::size_t>(name[i] - '0');
-        }
-        if (!digits || !contains(per_param, name.substr(0, dot))) throw unknown(name);
-        if (index >= params_.size())
-            throw std::invalid_argument(who + "'" + name + "' is for parameter " +
-                                        std::to_string(index) + ", but this optimizer has " +
-                                        std::to_string(params_.size()) + " parameters");
-        const std::string kind = name.substr(0, dot);
-        if (contains(scalar_kinds, kind)) {
-            read_scalar(name, value);
-        } else {
-            const Shape expected = params_[index].shape();
-            if (Shape(value.shape().begin(), value.shape().end()) != expected)
-                throw std::invalid_argument(who + "'" + name + "' has shape " +
-                                            shape_str(value.shape()) + ", but parameter " +
-                                            std::to_string(index) + " has shape " +
-                                            shape_str(expected));
-        }
-        saved.per_param[kind][index] = &value;
-    }
-    if (!saw_group_count && groups_.size() > 1)
-        throw std::invalid_argument(who + "the state is for 1 parameter group, but this "
-                                    "optimizer has " + std::to_string(groups_.size()));
-    return saved;
-}
-
-float Optimizer::hyper_or(const SavedState& saved, const std::string& name,
-                          float otherwise) const {
-    auto it = saved.hyper.find(name);
-    return it == saved.hyper.end() ? otherwise : read_scalar(name, *it->second);
 }
 
 }  // namespace tapegrad::optim

@@ -1,25 +1,22 @@
 // What every optimizer shares: the parameters it updates, the learning rate, zero_grad(), and its
-// state as named arrays (for checkpoints next to the model's parameters).
+// state (optim/state.hpp, for checkpoints next to the model's parameters).
 //
 // An optimizer touches parameter values and gradients directly (Tensor::mutable_value) inside a
 // NoGrad scope: an update is not part of the model's computation, so it is never recorded.
 // Parameters without a gradient yet (has_grad() false) are skipped by step(), as in PyTorch.
 #pragma once
 
+#include <functional>
 #include <initializer_list>
-#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "../core/tensor.hpp"
-#include "../data/formats/npz.hpp"
+#include "state.hpp"
 
 namespace tapegrad::optim {
-
-// An optimizer's state: ("exp_avg.0", array), ("lr", [0.001]), ...
-using tapegrad::NamedArrays;
 
 // Parameters that share a learning rate and a weight decay, as a torch param_group. An empty
 // lr or weight_decay takes the optimizer's.
@@ -83,11 +80,13 @@ class Optimizer {
     const std::vector<Tensor>& params() const { return params_; }
     std::size_t group_of(std::size_t i) const { return group_of_[i]; }
 
-    // The state needed to continue training exactly where it stopped, and its inverse. Entries
-    // for parameter i end in ".i"; load_state checks every name and shape before it changes
-    // anything, and throws std::invalid_argument naming the first entry that does not fit.
-    virtual NamedArrays state() const = 0;
-    virtual void load_state(const NamedArrays& state) = 0;
+    // The state needed to continue training exactly where it stopped, and its inverse: the
+    // learning rates ("lr", the first group's; with several groups "group_count" and
+    // "group<g>.lr"), the optimizer's settings, "param_count", then per parameter i its arrays
+    // named "kind.i". load_state checks every entry before it changes anything, and throws
+    // std::invalid_argument naming the first one that does not fit.
+    State state() const;
+    void load_state(const State& state);
 
   protected:
     // `name` ("SGD", "Adam") starts every error message.
@@ -99,39 +98,18 @@ class Optimizer {
         return groups_[group_of_[i]].weight_decay.value_or(otherwise);
     }
 
-    // The start of every state(): the learning rates ("lr", the first group's, and with several
-    // groups "group_count" and "group<g>.lr" for the others), then the optimizer's own
-    // `settings`, then "param_count".
-    NamedArrays base_state(NamedArrays settings) const;
+    // The optimizer's own part of state(): its settings, then its per-parameter entries.
+    virtual void save_settings(State& out) const = 0;
+    virtual void save_slots(State& out) const = 0;
+    // Reads that part back and checks it, changing nothing: returns what sets it, which
+    // load_state calls once the whole state is known to fit.
+    virtual std::function<void()> read_state(const StateReader& in) = 0;
 
     // Throws std::invalid_argument when value < 0: "SGD: momentum must be >= 0, but it is -0.5".
     void check_non_negative(const char* what, float value) const;
 
     // "0.001", "-0.5": a number as the messages print it.
     static std::string number_str(float value);
-
-    // The one-element array of a hyper-parameter or a step count, and its reader for load_state.
-    static Array scalar(float value);
-    float read_scalar(const std::string& name, const Array& value) const;
-
-    // A saved state after the checks every load_state shares: each name given once and known
-    // (one of `hyper`, "param_count", or KIND.<i> for a KIND of `per_param` and an index i of a
-    // parameter), param_count equal to this optimizer's, per-parameter arrays of their
-    // parameter's shape (except the kinds in `scalar_kinds`, one number each). Changes nothing.
-    struct SavedState {
-        std::map<std::string, const Array*> hyper;
-        std::map<std::string, std::map<std::size_t, const Array*>> per_param;  // kind, index
-    };
-    SavedState split_state(const NamedArrays& state, const std::vector<std::string>& hyper,
-                           const std::vector<std::string>& per_param,
-                           const std::vector<std::string>& scalar_kinds = {}) const;
-    // Every group's learning rate in a split state (the current one where it is missing),
-    // checked; set them with set_group_lrs once everything else is checked too. split_state
-    // accepts base_state()'s names and checks "group_count".
-    std::vector<float> group_lrs(const SavedState& saved) const;
-    void set_group_lrs(const std::vector<float>& lrs);
-    // The hyper-parameter `name` of a split state, or `otherwise` when it was not saved.
-    float hyper_or(const SavedState& saved, const std::string& name, float otherwise) const;
 
     const char* name_;
     std::vector<Tensor> params_;

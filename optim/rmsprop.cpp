@@ -7,19 +7,6 @@
 
 namespace tapegrad::optim {
 
-namespace {
-
-// The per-parameter array `kind.i` of a split state, or null.
-template <class Saved>
-const Array* saved_entry(const Saved& saved, const char* kind, std::size_t i) {
-    auto k = saved.per_param.find(kind);
-    if (k == saved.per_param.end()) return nullptr;
-    auto it = k->second.find(i);
-    return it == k->second.end() ? nullptr : it->second;
-}
-
-}  // namespace
-
 RMSprop::RMSprop(ParamGroups params, float lr, float alpha, float eps, float weight_decay,
                  float momentum, bool centered)
     : Optimizer("RMSprop", std::move(params), lr),
@@ -80,59 +67,57 @@ void RMSprop::step() {
     }
 }
 
-NamedArrays RMSprop::state() const {
-    NamedArrays out = base_state({{"alpha", scalar(alpha_)},
-                                  {"eps", scalar(eps_)},
-                                  {"weight_decay", scalar(weight_decay_)},
-                                  {"momentum", scalar(momentum_)},
-                                  {"centered", scalar(centered_ ? 1.0f : 0.0f)}});
+void RMSprop::save_settings(State& out) const {
+    out.put("alpha", alpha_);
+    out.put("eps", eps_);
+    out.put("weight_decay", weight_decay_);
+    out.put("momentum", momentum_);
+    out.put("centered", centered_ ? 1.0f : 0.0f);
+}
+
+void RMSprop::save_slots(State& out) const {
     for (std::size_t i = 0; i < params_.size(); ++i) {
         const Slots& s = slots_[i];
         if (!s.started) continue;
         const std::string at = "." + std::to_string(i);
-        out.emplace_back("square_avg" + at, s.square_avg);
-        if (centered_) out.emplace_back("grad_avg" + at, s.grad_avg);
-        if (momentum_ > 0.0f) out.emplace_back("momentum_buffer" + at, s.momentum_buffer);
+        out.put("square_avg" + at, s.square_avg);
+        if (centered_) out.put("grad_avg" + at, s.grad_avg);
+        if (momentum_ > 0.0f) out.put("momentum_buffer" + at, s.momentum_buffer);
     }
-    return out;
 }
 
-void RMSprop::load_state(const NamedArrays& state) {
-    const SavedState saved = split_state(
-        state, {"lr", "alpha", "eps", "weight_decay", "momentum", "centered"},
-        {"square_avg", "grad_avg", "momentum_buffer"});
-    const std::vector<float> lrs = group_lrs(saved);
-    const float alpha = hyper_or(saved, "alpha", alpha_),
-                eps = hyper_or(saved, "eps", eps_),
-                weight_decay = hyper_or(saved, "weight_decay", weight_decay_),
-                momentum = hyper_or(saved, "momentum", momentum_);
-    const bool centered = hyper_or(saved, "centered", centered_ ? 1.0f : 0.0f) != 0.0f;
+std::function<void()> RMSprop::read_state(const StateReader& in) {
+    const float alpha = in.float32("alpha", alpha_), eps = in.float32("eps", eps_),
+                weight_decay = in.float32("weight_decay", weight_decay_),
+                momentum = in.float32("momentum", momentum_);
+    const bool centered = in.float32("centered", centered_ ? 1.0f : 0.0f) != 0.0f;
     check_hyper_parameters(alpha, eps, weight_decay, momentum);
     std::vector<Slots> slots(params_.size());
     for (std::size_t i = 0; i < params_.size(); ++i) {
-        const Array* v = saved_entry(saved, "square_avg", i);
-        const Array* a = saved_entry(saved, "grad_avg", i);
-        const Array* b = saved_entry(saved, "momentum_buffer", i);
+        const Shape shape = params_[i].shape();
+        const Array* v = in.per_param("square_avg", i, shape);
+        const Array* a = in.per_param("grad_avg", i, shape);
+        const Array* b = in.per_param("momentum_buffer", i, shape);
         if (!v && !a && !b) continue;
         const std::string at = std::to_string(i);
         if (!v || (centered && !a) || (momentum > 0.0f && !b))
-            throw std::invalid_argument("RMSprop.load_state: parameter " + at +
-                                        " needs square_avg." + at +
-                                        (centered ? ", grad_avg." + at : std::string()) +
-                                        (momentum > 0.0f ? ", momentum_buffer." + at : std::string()) +
-                                        ", but some are missing");
+            in.fail("parameter " + at + " needs square_avg." + at +
+                    (centered ? ", grad_avg." + at : std::string()) +
+                    (momentum > 0.0f ? ", momentum_buffer." + at : std::string()) +
+                    ", but some are missing");
         slots[i].started = true;
         slots[i].square_avg = *v;
         if (centered) slots[i].grad_avg = *a;
         if (momentum > 0.0f) slots[i].momentum_buffer = *b;
     }
-    set_group_lrs(lrs);
-    alpha_ = alpha;
-    eps_ = eps;
-    weight_decay_ = weight_decay;
-    momentum_ = momentum;
-    centered_ = centered;
-    slots_ = std::move(slots);
+    return [=]() mutable {
+        alpha_ = alpha;
+        eps_ = eps;
+        weight_decay_ = weight_decay;
+        momentum_ = momentum;
+        centered_ = centered;
+        slots_ = std::move(slots);
+    };
 }
 
 Adagrad::Adagrad(ParamGroups params, float lr, float lr_decay, float weight_decay,
@@ -174,57 +159,54 @@ void Adagrad::step() {
     }
 }
 
-NamedArrays Adagrad::state() const {
-    NamedArrays out = base_state({{"lr_decay", scalar(lr_decay_)},
-                                  {"weight_decay", scalar(weight_decay_)},
-                                  {"initial_accumulator_value", scalar(initial_)},
-                                  {"eps", scalar(eps_)}});
+void Adagrad::save_settings(State& out) const {
+    out.put("lr_decay", lr_decay_);
+    out.put("weight_decay", weight_decay_);
+    out.put("initial_accumulator_value", initial_);
+    out.put("eps", eps_);
+}
+
+void Adagrad::save_slots(State& out) const {
     for (std::size_t i = 0; i < params_.size(); ++i) {
         if (steps_[i] == 0.0f) continue;
         const std::string at = "." + std::to_string(i);
-        out.emplace_back("step" + at, scalar(steps_[i]));
-        out.emplace_back("sum" + at, sums_[i]);
+        out.put("step" + at, steps_[i]);
+        out.put("sum" + at, sums_[i]);
     }
-    return out;
 }
 
-void Adagrad::load_state(const NamedArrays& state) {
-    const SavedState saved =
-        split_state(state, {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"},
-                    {"step", "sum"}, {"step"});
-    const std::vector<float> lrs = group_lrs(saved);
-    const float lr_decay = hyper_or(saved, "lr_decay", lr_decay_),
-                weight_decay = hyper_or(saved, "weight_decay", weight_decay_),
-                initial = hyper_or(saved, "initial_accumulator_value", initial_),
-                eps = hyper_or(saved, "eps", eps_);
+std::function<void()> Adagrad::read_state(const StateReader& in) {
+    const float lr_decay = in.float32("lr_decay", lr_decay_),
+                weight_decay = in.float32("weight_decay", weight_decay_),
+                initial = in.float32("initial_accumulator_value", initial_),
+                eps = in.float32("eps", eps_);
     check_non_negative("lr_decay", lr_decay);
     check_non_negative("weight_decay", weight_decay);
     check_non_negative("eps", eps);
     std::vector<float> steps(params_.size(), 0.0f);
     std::vector<Array> sums(params_.size());
     for (std::size_t i = 0; i < params_.size(); ++i) {
-        const Array* step = saved_entry(saved, "step", i);
-        const Array* sum = saved_entry(saved, "sum", i);
-        if (!step && !sum) continue;
+        float t = 0.0f;
+        const bool has_step = in.per_param_number("step", i, t);
+        const Array* sum = in.per_param("sum", i, params_[i].shape());
+        if (!has_step && !sum) continue;
         const std::string at = std::to_string(i);
-        if (!step || !sum)
-            throw std::invalid_argument("Adagrad.load_state: parameter " + at + " needs step." +
-                                        at + " and sum." + at + ", but one is missing");
-        const float t = *step->begin();
+        if (!has_step || !sum)
+            in.fail("parameter " + at + " needs step." + at + " and sum." + at +
+                    ", but one is missing");
         if (!(t >= 1.0f && t == std::floor(t)))
-            throw std::invalid_argument("Adagrad.load_state: 'step." + at +
-                                        "' must be a whole number >= 1, but it is " +
-                                        number_str(t));
+            in.fail("'step." + at + "' must be a whole number >= 1, but it is " + number_str(t));
         steps[i] = t;
         sums[i] = *sum;
     }
-    set_group_lrs(lrs);
-    lr_decay_ = lr_decay;
-    weight_decay_ = weight_decay;
-    initial_ = initial;
-    eps_ = eps;
-    steps_ = std::move(steps);
-    sums_ = std::move(sums);
+    return [=]() mutable {
+        lr_decay_ = lr_decay;
+        weight_decay_ = weight_decay;
+        initial_ = initial;
+        eps_ = eps;
+        steps_ = std::move(steps);
+        sums_ = std::move(sums);
+    };
 }
 
 }  // namespace tapegrad::optim

@@ -26,8 +26,11 @@ class RMSprop : public Optimizer {
             float weight_decay = 0.0f, float momentum = 0.0f, bool centered = false);
 
     void step() override;
-    NamedArrays state() const override;
-    void load_state(const NamedArrays& state) override;
+
+  protected:
+    void save_settings(State& out) const override;
+    void save_slots(State& out) const override;
+    std::function<void()> read_state(const StateReader& in) override;
 
   private:
     void check_hyper_parameters(float alpha, float eps, float weight_decay, float momentum) const;
@@ -47,8 +50,11 @@ class Adagrad : public Optimizer {
             float weight_decay = 0.0f, float initial_accumulator_value = 0.0f, float eps = 1e-10f);
 
     void step() override;
-    NamedArrays state() const override;
-    void load_state(const NamedArrays& state) override;
+
+  protected:
+    void save_settings(State& out) const override;
+    void save_slots(State& out) const override;
+    std::function<void()> read_state(const StateReader& in) override;
 
   private:
     float lr_decay_, weight_decay_, initial_, eps_;

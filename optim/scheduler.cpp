@@ -45,46 +45,17 @@ void Scheduler::restart(std::size_t epoch) {
 
 void Scheduler::step() { restart(epoch_ + 1); }
 
-namespace {
-
-// The one entry `name` of a saved scheduler state as T, checked: present once, one value, of
-// the dtype `want`. `who` starts the message.
-template <class T>
-T saved_value(const NamedTypedArrays& state, const std::string& name, const std::string& who) {
-    const TypedArray* found = nullptr;
-    for (const auto& [key, value] : state)
-        if (key == name) {
-            if (found) throw std::invalid_argument(who + ": '" + name + "' appears twice");
-            found = &value;
-        }
-    if (!found) throw std::invalid_argument(who + ": the state has no '" + name + "'");
-    const auto* a = std::get_if<xt::xarray<T>>(found);
-    if (!a || a->size() != 1)
-        throw std::invalid_argument(who + ": '" + name + "' must be one " +
-                                    (std::is_same_v<T, double> ? "float64" : "int64") +
-                                    " number, but it is " + dtype_name(dtype_of(*found)) + " " +
-                                    shape_str(shape_of(*found)));
-    return *a->begin();
+State Scheduler::state() const {
+    State out;
+    out.put_int64("epoch", static_cast<std::int64_t>(epoch_));
+    return out;
 }
 
-void only_names(const NamedTypedArrays& state, const std::vector<std::string>& names,
-                const std::string& who) {
-    for (const auto& entry : state)
-        if (std::find(names.begin(), names.end(), entry.first) == names.end())
-            throw std::invalid_argument(who + ": '" + entry.first + "' is not a known entry");
-}
-
-}  // namespace
-
-NamedTypedArrays Scheduler::state() const {
-    return {{"epoch", xt::xarray<std::int64_t>(static_cast<std::int64_t>(epoch_))}};
-}
-
-void Scheduler::load_state(const NamedTypedArrays& state) {
-    const std::string who = std::string(name_) + ".load_state";
-    only_names(state, {"epoch"}, who);
-    const std::int64_t epoch = saved_value<std::int64_t>(state, "epoch", who);
-    if (epoch < 0) throw std::invalid_argument(who + ": the epoch is negative");
+void Scheduler::load_state(const State& state) {
+    const StateReader in(state, std::string(name_) + ".load_state");
+    const std::int64_t epoch = in.int64("epoch");
+    in.finish();
+    if (epoch < 0) in.fail("the epoch is negative");
     restart(static_cast<std::size_t>(epoch));
 }
 
@@ -247,35 +218,30 @@ void ReduceLROnPlateau::step(double metric) {
     }
 }
 
-NamedTypedArrays ReduceLROnPlateau::state() const {
-    xt::xarray<double> lrs = xt::adapt(last_lrs_, {last_lrs_.size()});
-    return {{"best", xt::xarray<double>(best_)},
-            {"bad_epochs", xt::xarray<std::int64_t>(static_cast<std::int64_t>(bad_epochs_))},
-            {"cooldown_left", xt::xarray<std::int64_t>(static_cast<std::int64_t>(cooldown_left_))},
-            {"last_lrs", lrs}};
+State ReduceLROnPlateau::state() const {
+    State out;
+    out.put_float64("best", best_);
+    out.put_int64("bad_epochs", static_cast<std::int64_t>(bad_epochs_));
+    out.put_int64("cooldown_left", static_cast<std::int64_t>(cooldown_left_));
+    out.put("last_lrs", xt::xarray<double>(xt::adapt(last_lrs_, {last_lrs_.size()})));
+    return out;
 }
 
-void ReduceLROnPlateau::load_state(const NamedTypedArrays& state) {
-    const std::string who = "ReduceLROnPlateau.load_state";
-    only_names(state, {"best", "bad_epochs", "cooldown_left", "last_lrs"}, who);
-    const double best = saved_value<double>(state, "best", who);
-    const std::int64_t bad = saved_value<std::int64_t>(state, "bad_epochs", who);
-    const std::int64_t cooldown = saved_value<std::int64_t>(state, "cooldown_left", who);
-    if (bad < 0 || cooldown < 0) throw std::invalid_argument(who + ": a counter is negative");
-    const xt::xarray<double>* lrs = nullptr;
-    for (const auto& [key, value] : state)
-        if (key == "last_lrs") lrs = std::get_if<xt::xarray<double>>(&value);
-    if (!lrs || lrs->dimension() != 1 || lrs->size() != last_lrs_.size())
-        throw std::invalid_argument(who + ": 'last_lrs' must be float64 [" +
-                                    std::to_string(last_lrs_.size()) +
-                                    "], one rate per parameter group");
-    for (const double lr : *lrs)
-        if (!(lr >= 0.0)) throw std::invalid_argument(who + ": a rate in 'last_lrs' is negative");
+void ReduceLROnPlateau::load_state(const State& state) {
+    const StateReader in(state, "ReduceLROnPlateau.load_state");
+    const double best = in.float64("best");
+    const std::int64_t bad = in.int64("bad_epochs");
+    const std::int64_t cooldown = in.int64("cooldown_left");
+    const xt::xarray<double>& lrs = in.float64s("last_lrs", last_lrs_.size());
+    in.finish();
+    if (bad < 0 || cooldown < 0) in.fail("a counter is negative");
+    for (const double lr : lrs)
+        if (!(lr >= 0.0)) in.fail("a rate in 'last_lrs' is negative");
     best_ = best;
     bad_epochs_ = static_cast<std::size_t>(bad);
     cooldown_left_ = static_cast<std::size_t>(cooldown);
     for (std::size_t g = 0; g < last_lrs_.size(); ++g) {
-        last_lrs_[g] = (*lrs)(g);
+        last_lrs_[g] = lrs(g);
         optimizer_.set_lr(g, static_cast<float>(last_lrs_[g]));
     }
 }

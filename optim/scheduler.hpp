@@ -38,8 +38,8 @@ namespace tapegrad::optim {
 class LrScheduler {
   public:
     virtual ~LrScheduler() = default;
-    virtual NamedTypedArrays state() const = 0;
-    virtual void load_state(const NamedTypedArrays& state) = 0;
+    virtual State state() const = 0;
+    virtual void load_state(const State& state) = 0;
 };
 
 class Scheduler : public LrScheduler {
@@ -55,8 +55,8 @@ class Scheduler : public LrScheduler {
     const Optimizer& optimizer() const { return optimizer_; }
     const char* name() const { return name_; }
     // {"epoch": int64}: the rates follow from it.
-    NamedTypedArrays state() const override;
-    void load_state(const NamedTypedArrays& state) override;
+    State state() const override;
+    void load_state(const State& state) override;
     // Starts again at `epoch` (SequentialLR starts each scheduler again at 0).
     void restart(std::size_t epoch = 0);
 
@@ -159,8 +159,8 @@ class ReduceLROnPlateau : public LrScheduler {
     double last_lr() const { return last_lrs_[0]; }
     const std::vector<double>& last_lrs() const { return last_lrs_; }
     // best (float64), bad_epochs and cooldown_left (int64), last_lrs (float64, one per group).
-    NamedTypedArrays state() const override;
-    void load_state(const NamedTypedArrays& state) override;
+    State state() const override;
+    void load_state(const State& state) override;
 
   private:
     Optimizer& optimizer_;

@@ -76,37 +76,34 @@ void SGD::step() {
     }
 }
 
-NamedArrays SGD::state() const {
-    NamedArrays out = base_state({{"momentum", scalar(momentum_)},
-                                  {"weight_decay", scalar(weight_decay_)},
-                                  {"nesterov", scalar(nesterov_ ? 1.0f : 0.0f)}});
-    for (std::size_t i = 0; i < params_.size(); ++i)
-        if (has_buffer_[i]) out.emplace_back("momentum_buffer." + std::to_string(i), buffers_[i]);
-    return out;
+void SGD::save_settings(State& out) const {
+    out.put("momentum", momentum_);
+    out.put("weight_decay", weight_decay_);
+    out.put("nesterov", nesterov_ ? 1.0f : 0.0f);
 }
 
-void SGD::load_state(const NamedArrays& state) {
-    // Everything is checked before anything changes.
-    const SavedState saved = split_state(state, {"lr", "momentum", "weight_decay", "nesterov"},
-                                         {"momentum_buffer"});
-    const std::vector<float> lrs = group_lrs(saved);
-    const float momentum = hyper_or(saved, "momentum", momentum_);
-    const float weight_decay = hyper_or(saved, "weight_decay", weight_decay_);
-    const bool nesterov = hyper_or(saved, "nesterov", nesterov_ ? 1.0f : 0.0f) != 0.0f;
-    check_hyper_parameters(momentum, nesterov, weight_decay);
+void SGD::save_slots(State& out) const {
+    for (std::size_t i = 0; i < params_.size(); ++i)
+        if (has_buffer_[i]) out.put("momentum_buffer." + std::to_string(i), buffers_[i]);
+}
 
-    set_group_lrs(lrs);
-    momentum_ = momentum;
-    weight_decay_ = weight_decay;
-    nesterov_ = nesterov;
-    const auto buffers = saved.per_param.find("momentum_buffer");
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-        const Array* buffer = nullptr;
-        if (buffers != saved.per_param.end())
-            if (auto it = buffers->second.find(i); it != buffers->second.end()) buffer = it->second;
-        has_buffer_[i] = buffer != nullptr;
-        buffers_[i] = buffer ? *buffer : Array();
-    }
+std::function<void()> SGD::read_state(const StateReader& in) {
+    const float momentum = in.float32("momentum", momentum_);
+    const float weight_decay = in.float32("weight_decay", weight_decay_);
+    const bool nesterov = in.float32("nesterov", nesterov_ ? 1.0f : 0.0f) != 0.0f;
+    check_hyper_parameters(momentum, nesterov, weight_decay);
+    std::vector<const Array*> buffers;
+    for (std::size_t i = 0; i < params_.size(); ++i)
+        buffers.push_back(in.per_param("momentum_buffer", i, params_[i].shape()));
+    return [=] {
+        momentum_ = momentum;
+        weight_decay_ = weight_decay;
+        nesterov_ = nesterov;
+        for (std::size_t i = 0; i < buffers.size(); ++i) {
+            has_buffer_[i] = buffers[i] != nullptr;
+            buffers_[i] = buffers[i] ? *buffers[i] : Array();
+        }
+    };
 }
 
 }  // namespace tapegrad::optim

@@ -29,8 +29,10 @@ class SGD : public Optimizer {
     bool nesterov() const { return nesterov_; }
     float weight_decay() const { return weight_decay_; }
 
-    NamedArrays state() const override;
-    void load_state(const NamedArrays& state) override;
+  protected:
+    void save_settings(State& out) const override;
+    void save_slots(State& out) const override;
+    std::function<void()> read_state(const StateReader& in) override;
 
   private:
     void check_hyper_parameters(float momentum, bool nesterov, float weight_decay) const;

@@ -7,7 +7,7 @@
 
 using namespace tapegrad;
 using optim::Adam;
-using optim::NamedArrays;
+using optim::State;
 using optim::SGD;
 
 namespace {
@@ -264,12 +264,12 @@ TEST_CASE("SGD state holds the momentum buffers and the hyper-parameters") {
     Tensor p = start_point(), q(Array{{1.0f, 2.0f}}, true);
     SGD opt({p, q}, 0.1f, 0.9f);
     take_step(opt, p);  // q has no gradient: no buffer
-    const NamedArrays state = opt.state();
+    const State state = opt.state();
     std::vector<std::string> names;
     for (const auto& entry : state) names.push_back(entry.first);
     CHECK(names == std::vector<std::string>{"lr", "momentum", "weight_decay", "nesterov",
                                             "param_count", "momentum_buffer.0"});
-    CHECK(state.back().second == Array{2.0f, -4.0f});
+    CHECK(std::get<Array>(state.back().second) == Array{2.0f, -4.0f});
 }
 
 TEST_CASE("SGD state save and load continues identically") {
@@ -299,7 +299,7 @@ TEST_CASE("Adam state save and load continues identically") {
         loss(p, w).backward();
         a.step();
     }
-    const NamedArrays state = a.state();
+    const State state = a.state();
     std::vector<std::string> names;
     for (const auto& entry : state) names.push_back(entry.first);
     CHECK(names == std::vector<std::string>{"lr", "betas", "eps", "weight_decay", "param_count",
@@ -360,10 +360,10 @@ TEST_CASE("a failed load_state changes nothing") {
     Tensor p = start_point();
     SGD opt({p}, 0.1f, 0.9f);
     take_step(opt, p);
-    const NamedArrays before = opt.state();
+    const State before = opt.state();
     CHECK_THROWS(opt.load_state({{"lr", Array{0.5f}}, {"momentum_buffer.0", Array{1.0f}}}));
     CHECK(opt.lr() == doctest::Approx(0.1));
-    CHECK(opt.state().back().second == before.back().second);
+    CHECK(std::get<Array>(opt.state().back().second) == std::get<Array>(before.back().second));
 }
 
 // ---- training smoke tests ----

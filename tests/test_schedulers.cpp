@@ -161,7 +161,7 @@ TEST_CASE("RMSprop (plain, and centered with momentum) and Adagrad take PyTorch'
         return optimizer.state();
     };
     run("rmsprop", [](const Tensor& p) { return RMSprop({p}, 0.01f, 0.9f); });
-    const NamedArrays saved = run("rmsprop_centered_momentum", [](const Tensor& p) {
+    const State saved = run("rmsprop_centered_momentum", [](const Tensor& p) {
         return RMSprop({p}, 0.01f, 0.9f, 1e-6f, 0.1f, 0.5f, true);
     });
     run("adagrad", [](const Tensor& p) { return Adagrad({p}, 0.1f, 0.1f, 0.05f, 0.1f); });
@@ -171,9 +171,9 @@ TEST_CASE("RMSprop (plain, and centered with momentum) and Adagrad take PyTorch'
     RMSprop again({q}, 0.01f, 0.9f, 1e-6f, 0.1f, 0.5f, true);
     again.load_state(saved);
     CHECK(again.state().size() == saved.size());
-    NamedArrays partial;
-    for (const auto& entry : saved)
-        if (entry.first != "grad_avg.0") partial.push_back(entry);
+    State partial;
+    for (const auto& [name, value] : saved)
+        if (name != "grad_avg.0") partial.put(name, value);
     RMSprop other({q}, 0.01f, 0.9f, 1e-6f, 0.1f, 0.5f, true);
     CHECK_THROWS_WITH_AS(other.load_state(partial), doctest::Contains("RMSprop.load_state: parameter 0 needs square_avg.0, grad_avg.0"),
                          std::invalid_argument);
@@ -240,7 +240,7 @@ TEST_CASE("decay_groups leaves vectors (biases, norm weights) out of weight deca
 TEST_CASE("a state saved with groups loads only into the same groups, rates included") {
     const Tensor w(Array{1.0f}, true), b(Array{2.0f}, true);
     SGD grouped({ParamGroup({w}), ParamGroup({b}, 0.5f)}, 0.1f, 0.9f);
-    const NamedArrays state = grouped.state();
+    const State state = grouped.state();
     SGD again({ParamGroup({w}), ParamGroup({b}, 0.7f)}, 0.1f, 0.9f);
     again.load_state(state);
     CHECK(again.lr(1) == 0.5f);
@@ -261,7 +261,7 @@ TEST_CASE("a scheduler's state resumes its rates exactly") {
     auto cosine = std::make_shared<CosineAnnealingLR>(sgd, 10);
     SequentialLR schedule(sgd, {warm, cosine}, {3});
     for (int t = 0; t < 5; ++t) schedule.step();
-    const NamedTypedArrays state = schedule.state();
+    const State state = schedule.state();
 
     SGD sgd2({p}, 0.1f);
     auto warm2 = std::make_shared<LinearLR>(sgd2, 0.1, 1.0, 3);
@@ -279,7 +279,11 @@ TEST_CASE("a scheduler's state resumes its rates exactly") {
                          "SequentialLR.load_state: 'epoch' must be one int64 number, but it is float32 [1]",
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS(resumed.load_state({{"epochs", xt::xarray<std::int64_t>(3)}}),
-                         "SequentialLR.load_state: 'epochs' is not a known entry", std::invalid_argument);
+                         "SequentialLR.load_state: the state has no 'epoch'", std::invalid_argument);
+    CHECK_THROWS_WITH_AS(resumed.load_state({{"epoch", xt::xarray<std::int64_t>(3)},
+                                             {"epochs", xt::xarray<std::int64_t>(3)}}),
+                         "SequentialLR.load_state: 'epochs' is not a known entry; the known ones are epoch",
+                         std::invalid_argument);
     CHECK(resumed.epoch() == 9);  // unchanged by the failed loads
     CHECK_THROWS_WITH_AS(SequentialLR(sgd2, {warm, cosine2}, {3}),
                          "SequentialLR: scheduler 0 (LinearLR) was made for another optimizer",

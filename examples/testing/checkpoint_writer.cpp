@@ -40,7 +40,7 @@ long check(const std::string& path, nn::Module& model, optim::Adam& adam) {
     std::size_t moments = 0;
     for (const auto& [name, a] : adam.state())
         if (name.rfind("exp_avg", 0) == 0) {
-            all_k(a, "optimizer " + name);
+            all_k(std::get<Array>(a), "optimizer " + name);
             ++moments;
         }
     if (moments != 2 * model.parameters().size())
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     const std::string mode = argv[1], path = argv[2];
     auto model = make_model();
     optim::Adam adam(model->parameters(), 0.01f);
-    const NamedArrays settings = adam.state();  // lr, betas, ...: no moments before a step
+    const optim::State settings = adam.state();  // lr, betas, ...: no moments before a step
     try {
         struct stat st {};
         long k = ::stat(path.c_str(), &st) == 0 ? check(path, *model, adam) : 0;
@@ -71,16 +71,16 @@ int main(int argc, char** argv) {
         for (long n = 0; count < 0 || n < count; ++n) {
             ++k;
             const float v = static_cast<float>(k);
-            NamedArrays state = settings;
+            optim::State state = settings;
             const std::vector<Tensor> params = model->parameters();
             for (std::size_t i = 0; i < params.size(); ++i) {
                 params[i].mutable_value().fill(v);
                 const std::string at = "." + std::to_string(i);
                 Array moment = Array::from_shape(params[i].value().shape());
                 moment.fill(v);
-                state.emplace_back("step" + at, Array{1.0f});
-                state.emplace_back("exp_avg" + at, moment);
-                state.emplace_back("exp_avg_sq" + at, moment);
+                state.put("step" + at, 1.0f);
+                state.put("exp_avg" + at, moment);
+                state.put("exp_avg_sq" + at, moment);
             }
             adam.load_state(state);
             optim::save_checkpoint(path, *model, adam, {{"version", xt::xarray<std::int64_t>{k}}});
