@@ -1,6 +1,7 @@
 // The activations' array kernels: each forward in one pass, and the fast paths of their
 // derivatives (ops/activation.cpp), each dx in one pass where the tensor form takes several
-// (docs/performance.md lists them; tests/test_fast_paths.cpp holds each to its tensor form).
+// (docs/performance.md lists them; a test in tests/test_torch_reference.cpp holds each to its
+// tensor form).
 #pragma once
 
 #include "array.hpp"

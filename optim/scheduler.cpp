@@ -134,7 +134,9 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::size_t total_st
     start();
 }
 double OneCycleLR::lr_at(std::size_t epoch, double /*base_lr: max_lr sets every group*/) const {
-    if (epoch >= total_)
+    // As torch: step total_steps is the last (the annealing's fraction then passes 1), so that a
+    // loop calling step() after each of its total_steps batches ends without an error.
+    if (epoch > total_)
         throw std::invalid_argument("OneCycleLR: step " + std::to_string(epoch) +
                                     " is past total_steps = " + std::to_string(total_) +
                                     " (the cycle is over)");

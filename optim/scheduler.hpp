@@ -124,6 +124,8 @@ class LinearLR : public Scheduler {
     std::size_t total_;
 };
 
+// Steps once per batch: step() may be called total_steps times, as torch's, the last one
+// leaving the cosine a little past its end; once more is an error.
 class OneCycleLR : public Scheduler {
   public:
     OneCycleLR(Optimizer& optimizer, double max_lr, std::size_t total_steps,

@@ -95,9 +95,12 @@ TEST_CASE("schedulers refuse settings that make no schedule") {
     CHECK_THROWS_WITH_AS(SequentialLR(sgd, {std::make_shared<StepLR>(sgd, 2)}, {3}),
                          doctest::Contains("needs one milestone fewer than schedulers"), std::invalid_argument);
     OneCycleLR cycle(sgd, 0.5, 3);
-    cycle.step();
-    cycle.step();
-    CHECK_THROWS_WITH_AS(cycle.step(), doctest::Contains("OneCycleLR: step 3 is past total_steps = 3"),
+    for (int t = 0; t < 3; ++t) cycle.step();  // as torch: step total_steps is the last one
+    // Its rate by torch's formula: the second phase's cosine from max_lr to max_lr / 25 / 1e4
+    // over steps 0.3 * 3 - 1 to 2, at step 3 (a fraction past 1).
+    const double end = 0.5 / 25 / 1e4, pct = (3 - (0.3 * 3 - 1)) / (2 - (0.3 * 3 - 1));
+    CHECK(sgd.lr() == static_cast<float>(end + (0.5 - end) / 2 * (std::cos(M_PI * pct) + 1)));
+    CHECK_THROWS_WITH_AS(cycle.step(), doctest::Contains("OneCycleLR: step 4 is past total_steps = 3"),
                          std::invalid_argument);
     ReduceLROnPlateau plateau(sgd);
     CHECK_THROWS_WITH_AS(plateau.step(NAN), doctest::Contains("ReduceLROnPlateau: the metric is nan"),

@@ -176,7 +176,7 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
                                Tensor(mnist::targets(head, batch.targets)));
             }
             const float value = run.step(loss, {epoch, b + 1, batches.size()});  // backward, step
-            if (per_batch && !(epoch == o.epochs && b + 1 == batches.size())) schedule->step();
+            if (per_batch) schedule->step();  // onecycle: the next batch's rate
             state.batch_losses.push_back(value * indices.size());
             loss_sum += value * indices.size();
             seen += indices.size();
