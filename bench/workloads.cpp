@@ -46,7 +46,7 @@ int run_train(const Options& o) {
     const Prefix data(train_set, o.limit);
     manual_seed(o.seed);
     auto model = mnist::make_model(o.model, 10);
-    optim::SGD sgd(model->parameters(), 0.01f, 0.9f);
+    optim::SGD sgd(model->parameters(), optim::SGDOptions(0.01).momentum(0.9));
     const nn::LossFn loss_fn = nn::LossRegistry::instance().get("cross_entropy");
     const DataLoader loader(data, o.batch, /*shuffle=*/true, o.seed);
 

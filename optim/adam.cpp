@@ -1,5 +1,6 @@
 #include "adam.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <stdexcept>
@@ -9,23 +10,30 @@
 
 namespace tapegrad::optim {
 
-Adam::Adam(ParamGroups params, float lr, std::pair<float, float> betas, float eps,
-           float weight_decay)
-    : Adam("Adam", false, std::move(params), lr, betas, eps, weight_decay) {}
+namespace {
 
-AdamW::AdamW(ParamGroups params, float lr, std::pair<float, float> betas, float eps,
-             float weight_decay)
-    : Adam("AdamW", true, std::move(params), lr, betas, eps, weight_decay) {}
+AdamOptions as_adam(const AdamWOptions& o) {
+    return AdamOptions(o.lr()).betas(o.betas()).eps(o.eps()).weight_decay(o.weight_decay())
+        .amsgrad(o.amsgrad());
+}
 
-Adam::Adam(const char* name, bool decoupled, ParamGroups params, float lr,
-           std::pair<float, float> betas, float eps, float weight_decay)
-    : Optimizer(name, std::move(params), lr),
+}  // namespace
+
+Adam::Adam(ParamGroups params, AdamOptions options)
+    : Adam("Adam", false, std::move(params), options) {}
+
+AdamW::AdamW(ParamGroups params, AdamWOptions options)
+    : Adam("AdamW", true, std::move(params), as_adam(options)) {}
+
+Adam::Adam(const char* name, bool decoupled, ParamGroups params, const AdamOptions& o)
+    : Optimizer(name, std::move(params), static_cast<float>(o.lr())),
       decoupled_(decoupled),
-      betas_(betas),
-      eps_(eps),
-      weight_decay_(weight_decay),
+      betas_(static_cast<float>(std::get<0>(o.betas())), static_cast<float>(std::get<1>(o.betas()))),
+      eps_(static_cast<float>(o.eps())),
+      weight_decay_(static_cast<float>(o.weight_decay())),
+      amsgrad_(o.amsgrad()),
       moments_(params_.size()) {
-    check_hyper_parameters(betas, eps, weight_decay);
+    check_hyper_parameters(betas_, eps_, weight_decay_);
 }
 
 void Adam::check_hyper_parameters(std::pair<float, float> betas, float eps,
@@ -50,6 +58,7 @@ void Adam::step() {
         if (s.step == 0.0f) {
             s.exp_avg = xt::zeros<float>(p.shape());
             s.exp_avg_sq = xt::zeros<float>(p.shape());
+            if (amsgrad_) s.max_exp_avg_sq = xt::zeros<float>(p.shape());
         }
         s.step += 1.0f;
 
@@ -66,6 +75,7 @@ void Adam::step() {
         const float* __restrict grad = p.grad().data();
         float* __restrict m = s.exp_avg.data();
         float* __restrict v = s.exp_avg_sq.data();
+        float* __restrict v_max = amsgrad_ ? s.max_exp_avg_sq.data() : nullptr;
         // AdamW: p = p (1 - lr weight_decay) first, as torch's (the product in float).
         // Members in locals: a store through w could otherwise change eps_ for all the compiler
         // knows, and it would reload it for every element instead of vectorising the loop.
@@ -81,7 +91,9 @@ void Adam::step() {
                 else if (coupled != 0.0f) g = g + coupled * w[k];
                 m[k] = beta1 * m[k] + (1.0f - beta1) * g;
                 v[k] = beta2 * v[k] + (1.0f - beta2) * g * g;
-                const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps;
+                float second = v[k];
+                if (v_max) second = v_max[k] = std::max(v_max[k], v[k]);
+                const float denom = std::sqrt(second) / bias_correction2_sqrt + eps;
                 w[k] = w[k] + (-step_size * m[k]) / denom;
             }
         }, min_floats_per_thread);
@@ -92,6 +104,7 @@ void Adam::save_settings(State& out) const {
     out.put("betas", Array{betas_.first, betas_.second});
     out.put("eps", eps_);
     out.put("weight_decay", weight_decay_);
+    out.put("amsgrad", amsgrad_ ? 1.0f : 0.0f);
 }
 
 void Adam::save_slots(State& out) const {
@@ -102,6 +115,7 @@ void Adam::save_slots(State& out) const {
         out.put("step" + at, s.step);
         out.put("exp_avg" + at, s.exp_avg);
         out.put("exp_avg_sq" + at, s.exp_avg_sq);
+        if (amsgrad_) out.put("max_exp_avg_sq" + at, s.max_exp_avg_sq);
     }
 }
 
@@ -114,6 +128,7 @@ std::function<void()> Adam::read_state(const StateReader& in) {
     }
     const float eps = in.float32("eps", eps_);
     const float weight_decay = in.float32("weight_decay", weight_decay_);
+    const bool amsgrad = in.float32("amsgrad", amsgrad_ ? 1.0f : 0.0f) != 0.0f;
     check_hyper_parameters(betas, eps, weight_decay);
     // A parameter has all three of step, exp_avg and exp_avg_sq, or none (no step taken yet).
     std::vector<Moments> moments(params_.size());
@@ -122,19 +137,22 @@ std::function<void()> Adam::read_state(const StateReader& in) {
         const bool has_step = in.per_param_number("step", i, count);
         const Array* avg = in.per_param("exp_avg", i, params_[i].shape());
         const Array* avg_sq = in.per_param("exp_avg_sq", i, params_[i].shape());
+        const Array* max_sq = in.per_param("max_exp_avg_sq", i, params_[i].shape());
         const std::string at = std::to_string(i);
         if (has_step && !(count >= 1.0f && count == std::floor(count)))
             in.fail("'step." + at + "' must be a whole number >= 1, but it is " + number_str(count));
-        if (!has_step && !avg && !avg_sq) continue;
-        if (!has_step || !avg || !avg_sq)
+        if (!has_step && !avg && !avg_sq && !max_sq) continue;
+        if (!has_step || !avg || !avg_sq || (amsgrad && !max_sq))
             in.fail("parameter " + at + " needs all of step." + at + ", exp_avg." + at +
-                    " and exp_avg_sq." + at + ", but some are missing");
-        moments[i] = {count, *avg, *avg_sq};
+                    (amsgrad ? ", exp_avg_sq." + at + " and max_exp_avg_sq." : " and exp_avg_sq.") +
+                    at + ", but some are missing");
+        moments[i] = {count, *avg, *avg_sq, amsgrad ? *max_sq : Array()};
     }
     return [=]() mutable {
         betas_ = betas;
         eps_ = eps;
         weight_decay_ = weight_decay;
+        amsgrad_ = amsgrad;
         moments_ = std::move(moments);
     };
 }

@@ -16,6 +16,23 @@
 #include "../core/tensor.hpp"
 #include "state.hpp"
 
+// A setting of an options struct, as LibTorch's TORCH_ARG: options.name(value) sets it and
+// returns the options, so that settings chain (SGDOptions(0.1).momentum(0.9)); options.name()
+// reads it. Each options struct takes the learning rate in its constructor, implicitly, so that
+// SGD(params, 0.1) reads as torch's; every other setting goes by its name.
+#define TAPEGRAD_OPTION(T, name, initial)    \
+  public:                                    \
+    auto& name(const T& value) {             \
+        name##_ = value;                     \
+        return *this;                        \
+    }                                        \
+    const T& name() const { return name##_; } \
+                                             \
+  private:                                   \
+    T name##_ = initial;                     \
+                                             \
+  public:
+
 namespace tapegrad::optim {
 
 // Parameters that share a learning rate and a weight decay, as a torch param_group. An empty

@@ -7,16 +7,15 @@
 
 namespace tapegrad::optim {
 
-RMSprop::RMSprop(ParamGroups params, float lr, float alpha, float eps, float weight_decay,
-                 float momentum, bool centered)
-    : Optimizer("RMSprop", std::move(params), lr),
-      alpha_(alpha),
-      eps_(eps),
-      weight_decay_(weight_decay),
-      momentum_(momentum),
-      centered_(centered),
+RMSprop::RMSprop(ParamGroups params, RMSpropOptions o)
+    : Optimizer("RMSprop", std::move(params), static_cast<float>(o.lr())),
+      alpha_(static_cast<float>(o.alpha())),
+      eps_(static_cast<float>(o.eps())),
+      weight_decay_(static_cast<float>(o.weight_decay())),
+      momentum_(static_cast<float>(o.momentum())),
+      centered_(o.centered()),
       slots_(params_.size()) {
-    check_hyper_parameters(alpha, eps, weight_decay, momentum);
+    check_hyper_parameters(alpha_, eps_, weight_decay_, momentum_);
 }
 
 void RMSprop::check_hyper_parameters(float alpha, float eps, float weight_decay,
@@ -120,19 +119,18 @@ std::function<void()> RMSprop::read_state(const StateReader& in) {
     };
 }
 
-Adagrad::Adagrad(ParamGroups params, float lr, float lr_decay, float weight_decay,
-                 float initial_accumulator_value, float eps)
-    : Optimizer("Adagrad", std::move(params), lr),
-      lr_decay_(lr_decay),
-      weight_decay_(weight_decay),
-      initial_(initial_accumulator_value),
-      eps_(eps),
+Adagrad::Adagrad(ParamGroups params, AdagradOptions o)
+    : Optimizer("Adagrad", std::move(params), static_cast<float>(o.lr())),
+      lr_decay_(static_cast<float>(o.lr_decay())),
+      weight_decay_(static_cast<float>(o.weight_decay())),
+      initial_(static_cast<float>(o.initial_accumulator_value())),
+      eps_(static_cast<float>(o.eps())),
       steps_(params_.size(), 0.0f),
       sums_(params_.size()) {
-    check_non_negative("lr_decay", lr_decay);
-    check_non_negative("weight_decay", weight_decay);
-    check_non_negative("initial_accumulator_value", initial_accumulator_value);
-    check_non_negative("eps", eps);
+    check_non_negative("lr_decay", lr_decay_);
+    check_non_negative("weight_decay", weight_decay_);
+    check_non_negative("initial_accumulator_value", initial_);
+    check_non_negative("eps", eps_);
 }
 
 void Adagrad::step() {

@@ -20,10 +20,28 @@
 
 namespace tapegrad::optim {
 
+// torch's names and defaults.
+struct RMSpropOptions {
+    RMSpropOptions(double lr = 1e-2) : lr_(lr) {}  // NOLINT: implicit, for RMSprop(params, 0.01)
+    TAPEGRAD_OPTION(double, lr, 1e-2)
+    TAPEGRAD_OPTION(double, alpha, 0.99)
+    TAPEGRAD_OPTION(double, eps, 1e-8)
+    TAPEGRAD_OPTION(double, weight_decay, 0.0)
+    TAPEGRAD_OPTION(double, momentum, 0.0)
+    TAPEGRAD_OPTION(bool, centered, false)
+};
+struct AdagradOptions {
+    AdagradOptions(double lr = 1e-2) : lr_(lr) {}  // NOLINT: implicit, for Adagrad(params, 0.01)
+    TAPEGRAD_OPTION(double, lr, 1e-2)
+    TAPEGRAD_OPTION(double, lr_decay, 0.0)
+    TAPEGRAD_OPTION(double, weight_decay, 0.0)
+    TAPEGRAD_OPTION(double, initial_accumulator_value, 0.0)
+    TAPEGRAD_OPTION(double, eps, 1e-10)
+};
+
 class RMSprop : public Optimizer {
   public:
-    RMSprop(ParamGroups params, float lr = 0.01f, float alpha = 0.99f, float eps = 1e-8f,
-            float weight_decay = 0.0f, float momentum = 0.0f, bool centered = false);
+    RMSprop(ParamGroups params, RMSpropOptions options = {});
 
     void step() override;
 
@@ -46,8 +64,7 @@ class RMSprop : public Optimizer {
 
 class Adagrad : public Optimizer {
   public:
-    Adagrad(ParamGroups params, float lr = 0.01f, float lr_decay = 0.0f,
-            float weight_decay = 0.0f, float initial_accumulator_value = 0.0f, float eps = 1e-10f);
+    Adagrad(ParamGroups params, AdagradOptions options = {});
 
     void step() override;
 

@@ -37,7 +37,7 @@ TEST_CASE("a resumed run continues bit for bit like an uninterrupted one") {
         auto straight = small_model();
         std::unique_ptr<optim::Optimizer> opt_a =
             adam ? std::unique_ptr<optim::Optimizer>(new optim::Adam(straight->parameters(), 0.01f))
-                 : std::unique_ptr<optim::Optimizer>(new optim::SGD(straight->parameters(), 0.1f, 0.9f, true));
+                 : std::unique_ptr<optim::Optimizer>(new optim::SGD(straight->parameters(), optim::SGDOptions(0.1).momentum(0.9).nesterov(true)));
         train_steps(*straight, *opt_a, 3);
         const std::string path = temp_path("tapegrad_test_checkpoint.npz");
         optim::save_checkpoint(path, *straight, *opt_a,
@@ -50,7 +50,7 @@ TEST_CASE("a resumed run continues bit for bit like an uninterrupted one") {
         auto resumed = small_model();
         std::unique_ptr<optim::Optimizer> opt_b =
             adam ? std::unique_ptr<optim::Optimizer>(new optim::Adam(resumed->parameters(), 0.5f))
-                 : std::unique_ptr<optim::Optimizer>(new optim::SGD(resumed->parameters(), 0.5f, 0.9f, true));
+                 : std::unique_ptr<optim::Optimizer>(new optim::SGD(resumed->parameters(), optim::SGDOptions(0.5).momentum(0.9).nesterov(true)));
         const NamedTypedArrays extra = optim::load_checkpoint(path, *resumed, *opt_b);
         REQUIRE(extra.size() == 3);
         CHECK(extra[0].first == "epoch");
@@ -70,7 +70,7 @@ TEST_CASE("a resumed run continues bit for bit like an uninterrupted one") {
 TEST_CASE("a checkpoint that does not fit the optimizer leaves the model unchanged") {
     manual_seed(1);
     auto model = small_model();
-    optim::SGD sgd(model->parameters(), 0.1f, 0.9f);
+    optim::SGD sgd(model->parameters(), optim::SGDOptions(0.1).momentum(0.9));
     train_steps(*model, sgd, 1);
     const std::string path = temp_path("tapegrad_test_checkpoint_sgd.npz");
     optim::save_checkpoint(path, *model, sgd);
@@ -103,14 +103,14 @@ TEST_CASE("a checkpoint carries the scheduler's state, and a missing or unfit on
         return std::make_shared<nn::Linear>(3, 2);
     };
     auto model = make();
-    optim::SGD sgd(model->parameters(), 0.1f, 0.9f);
+    optim::SGD sgd(model->parameters(), optim::SGDOptions(0.1).momentum(0.9));
     optim::CosineAnnealingLR schedule(sgd, 10);
     for (int t = 0; t < 4; ++t) schedule.step();
     optim::save_checkpoint(dir.file("run.npz"), *model, sgd, schedule, {{"epoch", xt::xarray<std::int64_t>(4)}});
     optim::save_checkpoint(dir.file("plain.npz"), *model, sgd);
 
     auto model2 = make();
-    optim::SGD sgd2(model2->parameters(), 0.1f, 0.9f);
+    optim::SGD sgd2(model2->parameters(), optim::SGDOptions(0.1).momentum(0.9));
     optim::CosineAnnealingLR schedule2(sgd2, 10);
     const NamedTypedArrays extra = optim::load_checkpoint(dir.file("run.npz"), *model2, sgd2, schedule2);
     CHECK(extra.size() == 1);

@@ -7,8 +7,10 @@
 
 using namespace tapegrad;
 using optim::Adam;
+using optim::AdamOptions;
 using optim::State;
 using optim::SGD;
+using optim::SGDOptions;
 
 namespace {
 
@@ -62,7 +64,7 @@ TEST_CASE("SGD with momentum 0.9 matches the hand calculation") {
     // g1 = 2, buf = 2, p = 0.8; g2 = 1.6, buf = 0.9*2 + 1.6 = 3.4, p = 0.46;
     // g3 = 0.92, buf = 0.9*3.4 + 0.92 = 3.98, p = 0.46 - 0.398 = 0.062 (the second element is -2x).
     Tensor p = start_point();
-    SGD opt({p}, 0.1f, 0.9f);
+    SGD opt({p}, SGDOptions(0.1).momentum(0.9));
     take_step(opt, p);
     check_values(p, {0.8, -1.6});
     take_step(opt, p);
@@ -76,7 +78,7 @@ TEST_CASE("SGD with Nesterov momentum 0.9 matches the hand calculation") {
     // g2 = 1.24, buf = 3.04, g = 1.24 + 2.736 = 3.976, p = 0.2224;
     // g3 = 0.4448, buf = 3.1808, g = 3.30752, p = -0.108352.
     Tensor p = start_point();
-    SGD opt({p}, 0.1f, 0.9f, true);
+    SGD opt({p}, SGDOptions(0.1).momentum(0.9).nesterov(true));
     for (int i = 0; i < 3; ++i) take_step(opt, p);
     check_values(p, {-0.108352, 0.216704});
 }
@@ -84,13 +86,13 @@ TEST_CASE("SGD with Nesterov momentum 0.9 matches the hand calculation") {
 TEST_CASE("SGD with weight decay adds weight_decay times p to the gradient") {
     // g = 2p + 0.1p = 2.1p: plain SGD multiplies p by 0.79 per step.
     Tensor p = start_point();
-    SGD plain({p}, 0.1f, 0.0f, false, 0.1f);
+    SGD plain({p}, SGDOptions(0.1).weight_decay(0.1));
     for (int i = 0; i < 3; ++i) take_step(plain, p);
     check_values(p, {0.493039, -0.986078});
     // With momentum 0.9: g1 = 2.1, buf = 2.1, p = 0.79; g2 = 1.659, buf = 3.549, p = 0.4351;
     // g3 = 0.91371, buf = 4.10781, p = 0.024319.
     Tensor q = start_point();
-    SGD with_momentum({q}, 0.1f, 0.9f, false, 0.1f);
+    SGD with_momentum({q}, SGDOptions(0.1).momentum(0.9).weight_decay(0.1));
     for (int i = 0; i < 3; ++i) take_step(with_momentum, q);
     check_values(q, {0.024319, -0.048638});
 }
@@ -117,7 +119,7 @@ TEST_CASE("Adam with weight decay matches its update rule") {
     // On sum(p^2) the decay only rescales g (Adam would hardly notice), so fixed gradients.
     const std::vector<std::vector<double>> grads{{0.5, -1.0}, {0.2, 0.3}, {-0.4, 0.1}};
     Tensor p = start_point();
-    Adam opt({p}, 0.1f, {0.9f, 0.999f}, 1e-8f, 0.5f);
+    Adam opt({p}, AdamOptions(0.1).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.5));
     AdamReference ref{0.1, 0.9f, 0.999f, 1e-8, 0.5, {1.0, -2.0}, {0, 0}, {0, 0}};
     for (const auto& g : grads) {
         p.mutable_grad() = Array{static_cast<float>(g[0]), static_cast<float>(g[1])};
@@ -127,7 +129,7 @@ TEST_CASE("Adam with weight decay matches its update rule") {
     }
     // Step 1 by hand: g = [0.5 + 0.5, -1 - 1] = [1, -2]; the first step moves by lr * sign(g).
     Tensor q = start_point();
-    Adam first({q}, 0.1f, {0.9f, 0.999f}, 1e-8f, 0.5f);
+    Adam first({q}, AdamOptions(0.1).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.5));
     q.mutable_grad() = Array{0.5f, -1.0f};
     first.step();
     check_values(q, {0.9, -1.9});
@@ -136,7 +138,7 @@ TEST_CASE("Adam with weight decay matches its update rule") {
 TEST_CASE("Adam follows a fixed gradient sequence") {
     const std::vector<std::vector<double>> grads{{0.5, -1.0}, {0.2, 0.3}, {-0.4, 0.1}};
     Tensor p = start_point();
-    Adam opt({p}, 0.01f, {0.8f, 0.99f});
+    Adam opt({p}, AdamOptions(0.01).betas({0.8, 0.99}));
     AdamReference ref{0.01, 0.8f, 0.99f, 1e-8, 0.0, {1.0, -2.0}, {0, 0}, {0, 0}};
     for (const auto& g : grads) {
         p.mutable_grad() = Array{static_cast<float>(g[0]), static_cast<float>(g[1])};
@@ -151,7 +153,7 @@ TEST_CASE("Adam follows a fixed gradient sequence") {
 TEST_CASE("a step records nothing on the tape") {
     Tensor p = start_point();
     p.mutable_grad() = Array{1.0f, 1.0f};
-    SGD sgd({p}, 0.1f, 0.9f);
+    SGD sgd({p}, SGDOptions(0.1).momentum(0.9));
     Adam adam({p});
     sgd.step();
     adam.step();
@@ -161,7 +163,7 @@ TEST_CASE("a step records nothing on the tape") {
 
 TEST_CASE("parameters without a gradient are skipped") {
     Tensor p = start_point(), q(Array{5.0f}, true);
-    SGD sgd({p, q}, 0.1f, 0.9f);
+    SGD sgd({p, q}, SGDOptions(0.1).momentum(0.9));
     Adam adam({p, q});
     sum(p * p).backward();
     sgd.step();
@@ -183,7 +185,7 @@ TEST_CASE("zero_grad sets every gradient to zero") {
 
 TEST_CASE("zero_grad with set_to_none drops the gradients, and the steps match zeroed ones") {
     Tensor p = start_point(), q = start_point();
-    SGD dropped({p}, 0.1f, 0.9f), zeroed({q}, 0.1f, 0.9f);
+    SGD dropped({p}, SGDOptions(0.1).momentum(0.9)), zeroed({q}, SGDOptions(0.1).momentum(0.9));
     for (int step = 0; step < 3; ++step) {
         dropped.zero_grad(true);
         CHECK_FALSE(p.has_grad());
@@ -218,30 +220,30 @@ TEST_CASE("negative hyper-parameters are errors naming the value") {
     Tensor p = start_point();
     CHECK_THROWS_WITH_AS(SGD({p}, -0.1f), "SGD: the learning rate must be >= 0, but it is -0.1",
                          std::invalid_argument);
-    CHECK_THROWS_WITH_AS(SGD({p}, 0.1f, -0.5f), "SGD: momentum must be >= 0, but it is -0.5",
+    CHECK_THROWS_WITH_AS(SGD({p}, SGDOptions(0.1).momentum(-0.5)), "SGD: momentum must be >= 0, but it is -0.5",
                          std::invalid_argument);
-    CHECK_THROWS_WITH_AS(SGD({p}, 0.1f, 0.0f, false, -0.01f),
+    CHECK_THROWS_WITH_AS(SGD({p}, SGDOptions(0.1).weight_decay(-0.01)),
                          "SGD: weight_decay must be >= 0, but it is -0.01",
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS(Adam({p}, -0.001f), doctest::Contains("-0.001"), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(Adam({p}, 0.001f, {0.9f, 0.999f}, -1e-8f),
+    CHECK_THROWS_WITH_AS(Adam({p}, AdamOptions(0.001).betas({0.9, 0.999}).eps(-1e-8)),
                          doctest::Contains("eps must be >= 0"), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(Adam({p}, 0.001f, {0.9f, 0.999f}, 1e-8f, -0.1f),
+    CHECK_THROWS_WITH_AS(Adam({p}, AdamOptions(0.001).betas({0.9, 0.999}).eps(1e-8).weight_decay(-0.1)),
                          doctest::Contains("weight_decay must be >= 0"), std::invalid_argument);
 }
 
 TEST_CASE("Nesterov without momentum is an error") {
     Tensor p = start_point();
-    CHECK_THROWS_WITH_AS(SGD({p}, 0.1f, 0.0f, true),
+    CHECK_THROWS_WITH_AS(SGD({p}, SGDOptions(0.1).nesterov(true)),
                          doctest::Contains("Nesterov momentum requires a momentum > 0"),
                          std::invalid_argument);
 }
 
 TEST_CASE("Adam betas outside 0 to 1 are errors") {
     Tensor p = start_point();
-    CHECK_THROWS_WITH_AS(Adam({p}, 0.001f, {1.0f, 0.999f}),
+    CHECK_THROWS_WITH_AS(Adam({p}, AdamOptions(0.001).betas({1.0, 0.999})),
                          "Adam: betas.first must be in [0, 1), but it is 1", std::invalid_argument);
-    CHECK_THROWS_WITH_AS(Adam({p}, 0.001f, {0.9f, -0.1f}),
+    CHECK_THROWS_WITH_AS(Adam({p}, AdamOptions(0.001).betas({0.9, -0.1})),
                          doctest::Contains("betas.second must be in [0, 1)"),
                          std::invalid_argument);
 }
@@ -262,19 +264,19 @@ TEST_CASE("the parameter list must be non-empty leaves without repeats") {
 
 TEST_CASE("SGD state holds the momentum buffers and the hyper-parameters") {
     Tensor p = start_point(), q(Array{{1.0f, 2.0f}}, true);
-    SGD opt({p, q}, 0.1f, 0.9f);
+    SGD opt({p, q}, SGDOptions(0.1).momentum(0.9));
     take_step(opt, p);  // q has no gradient: no buffer
     const State state = opt.state();
     std::vector<std::string> names;
     for (const auto& entry : state) names.push_back(entry.first);
-    CHECK(names == std::vector<std::string>{"lr", "momentum", "weight_decay", "nesterov",
-                                            "param_count", "momentum_buffer.0"});
+    CHECK(names == std::vector<std::string>{"lr", "momentum", "dampening", "weight_decay",
+                                            "nesterov", "param_count", "momentum_buffer.0"});
     CHECK(std::get<Array>(state.back().second) == Array{2.0f, -4.0f});
 }
 
 TEST_CASE("SGD state save and load continues identically") {
     Tensor p = start_point();
-    SGD a({p}, 0.1f, 0.9f, true, 0.01f);
+    SGD a({p}, SGDOptions(0.1).momentum(0.9).nesterov(true).weight_decay(0.01));
     for (int i = 0; i < 3; ++i) take_step(a, p);
 
     Tensor q(Array(p.value()), true);
@@ -292,7 +294,7 @@ TEST_CASE("SGD state save and load continues identically") {
 
 TEST_CASE("Adam state save and load continues identically") {
     Tensor p = start_point(), w(test::random_array({3, 2}), true);
-    Adam a({p, w}, 0.05f, {0.8f, 0.99f}, 1e-6f, 0.01f);
+    Adam a({p, w}, AdamOptions(0.05).betas({0.8, 0.99}).eps(1e-6).weight_decay(0.01));
     auto loss = [](const Tensor& x, const Tensor& y) { return sum(x * x) + sum(y * y * y * y); };
     for (int i = 0; i < 3; ++i) {
         a.zero_grad();
@@ -302,7 +304,7 @@ TEST_CASE("Adam state save and load continues identically") {
     const State state = a.state();
     std::vector<std::string> names;
     for (const auto& entry : state) names.push_back(entry.first);
-    CHECK(names == std::vector<std::string>{"lr", "betas", "eps", "weight_decay", "param_count",
+    CHECK(names == std::vector<std::string>{"lr", "betas", "eps", "weight_decay", "amsgrad", "param_count",
                                             "step.0", "exp_avg.0", "exp_avg_sq.0", "step.1",
                                             "exp_avg.1", "exp_avg_sq.1"});
 
@@ -324,7 +326,7 @@ TEST_CASE("Adam state save and load continues identically") {
 
 TEST_CASE("load_state rejects wrong shapes and unknown or misplaced names") {
     Tensor p = start_point();
-    SGD sgd({p}, 0.1f, 0.9f);
+    SGD sgd({p}, SGDOptions(0.1).momentum(0.9));
     CHECK_THROWS_WITH_AS(sgd.load_state({{"momentum_buffer.0", Array{1.0f, 2.0f, 3.0f}}}),
                          "SGD.load_state: 'momentum_buffer.0' has shape [3], but parameter 0 "
                          "has shape [2]",
@@ -358,7 +360,7 @@ TEST_CASE("load_state rejects wrong shapes and unknown or misplaced names") {
 
 TEST_CASE("a failed load_state changes nothing") {
     Tensor p = start_point();
-    SGD opt({p}, 0.1f, 0.9f);
+    SGD opt({p}, SGDOptions(0.1).momentum(0.9));
     take_step(opt, p);
     const State before = opt.state();
     CHECK_THROWS(opt.load_state({{"lr", Array{0.5f}}, {"momentum_buffer.0", Array{1.0f}}}));
@@ -404,7 +406,7 @@ TEST_CASE("a two-layer net learns three blobs with SGD and momentum") {
     make_blobs(x_values, label_values);
     const Tensor x(x_values), labels(label_values);
     TwoLayerNet net;
-    SGD opt(net.params(), 0.05f, 0.9f);
+    SGD opt(net.params(), SGDOptions(0.05).momentum(0.9));
 
     float first_loss = 0.0f, first_accuracy = 0.0f, last_loss = 0.0f;
     {

@@ -110,7 +110,7 @@ TEST_CASE("schedulers refuse settings that make no schedule") {
 TEST_CASE("AdamW decays the weights apart from the gradient, as PyTorch") {
     const auto refs = references();
     const Tensor p(refs.at("adamw.p0"), true);
-    AdamW adamw({p}, 0.01f, {0.8f, 0.99f}, 1e-6f, 0.1f);
+    AdamW adamw({p}, AdamWOptions(0.01).betas({0.8, 0.99}).eps(1e-6).weight_decay(0.1));
     const Array grads = refs.at("adamw.grads"), after = refs.at("adamw.after");
     for (std::size_t s = 0; s < 3; ++s) {
         p.mutable_grad() = Array(xt::view(grads, s));
@@ -118,8 +118,8 @@ TEST_CASE("AdamW decays the weights apart from the gradient, as PyTorch") {
         INFO("step " << s + 1);
         CHECK(xt::allclose(p.value(), Array(xt::view(after, s)), 1e-5, 1e-7));
     }
-    CHECK(adamw.state().size() == 8);  // Adam's entries: 5 settings, step, exp_avg, exp_avg_sq
-    CHECK_THROWS_WITH_AS(AdamW({p}, 0.01f, {1.0f, 0.9f}), doctest::Contains("AdamW: betas.first must be in [0, 1)"),
+    CHECK(adamw.state().size() == 9);  // Adam's entries: 6 settings, step, exp_avg, exp_avg_sq
+    CHECK_THROWS_WITH_AS(AdamW({p}, AdamWOptions(0.01).betas({1.0, 0.9})), doctest::Contains("AdamW: betas.first must be in [0, 1)"),
                          std::invalid_argument);
 }
 
@@ -163,25 +163,25 @@ TEST_CASE("RMSprop (plain, and centered with momentum) and Adagrad take PyTorch'
         }
         return optimizer.state();
     };
-    run("rmsprop", [](const Tensor& p) { return RMSprop({p}, 0.01f, 0.9f); });
+    run("rmsprop", [](const Tensor& p) { return RMSprop({p}, RMSpropOptions(0.01).alpha(0.9)); });
     const State saved = run("rmsprop_centered_momentum", [](const Tensor& p) {
-        return RMSprop({p}, 0.01f, 0.9f, 1e-6f, 0.1f, 0.5f, true);
+        return RMSprop({p}, RMSpropOptions(0.01).alpha(0.9).eps(1e-6).weight_decay(0.1).momentum(0.5).centered(true));
     });
-    run("adagrad", [](const Tensor& p) { return Adagrad({p}, 0.1f, 0.1f, 0.05f, 0.1f); });
+    run("adagrad", [](const Tensor& p) { return Adagrad({p}, AdagradOptions(0.1).lr_decay(0.1).weight_decay(0.05).initial_accumulator_value(0.1)); });
 
     // The state goes back in; a missing piece is an error naming it, and changes nothing.
     const Tensor q(refs.at("adamw.p0"), true);
-    RMSprop again({q}, 0.01f, 0.9f, 1e-6f, 0.1f, 0.5f, true);
+    RMSprop again({q}, RMSpropOptions(0.01).alpha(0.9).eps(1e-6).weight_decay(0.1).momentum(0.5).centered(true));
     again.load_state(saved);
     CHECK(again.state().size() == saved.size());
     State partial;
     for (const auto& [name, value] : saved)
         if (name != "grad_avg.0") partial.put(name, value);
-    RMSprop other({q}, 0.01f, 0.9f, 1e-6f, 0.1f, 0.5f, true);
+    RMSprop other({q}, RMSpropOptions(0.01).alpha(0.9).eps(1e-6).weight_decay(0.1).momentum(0.5).centered(true));
     CHECK_THROWS_WITH_AS(other.load_state(partial), doctest::Contains("RMSprop.load_state: parameter 0 needs square_avg.0, grad_avg.0"),
                          std::invalid_argument);
     CHECK(other.state().size() == 7);  // its settings only: nothing changed
-    CHECK_THROWS_WITH_AS(Adagrad({q}, 0.1f, -1.0f), doctest::Contains("Adagrad: lr_decay must be >= 0"),
+    CHECK_THROWS_WITH_AS(Adagrad({q}, AdagradOptions(0.1).lr_decay(-1.0)), doctest::Contains("Adagrad: lr_decay must be >= 0"),
                          std::invalid_argument);
 }
 
@@ -191,7 +191,7 @@ TEST_CASE("parameter groups: AdamW and a cosine schedule per group take PyTorch'
     const std::map<std::string, Array> ref = references();
     const Array p0 = ref.at("adamw.p0"), grads = ref.at("adamw.grads");
     const Tensor a(p0, true), b(xt::eval(xt::flip(p0, 0)), true);
-    AdamW adamw({ParamGroup({a}), ParamGroup({b}, /*lr=*/0.05f, /*weight_decay=*/0.0f)}, 0.01f, {0.9f, 0.999f}, 1e-8f, 0.1f);
+    AdamW adamw({ParamGroup({a}), ParamGroup({b}, /*lr=*/0.05f, /*weight_decay=*/0.0f)}, AdamWOptions(0.01).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.1));
     REQUIRE(adamw.group_count() == 2);
     CHECK(adamw.group_of(1) == 1);
     CosineAnnealingLR schedule(adamw, 4);
@@ -242,12 +242,12 @@ TEST_CASE("decay_groups leaves vectors (biases, norm weights) out of weight deca
 
 TEST_CASE("a state saved with groups loads only into the same groups, rates included") {
     const Tensor w(Array{1.0f}, true), b(Array{2.0f}, true);
-    SGD grouped({ParamGroup({w}), ParamGroup({b}, 0.5f)}, 0.1f, 0.9f);
+    SGD grouped({ParamGroup({w}), ParamGroup({b}, 0.5f)}, SGDOptions(0.1).momentum(0.9));
     const State state = grouped.state();
-    SGD again({ParamGroup({w}), ParamGroup({b}, 0.7f)}, 0.1f, 0.9f);
+    SGD again({ParamGroup({w}), ParamGroup({b}, 0.7f)}, SGDOptions(0.1).momentum(0.9));
     again.load_state(state);
     CHECK(again.lr(1) == 0.5f);
-    SGD flat({w, b}, 0.1f, 0.9f);
+    SGD flat({w, b}, SGDOptions(0.1).momentum(0.9));
     CHECK_THROWS_WITH_AS(flat.load_state(state), doctest::Contains("the state is for 2 parameter groups, but this optimizer has 1"),
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS(grouped.load_state(flat.state()),

@@ -39,7 +39,7 @@ Data make_data(std::uint32_t seed) {
 
 // SGD with momentum for `steps` steps; returns the parameters' values.
 std::vector<Array> train(nn::Sequential& model, const Data& data, int steps) {
-    optim::SGD sgd(model.parameters(), 0.05f, 0.9f);
+    optim::SGD sgd(model.parameters(), optim::SGDOptions(0.05).momentum(0.9));
     for (int step = 0; step < steps; ++step) {
         const std::size_t b = std::size_t(step) % data.images.size();
         const Tensor loss = cross_entropy(model(Tensor(data.images[b])), Tensor(data.labels[b]));

@@ -47,11 +47,12 @@ bool lead() { return !session || session->rank() == 0; }  // prints and writes f
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const Options& o, const nn::Module& model) {
     if (o.optimizer == "sgd")
-        return std::make_unique<optim::SGD>(model.parameters(), o.lr, o.momentum);
+        return std::make_unique<optim::SGD>(model.parameters(),
+                                            optim::SGDOptions(o.lr).momentum(o.momentum));
     if (o.optimizer == "adamw") return std::make_unique<optim::AdamW>(model.parameters(), o.lr);
     if (o.optimizer == "rmsprop")
-        return std::make_unique<optim::RMSprop>(model.parameters(), o.lr, 0.99f, 1e-8f, 0.0f,
-                                                o.momentum);
+        return std::make_unique<optim::RMSprop>(model.parameters(),
+                                                optim::RMSpropOptions(o.lr).momentum(o.momentum));
     return std::make_unique<optim::Adam>(model.parameters(), o.lr);
 }
 

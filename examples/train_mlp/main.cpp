@@ -5,7 +5,7 @@ using namespace tapegrad;
 int main() {
     manual_seed(1);                                      // same seed, same weights
     nn::Sequential model{nn::Linear(784, 256), nn::ReLU(), nn::Linear(256, 10)};
-    optim::SGD sgd(model.parameters(), /*lr=*/0.05f, /*momentum=*/0.9f);
+    optim::SGD sgd(model.parameters(), optim::SGDOptions(0.05).momentum(0.9));
     auto loss_fn = nn::LossRegistry::instance().get("cross_entropy");
 
     MNIST train_set("datasets/mnist", MnistSplit::train, MnistLayout::flat);

@@ -105,7 +105,7 @@ void check_same_bits(const distributed::Session& s, const nn::Module& model, con
 int equal(distributed::Session& s, bool threads_differ) {
     if (threads_differ) set_num_threads(1 + static_cast<std::size_t>(s.rank()) % 2);
     auto reference = make_cnn();
-    optim::SGD reference_sgd(reference->parameters(), 0.1f, 0.9f);
+    optim::SGD reference_sgd(reference->parameters(), optim::SGDOptions(0.1).momentum(0.9));
     train_alone(*reference, reference_sgd, 0, steps);  // before the reducer watches the tape
 
     auto model = make_cnn();
@@ -115,7 +115,7 @@ int equal(distributed::Session& s, bool threads_differ) {
     }
     distributed::broadcast_parameters(s, *model);  // ... until rank 0's weights arrive
     expect(max_difference(*model, *make_cnn()) == 0, "broadcast_parameters gave rank 0's", s);
-    optim::SGD sgd(model->parameters(), 0.1f, 0.9f);
+    optim::SGD sgd(model->parameters(), optim::SGDOptions(0.1).momentum(0.9));
     // A bucket per parameter: four per step, the first started while backward still runs.
     distributed::GradReducer reducer(s, model->parameters(), distributed::ReducerOptions{1});
     expect(reducer.buckets().size() == 4, "a bucket per parameter", s);
@@ -203,7 +203,7 @@ int hang_on_rank_1(distributed::Session& s) {
 // (rank 0 reads it, every rank gets its bytes), steps 3..5, compares with one process.
 int resume(distributed::Session& s, const std::string& phase, const std::string& file) {
     auto model = make_cnn();
-    optim::SGD sgd(model->parameters(), 0.1f, 0.9f);
+    optim::SGD sgd(model->parameters(), optim::SGDOptions(0.1).momentum(0.9));
     if (phase == "second") {
         const std::string mine = distributed::local_copy(s, file);  // rank 0 reads, every rank loads
         optim::load_checkpoint(mine, *model, sgd);
@@ -223,7 +223,7 @@ int resume(distributed::Session& s, const std::string& phase, const std::string&
         return 0;
     }
     auto reference = make_cnn();
-    optim::SGD reference_sgd(reference->parameters(), 0.1f, 0.9f);
+    optim::SGD reference_sgd(reference->parameters(), optim::SGDOptions(0.1).momentum(0.9));
     train_alone(*reference, reference_sgd, 0, steps);
     const double diff = max_difference(*model, *reference);
     expect(diff <= 1e-6, "resumed run differs from the uninterrupted one by " + std::to_string(diff), s);
