@@ -123,6 +123,44 @@ TEST_CASE("AdamW decays the weights apart from the gradient, as PyTorch") {
                          std::invalid_argument);
 }
 
+TEST_CASE("SGD's dampening and Adam's and AdamW's amsgrad take PyTorch's steps, and their states resume them") {
+    const auto refs = references();
+    auto run = [&](const std::string& name, Optimizer& optimizer, const Tensor& p, const Array& grads) {
+        INFO(name);
+        const Array after = refs.at(name + ".after");
+        for (std::size_t s = 0; s < grads.shape()[0]; ++s) {
+            p.mutable_grad() = Array(xt::view(grads, s));
+            optimizer.step();
+            INFO("step " << s + 1);
+            CHECK(xt::allclose(p.value(), Array(xt::view(after, s)), 1e-5, 1e-7));
+        }
+    };
+    const Array p0 = refs.at("adamw.p0"), grads = refs.at("adamw.grads"),
+                shrinking = refs.at("amsgrad.grads");
+    const Tensor a(p0, true), b(p0, true), c(p0, true);
+    SGD sgd({a}, SGDOptions(0.1).momentum(0.9).dampening(0.3).weight_decay(0.05));
+    run("sgd_dampening", sgd, a, grads);
+    Adam adam({b}, AdamOptions(0.01).betas({0.8, 0.99}).eps(1e-6).weight_decay(0.1).amsgrad(true));
+    run("adam_amsgrad", adam, b, shrinking);
+    AdamW adamw({c}, AdamWOptions(0.01).betas({0.8, 0.99}).eps(1e-6).weight_decay(0.1).amsgrad(true));
+    run("adamw_amsgrad", adamw, c, shrinking);
+    // The state carries dampening, amsgrad and v_max: a fresh AdamW continues bit for bit.
+    const Tensor d(Array(c.value()), true);
+    AdamW resumed({d});
+    resumed.load_state(adamw.state());
+    CHECK(resumed.amsgrad());
+    for (const Tensor& t : {c, d}) t.mutable_grad() = Array(xt::view(shrinking, 5)) * 0.1f;
+    adamw.step();
+    resumed.step();
+    CHECK(d.value() == c.value());
+    SGD sgd2({Tensor(p0, true)}, 0.5);
+    sgd2.load_state(sgd.state());
+    CHECK(sgd2.dampening() == 0.3f);
+    CHECK_THROWS_WITH_AS(SGD({a}, SGDOptions(0.1).momentum(0.9).dampening(0.1).nesterov(true)),
+                         doctest::Contains("Nesterov momentum requires a momentum > 0 and dampening 0"),
+                         std::invalid_argument);
+}
+
 TEST_CASE("clip_grad_norm and clip_grad_value clip as PyTorch, and refuse a non-finite norm") {
     const auto refs = references();
     for (const char* name : {"clip2", "clipinf"}) {

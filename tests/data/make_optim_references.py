@@ -77,6 +77,27 @@ for name, make in (
         after.append(p.detach().numpy().copy())
     out[f"{name}.after"] = np.array(after, dtype=np.float64)
 
+# Options torch has and the positional constructors did not: SGD's dampening (three steps as
+# above), and amsgrad, over six steps whose gradients shrink (so that v falls below its maximum).
+decaying = np.array([g * 0.3 ** t for t, g in enumerate(np.concatenate([grads, grads]))],
+                    dtype=np.float32)
+out["amsgrad.grads"] = decaying.astype(np.float64)
+for name, make, gs in (
+        ("sgd_dampening", lambda ps: torch.optim.SGD(
+            ps, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.05), grads),
+        ("adam_amsgrad", lambda ps: torch.optim.Adam(
+            ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, amsgrad=True), decaying),
+        ("adamw_amsgrad", lambda ps: torch.optim.AdamW(
+            ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, amsgrad=True), decaying)):
+    p = torch.tensor(p0, requires_grad=True)
+    opt = make([p])
+    after = []
+    for g in gs:
+        p.grad = torch.tensor(g)
+        opt.step()
+        after.append(p.detach().numpy().copy())
+    out[f"{name}.after"] = np.array(after, dtype=np.float64)
+
 # Clipping two gradients to a total norm of 1, in the 2-norm and the max-norm.
 a, b = rng.uniform(-2, 2, 4).astype(np.float32), rng.uniform(-2, 2, (2, 3)).astype(np.float32)
 for name, norm_type in (("clip2", 2.0), ("clipinf", float("inf"))):
