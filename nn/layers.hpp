@@ -266,6 +266,13 @@ class BatchNorm2D : public BatchNorm {
         : BatchNorm(4, channels, eps, momentum) {}
 };
 
+// torch's spellings of the layers tapegrad named first (nn.Conv2d, nn.BatchNorm2d, ...).
+using Conv2d = Conv2D;
+using MaxPool2d = MaxPool2D;
+using AvgPool2d = AvgPool2D;
+using BatchNorm1d = BatchNorm1D;
+using BatchNorm2d = BatchNorm2D;
+
 namespace detail {
 // A layer given to Sequential: a shared_ptr to a module (shared with the caller), or a module
 // by value (a temporary, moved into a new shared_ptr).

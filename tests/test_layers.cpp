@@ -446,3 +446,13 @@ TEST_CASE("nn::init has torch's initialisers, gains and fan modes") {
                            rows <= cols ? test::matmul_bounds(m, m, false, true) : test::matmul_bounds(m, m, true, false));
     }
 }
+
+TEST_CASE("torch's spellings name the same layers: Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d") {
+    static_assert(std::is_same_v<nn::Conv2d, nn::Conv2D> && std::is_same_v<nn::MaxPool2d, nn::MaxPool2D> &&
+                  std::is_same_v<nn::AvgPool2d, nn::AvgPool2D> &&
+                  std::is_same_v<nn::BatchNorm1d, nn::BatchNorm1D> &&
+                  std::is_same_v<nn::BatchNorm2d, nn::BatchNorm2D>);
+    nn::Sequential model{nn::Conv2d(1, 2, 3), nn::BatchNorm2d(2), nn::MaxPool2d(2), nn::AvgPool2d(1)};
+    CHECK(model(Tensor(xt::ones<float>({2, 1, 6, 6}))).shape() == Shape{2, 2, 2, 2});
+    CHECK(model.named_parameters().size() + model.named_buffers().size() == 7);  // 4 + 3 buffers
+}
