@@ -175,7 +175,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     if (b.dim() == 2) {  // [..., M, K] · [K, N]: the rows of every matrix in one GEMM
         Shape out = sa;
         out.back() = sb[1];
-        return reshape(mm(reshape(a, {a.size() / ka, ka}), b), out);
+        std::size_t rows = 1;  // not a.size() / ka: K may be 0
+        for (std::size_t d = 0; d + 1 < sa.size(); ++d) rows *= sa[d];
+        return reshape(mm(reshape(a, {rows, ka}), b), out);
     }
     return bmm(a, b);
 }

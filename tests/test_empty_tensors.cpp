@@ -59,3 +59,15 @@ TEST_CASE("a sum over an axis of an empty tensor is zeros, and so is its mean's 
     // And over no elements at all there is no variance: an error that says why.
     CHECK_THROWS_WITH(var(x, 0, false, 0), doctest::Contains("no degrees of freedom"));
 }
+
+TEST_CASE("a batched product over an inner size of 0 is zeros, and so are its gradients") {
+    // [2, 3, 0] . [0, 4]: each of the 2 x 3 rows sums no terms (it divided by K = 0).
+    const Tensor a(Array::from_shape({2, 3, 0}), true);
+    const Tensor b(Array::from_shape({0, 4}), true);
+    const Tensor y = matmul(a, b);
+    CHECK(y.shape() == Shape{2, 3, 4});
+    CHECK(y.value() == Array(xt::zeros<float>({2, 3, 4})));
+    sum(y).backward();
+    CHECK(a.grad().shape() == a.value().shape());
+    CHECK(b.grad().shape() == b.value().shape());
+}

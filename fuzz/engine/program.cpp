@@ -78,6 +78,7 @@ class Builder {
     Program& p_;
     Graph* g_ = nullptr;
     std::size_t frozen_at_ = 0;
+    std::size_t values_made_ = 0;  // leaf values so far (their offsets)
     // The op being built: the values handed to it, and whether its output is a constant
     // (detached) or comes from a zero_one_loss.
     std::vector<Tensor> used_;
@@ -90,10 +91,15 @@ class Builder {
         return s;
     }
 
-    // A fresh leaf of values from the bytes; most require a gradient.
+    // A fresh leaf of values from the bytes; most require a gradient. Each value gets its own
+    // offset n / 2^20 (n counts the program's leaf values, below 2^14: under a quarter of the
+    // choices' spacing of 1/16, so a value is still never 0, an integer or a half), so that no
+    // two leaf values are equal: a tie of two leaf values
+    // meeting in a max or a min is a point where no derivative exists, and finite differences
+    // there can read flat while any gradient rule picks a side.
     Tensor leaf(const Shape& s, bool requires_grad) {
         Array a = Array::from_shape(s);
-        for (float& v : a) v = c_.value();
+        for (float& v : a) v = c_.value() + float(values_made_++ % 16384) / 1048576.0f;
         const std::size_t id = p_.leaf_count++;
         if (o_ && o_->leaf == id && requires_grad) {
             if (o_->element >= a.size()) throw Diverged{};
