@@ -99,15 +99,22 @@ const xt::xarray<double>& StateReader::float64s(const std::string& name, std::si
     return a;
 }
 
-const Array* StateReader::per_param(const std::string& kind, std::size_t i,
-                                    const Shape& shape) const {
+const TypedArray* StateReader::per_param_entry(const std::string& kind, std::size_t i) const {
     if (asked_.insert(kind + ".<i>").second) known_.push_back(kind + ".<i>");
     const std::string name = kind + "." + std::to_string(i);
     auto it = entries_.find(name);
     if (it == entries_.end()) return nullptr;
     asked_.insert(name);
-    const Array* a = std::get_if<Array>(it->second);
-    if (!a) fail("'" + name + "' must be float32, but it is " + described(*it->second));
+    return it->second;
+}
+
+const Array* StateReader::per_param(const std::string& kind, std::size_t i,
+                                    const Shape& shape) const {
+    const TypedArray* value = per_param_entry(kind, i);
+    if (!value) return nullptr;
+    const std::string name = kind + "." + std::to_string(i);
+    const Array* a = std::get_if<Array>(value);
+    if (!a) fail("'" + name + "' must be float32, but it is " + described(*value));
     if (Shape(a->shape().begin(), a->shape().end()) != shape)
         fail("'" + name + "' has shape " + shape_str(a->shape()) + ", but parameter " +
              std::to_string(i) + " has shape " + shape_str(shape));
@@ -115,14 +122,12 @@ const Array* StateReader::per_param(const std::string& kind, std::size_t i,
 }
 
 bool StateReader::per_param_number(const std::string& kind, std::size_t i, float& value) const {
-    if (asked_.insert(kind + ".<i>").second) known_.push_back(kind + ".<i>");
-    const std::string name = kind + "." + std::to_string(i);
-    auto it = entries_.find(name);
-    if (it == entries_.end()) return false;
-    asked_.insert(name);
-    const Array* a = std::get_if<Array>(it->second);
+    const TypedArray* entry = per_param_entry(kind, i);
+    if (!entry) return false;
+    const Array* a = std::get_if<Array>(entry);
     if (!a || a->size() != 1)
-        fail("'" + name + "' must hold one number (float32), but it is " + described(*it->second));
+        fail("'" + kind + "." + std::to_string(i) + "' must hold one number (float32), but it is " +
+             described(*entry));
     value = *a->begin();
     return true;
 }

@@ -73,6 +73,8 @@ class StateReader {
 
   private:
     const TypedArray* take(const std::string& name) const;  // marks it known; null if absent
+    // "kind.i", marking the kind known (as "kind.<i>") and the entry read; null if absent.
+    const TypedArray* per_param_entry(const std::string& kind, std::size_t i) const;
     template <class T>
     const xt::xarray<T>& one_of(const std::string& name, const char* dtype) const;
 

@@ -61,34 +61,9 @@ out["adamw.p0"] = p0.astype(np.float64)
 out["adamw.grads"] = grads.astype(np.float64)
 out["adamw.after"] = np.array(after, dtype=np.float64)
 
-# RMSprop and Adagrad: three steps from the same p0 with the same gradients.
-for name, make in (
-        ("rmsprop", lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9)),
-        ("rmsprop_centered_momentum", lambda ps: torch.optim.RMSprop(
-            ps, lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.5, centered=True)),
-        ("adagrad", lambda ps: torch.optim.Adagrad(
-            ps, lr=0.1, lr_decay=0.1, weight_decay=0.05, initial_accumulator_value=0.1))):
-    p = torch.tensor(p0, requires_grad=True)
-    opt = make([p])
-    after = []
-    for g in grads:
-        p.grad = torch.tensor(g)
-        opt.step()
-        after.append(p.detach().numpy().copy())
-    out[f"{name}.after"] = np.array(after, dtype=np.float64)
 
-# Options torch has and the positional constructors did not: SGD's dampening (three steps as
-# above), and amsgrad, over six steps whose gradients shrink (so that v falls below its maximum).
-decaying = np.array([g * 0.3 ** t for t, g in enumerate(np.concatenate([grads, grads]))],
-                    dtype=np.float32)
-out["amsgrad.grads"] = decaying.astype(np.float64)
-for name, make, gs in (
-        ("sgd_dampening", lambda ps: torch.optim.SGD(
-            ps, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.05), grads),
-        ("adam_amsgrad", lambda ps: torch.optim.Adam(
-            ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, amsgrad=True), decaying),
-        ("adamw_amsgrad", lambda ps: torch.optim.AdamW(
-            ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, amsgrad=True), decaying)):
+def steps(name, make, gs):
+    """NAME.after: the parameter after each step from p0, with the gradients gs."""
     p = torch.tensor(p0, requires_grad=True)
     opt = make([p])
     after = []
@@ -97,6 +72,26 @@ for name, make, gs in (
         opt.step()
         after.append(p.detach().numpy().copy())
     out[f"{name}.after"] = np.array(after, dtype=np.float64)
+
+
+# RMSprop and Adagrad: three steps from the same p0 with the same gradients.
+steps("rmsprop", lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9), grads)
+steps("rmsprop_centered_momentum", lambda ps: torch.optim.RMSprop(
+    ps, lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.5, centered=True), grads)
+steps("adagrad", lambda ps: torch.optim.Adagrad(
+    ps, lr=0.1, lr_decay=0.1, weight_decay=0.05, initial_accumulator_value=0.1), grads)
+
+# Options torch has and the positional constructors did not: SGD's dampening (three steps as
+# above), and amsgrad, over six steps whose gradients shrink (so that v falls below its maximum).
+decaying = np.array([g * 0.3 ** t for t, g in enumerate(np.concatenate([grads, grads]))],
+                    dtype=np.float32)
+out["amsgrad.grads"] = decaying.astype(np.float64)
+steps("sgd_dampening", lambda ps: torch.optim.SGD(
+    ps, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.05), grads)
+steps("adam_amsgrad", lambda ps: torch.optim.Adam(
+    ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, amsgrad=True), decaying)
+steps("adamw_amsgrad", lambda ps: torch.optim.AdamW(
+    ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, amsgrad=True), decaying)
 
 # Clipping two gradients to a total norm of 1, in the 2-norm and the max-norm.
 a, b = rng.uniform(-2, 2, 4).astype(np.float32), rng.uniform(-2, 2, (2, 3)).astype(np.float32)
