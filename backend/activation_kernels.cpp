@@ -78,13 +78,6 @@ Array silu(const Array& x) {
     return detail::map(x, [](float v) { return v / (1.0f + std::exp(-v)); });
 }
 
-Array silu_backward(const Array& dy, const Array& x) {
-    return detail::map(dy, x, [](float g, float v) {
-        const float s = 1.0f / (1.0f + std::exp(-v));
-        return g * (s + v * s * (1.0f - s));
-    });
-}
-
 Array gelu(const Array& x) {
     return detail::map(x, [](float u) { return 0.5f * u * (1.0f + vector_math::erf(u * inv_sqrt2)); });
 }

@@ -19,7 +19,6 @@ Array leaky_relu_backward(const Array& dy, const Array& x, float slope);
 Array elu(const Array& x, float alpha);
 Array elu_backward(const Array& dy, const Array& x, const Array& y, float alpha);
 Array silu(const Array& x);
-Array silu_backward(const Array& dy, const Array& x);         // dy (s + x s (1 - s))
 Array gelu(const Array& x);                                   // x Phi(x)
 Array gelu_backward(const Array& dy, const Array& x);         // dy (Phi(x) + x phi(x))
 Array gelu_tanh(const Array& x);

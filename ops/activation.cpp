@@ -83,10 +83,7 @@ Tensor silu(const Tensor& x) {  // y = x s, s = sigmoid(x); dx = dy (s + x s (1 
                   [](const Inputs& in, const Tensor&, const Tensor& dy) {
                       const Tensor s = sigmoid(in[0]);
                       return Grads{dy * (s + in[0] * s * (1.0f - s))};
-                  },
-                  fast_path([](const Inputs& in, const Tensor&, const Tensor& dy) {
-                      return Grads{Tensor(kernels::silu_backward(dy.value(), in[0].value()))};
-                  }));
+                  });
 }
 
 namespace {
