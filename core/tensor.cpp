@@ -43,6 +43,15 @@ Array& Tensor::mutable_grad() const {
     return *node.grad;
 }
 
+void Tensor::set_grad(Array g) const {
+    Node& node = checked();
+    if (!std::equal(g.shape().begin(), g.shape().end(), node.value.shape().begin(),
+                    node.value.shape().end()))
+        throw std::invalid_argument("set_grad: the gradient has shape " + shape_str(g.shape()) +
+                                    ", but the tensor has shape " + shape_str(node.value.shape()));
+    node.grad.emplace(std::move(g));
+}
+
 
 void Tensor::set_requires_grad(bool requires_grad) const {
     if (!is_leaf())

@@ -94,6 +94,8 @@ class Tensor {
     const Array& grad() const;
     bool has_grad() const;
     Array& mutable_grad() const;
+    // Sets the gradient (torch's p.grad = g): `g` must have this tensor's shape.
+    void set_grad(Array g) const;
 
     bool requires_grad() const;
     // Only for leaves: turning gradients on for the output of an op would not record the op.

@@ -548,3 +548,16 @@ TEST_CASE("a write that fails half way leaves the previous file intact") {
     CHECK(dir.files() == std::vector<std::string>{"model.npz"});
     CHECK(load_arrays(path)[0].second == small.weight.value());
 }
+
+TEST_CASE("array_named finds an array by its name, and names the ones there are when it is missing") {
+    const NamedArrays arrays{{"fc.weight", Array{1.0f, 2.0f}}, {"fc.bias", Array{3.0f}}};
+    CHECK(array_named(arrays, "fc.bias") == Array{3.0f});
+    CHECK(&array_named(arrays, "fc.weight") == &arrays[0].second);  // the array itself, no copy
+    CHECK_THROWS_WITH_AS(array_named(arrays, "fc.weigth"),
+                         "array_named: there is no array named 'fc.weigth'; there are fc.weight, fc.bias",
+                         std::invalid_argument);
+    const NamedTypedArrays typed{{"labels", xt::xarray<std::int64_t>{3, 1}}};
+    CHECK(std::get<xt::xarray<std::int64_t>>(array_named(typed, "labels"))(1) == 1);
+    CHECK_THROWS_WITH_AS(array_named(NamedTypedArrays{}, "x"),
+                         "array_named: there is no array named 'x' (there are none)", std::invalid_argument);
+}

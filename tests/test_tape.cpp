@@ -176,3 +176,15 @@ TEST_CASE("unbroadcast sums leading axes and stretched axes") {
     REQUIRE(g.shape() == std::vector<std::size_t>{3, 1});
     CHECK(g(0, 0) == doctest::Approx(8.0));
 }
+
+TEST_CASE("set_grad sets a gradient of the tensor's shape, as torch's p.grad = g, and refuses another shape") {
+    const Tensor p(Array{1.0f, 2.0f}, true);
+    p.set_grad(Array{0.5f, -1.0f});
+    CHECK(p.grad() == Array{0.5f, -1.0f});
+    sum(p * p).backward();  // backward adds to it
+    CHECK(p.grad() == Array{2.5f, 3.0f});
+    CHECK_THROWS_WITH_AS(p.set_grad(Array{1.0f}),
+                         "set_grad: the gradient has shape [1], but the tensor has shape [2]",
+                         std::invalid_argument);
+    CHECK(p.grad() == Array{2.5f, 3.0f});  // unchanged
+}

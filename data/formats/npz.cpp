@@ -359,4 +359,29 @@ NamedArrays load_arrays(const std::string& path) {
     return arrays;
 }
 
+namespace {
+
+template <class Named>
+const auto& named(const Named& arrays, const std::string& name) {
+    for (const auto& [key, value] : arrays)
+        if (key == name) return value;
+    std::string names;
+    for (std::size_t i = 0; i < arrays.size() && i < 20; ++i)
+        names += (i ? ", " : "") + arrays[i].first;
+    if (arrays.size() > 20) names += ", ... (" + std::to_string(arrays.size()) + " in all)";
+    throw std::invalid_argument("array_named: there is no array named '" + name + "'" +
+                                (arrays.empty() ? std::string(" (there are none)")
+                                                : "; there are " + names));
+}
+
+}  // namespace
+
+const Array& array_named(const NamedArrays& arrays, const std::string& name) {
+    return named(arrays, name);
+}
+
+const TypedArray& array_named(const NamedTypedArrays& arrays, const std::string& name) {
+    return named(arrays, name);
+}
+
 }  // namespace tapegrad

@@ -42,5 +42,10 @@ NamedTypedArrays load_npz(const std::string& path);
 void save_arrays(const std::string& path, const NamedArrays& arrays);
 NamedArrays load_arrays(const std::string& path);
 
+// The array named `name` (a state_dict's sd["fc.weight"]); std::invalid_argument naming it, and
+// the names there are, when there is none.
+const Array& array_named(const NamedArrays& arrays, const std::string& name);
+const TypedArray& array_named(const NamedTypedArrays& arrays, const std::string& name);
+
 
 }  // namespace tapegrad
