@@ -175,55 +175,49 @@ void Sweep::run_records() {
     }
 }
 
-// One record: dy, the complete gradient of its output, becomes a dx for each input.
+// One record: dy, the complete gradient of its output, becomes a dx for each input. The record
+// stays where it is while a create_graph sweep appends the records of its derivative.
 void Sweep::run_record(std::size_t i) {
-    check_inputs_alive(tape_.records_[i]);
-    const std::shared_ptr<Node> out = tape_.records_[i].output;
-    Tensor dy(std::move(out->arriving));
-    if (out->has_hooks()) run_hooks(*out, dy);
-    if (!into_grad()) capture(*out, dy.node());
-    if (keeps(*out)) out->arriving = dy.node();  // for grad(), at the end
-    const Grads dx = derive(i, Tensor(out), dy);
-    // With create_graph, add() records sums, which may move the records: a copy of the inputs.
-    const Inputs copy = create_ ? tape_.records_[i].inputs : Inputs();
-    const Inputs& in = create_ ? copy : tape_.records_[i].inputs;
-    for (std::size_t k = 0; k < dx.size() && k < in.size(); ++k)
-        if (dx[k].defined() && in[k].requires_grad()) add(in[k].node(), dx[k]);
+    const Record& r = tape_.records_[i];
+    check_inputs_alive(r);
+    Node& out = *r.output;
+    Tensor dy(std::move(out.arriving));
+    if (out.has_hooks()) run_hooks(out, dy);
+    if (!into_grad()) capture(out, dy.node());
+    if (keeps(out)) out.arriving = dy.node();  // for grad(), at the end
+    const Grads dx = derive(r, Tensor(r.output), dy);
+    for (std::size_t k = 0; k < dx.size() && k < r.inputs.size(); ++k)
+        if (dx[k].defined() && r.inputs[k].requires_grad()) add(r.inputs[k].node(), dx[k]);
 }
 
 // The record's derivative: with recording off (its fast path, if it has one), or recorded for
-// create_graph. Recorded ops append records, which may move this one's: its inputs and closure
-// are taken out while it runs.
-Grads Sweep::derive(std::size_t i, const Tensor& y, const Tensor& dy) {
-    const char* op = tape_.records_[i].op;
+// create_graph.
+Grads Sweep::derive(const Record& r, const Tensor& y, const Tensor& dy) {
     try {
-        if (!create_) {
-            const Record& r = tape_.records_[i];
-            NoGrad off;
-            return r.derivative.has_fast() && fast_derivatives() ? r.derivative.fast(r.inputs, y, dy)
-                                                                 : r.derivative(r.inputs, y, dy);
-        }
-        const Inputs in = tape_.records_[i].inputs;
-        struct PutBack {
-            Tape& tape;
-            std::size_t i;
-            detail::Derivative d;
-            ~PutBack() { tape.records_[i].derivative = std::move(d); }
-        } taken{tape_, i, std::move(tape_.records_[i].derivative)};
-        return taken.d(in, y, dy);
+        if (create_) return r.derivative(r.inputs, y, dy);
+        NoGrad off;
+        return r.derivative.has_fast() && fast_derivatives() ? r.derivative.fast(r.inputs, y, dy)
+                                                             : r.derivative(r.inputs, y, dy);
     } catch (const std::exception& e) {
-        rethrow_naming(op, e);
+        rethrow_naming(r.op, e);
     }
 }
 
+namespace {
+[[noreturn, gnu::cold, gnu::noinline]] void throw_released(const char* op) {
+    throw std::logic_error(
+        std::string("backward: ") + op +
+        " uses a value whose graph was already released by an earlier backward(); run the "
+        "forward pass again, or pass GradOptions{true} (retain_graph) to the first backward to "
+        "keep it");
+}
+}  // namespace
+
 void Sweep::check_inputs_alive(const Record& r) const {
-    for (std::size_t k = 0; k < r.inputs.size(); ++k)
-        if (r.inputs[k].node()->record == Node::released && r.inputs[k].node()->requires_grad)
-            throw std::logic_error(
-                std::string("backward: ") + r.op +
-                " uses a value whose graph was already released by an earlier backward(); run "
-                "the forward pass again, or pass GradOptions{true} (retain_graph) to the first "
-                "backward to keep it");
+    for (std::size_t k = 0; k < r.inputs.size(); ++k) {
+        const Node& in = *r.inputs[k].node();
+        if (in.record == Node::released && in.requires_grad) throw_released(r.op);
+    }
 }
 
 // Marks `node` as reached by this sweep the first time a gradient arrives at it.
@@ -235,9 +229,6 @@ void Sweep::reach(const std::shared_ptr<Node>& node) {
     if (n.is_leaf() || keeps(n)) keepers_.push_back(node);
     if (!n.is_leaf() && n.record != Node::released) ++waiting_;
 }
-
-// Whether an op output keeps its gradient for grad() (retain_grad(), or a recorder watching).
-bool Sweep::keeps(const Node& n) const { return n.retains_grad || (keep_all_ && !create_); }
 
 // dx joins what arrives at `node`. First order: the first dx is taken as it is; a later one is
 // added in place when the sum is this sweep's alone, else into a new array (a derivative may
@@ -294,15 +285,15 @@ void Sweep::hand_over() {
 // no gradient is left half-summed, and no grad() has changed.
 void Sweep::roll_back() {
     tell([this](SweepListener& l) { l.failed(*this); });
-    for (Record& r : tape_.records_)
+    for (std::size_t i = 0; i < tape_.records_.size(); ++i) {
+        const Record& r = tape_.records_[i];
         if (r.output && r.output->sweep == id_) r.output->arriving.reset();
+    }
     for (const std::shared_ptr<Node>& node : keepers_) node->arriving.reset();
     active_sweep = nullptr;
     tape_.sweeping_ = false;
     if (released_)
-        tape_.records_.erase(std::remove_if(tape_.records_.begin(), tape_.records_.end(),
-                                            [](const Record& r) { return !r.output; }),
-                             tape_.records_.end());
+        tape_.records_.erase_if(0, tape_.records_.size(), [](const Record& r) { return !r.output; });
     tell([this](SweepListener& l) { l.ended(*this); });
 }
 
@@ -310,12 +301,10 @@ void Sweep::roll_back() {
 // all of them were.
 void Sweep::drop_released() {
     if (!released_) return;
-    auto& records = tape_.records_;
-    const auto first = records.begin() + static_cast<std::ptrdiff_t>(lowest_);
-    const auto last = records.begin() + static_cast<std::ptrdiff_t>(end_ + 1);
-    if (released_ == end_ + 1 - lowest_) records.erase(first, last);
-    else records.erase(std::remove_if(first, last, [](const Record& r) { return !r.output; }),
-                       last);
+    if (released_ == end_ + 1 - lowest_ && end_ + 1 == tape_.records_.size())
+        tape_.records_.erase_from(lowest_);  // the usual case: the graph was the tape's end
+    else
+        tape_.records_.erase_if(lowest_, end_ + 1, [](const Record& r) { return !r.output; });
     // The next prune waits until the tape is twice as long as this graph was (a program that
     // builds graphs of this size and calls backward() on them never pays for a pruning pass),
     // and twice what the last prune kept (so that pruning stays rare when other graphs are kept

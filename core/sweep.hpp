@@ -78,10 +78,11 @@ class Sweep {
   private:
     void run_records();
     void run_record(std::size_t i);
-    Grads derive(std::size_t i, const Tensor& y, const Tensor& dy);
+    Grads derive(const Record& r, const Tensor& y, const Tensor& dy);
     void check_inputs_alive(const Record& r) const;
     void reach(const std::shared_ptr<Node>& node);
-    bool keeps(const Node& n) const;
+    // Whether an op output keeps its gradient for grad() (retain_grad(), or a recorder watching).
+    bool keeps(const Node& n) const { return n.retains_grad || (keep_all_ && !create_); }
     void capture(const Node& node, const std::shared_ptr<Node>& g);
     void hand_over();
     void roll_back();

@@ -14,24 +14,9 @@
 
 namespace tapegrad {
 
-namespace {
-thread_local int no_grad_depth = 0;
-}  // namespace
-
 Tape& Tape::current() {
     thread_local Tape tape;
     return tape;
-}
-
-bool grad_enabled() { return no_grad_depth == 0; }
-NoGrad::NoGrad() { ++no_grad_depth; }
-NoGrad::~NoGrad() { --no_grad_depth; }
-
-bool needs_record(const InputRef* inputs, std::size_t count) {
-    if (no_grad_depth != 0) return false;
-    for (std::size_t i = 0; i < count; ++i)
-        if (inputs[i]->defined() && inputs[i]->requires_grad()) return true;
-    return false;
 }
 
 Tensor Tape::push(const char* op, const InputRef* inputs, std::size_t count, Array&& value,
@@ -62,10 +47,13 @@ Tensor Tape::push(const char* op, const InputRef* inputs, std::size_t count, Arr
 }
 
 std::size_t Tape::index_of(std::uint64_t seq) const {
-    auto it = std::lower_bound(records_.begin(), records_.end(), seq,
-                               [](const Record& r, std::uint64_t s) { return r.seq < s; });
-    if (it == records_.end() || it->seq != seq) return records_.size();
-    return static_cast<std::size_t>(it - records_.begin());
+    std::size_t lo = 0, hi = records_.size();  // records are in the order of their seq
+    while (lo < hi) {
+        const std::size_t mid = lo + (hi - lo) / 2;
+        if (records_[mid].seq < seq) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < records_.size() && records_[lo].seq == seq ? lo : records_.size();
 }
 
 void Tape::release(Record& r) {
@@ -100,15 +88,13 @@ void Tape::prune() {
             r.derivative = nullptr;
         }
     }
-    records_.erase(std::remove_if(records_.begin(), records_.end(),
-                                  [](const Record& r) { return r.output == nullptr; }),
-                   records_.end());
+    records_.erase_if(0, records_.size(), [](const Record& r) { return r.output == nullptr; });
 }
 
 void Tape::clear() {
-    for (Record& r : records_)
-        if (r.output) r.output->record = Node::released;
-    records_.clear();
+    for (std::size_t i = 0; i < records_.size(); ++i)
+        if (records_[i].output) records_[i].output->record = Node::released;
+    records_.erase_from(0);
     prune_at_ = 4096;
     live_after_prune_ = 0;
 }

@@ -56,9 +56,11 @@
 #include <iosfwd>
 #include <type_traits>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "../backend/chunked_vector.hpp"  // ChunkedVector: records that never move
 #include "derivative.hpp"   // Derivative: the closure type, like std::function
 #include "tensor.hpp"
 #include "tensor_list.hpp"  // Inputs and Grads: small vectors of Tensors
@@ -139,7 +141,7 @@ class Tape {
     std::size_t index_of(std::uint64_t seq) const;
     void release(Record& r);
 
-    std::vector<Record> records_;
+    detail::ChunkedVector<Record> records_;  // appending never moves a record
     std::uint64_t next_seq_ = 1;
     std::size_t prune_at_ = 4096;
     std::size_t live_after_prune_ = 0;  // records the last prune() kept
@@ -156,20 +158,29 @@ class Tape {
 std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs,
                          const GradOptions& options = {});
 
+namespace detail {
+inline thread_local int no_grad_depth = 0;  // NoGrad scopes open on this thread
+}  // namespace detail
+
 // Whether ops record at all on this thread (false inside a NoGrad scope).
-bool grad_enabled();
+inline bool grad_enabled() { return detail::no_grad_depth == 0; }
 
 // RAII: nothing is recorded while it lives. Nests.
 class NoGrad {
   public:
-    NoGrad();
-    ~NoGrad();
+    NoGrad() { ++detail::no_grad_depth; }
+    ~NoGrad() { --detail::no_grad_depth; }
     NoGrad(const NoGrad&) = delete;
     NoGrad& operator=(const NoGrad&) = delete;
 };
 
 // True when recording is on and at least one of the `count` inputs requires a gradient.
-bool needs_record(const InputRef* inputs, std::size_t count);
+inline bool needs_record(const InputRef* inputs, std::size_t count) {
+    if (detail::no_grad_depth != 0) return false;
+    for (std::size_t i = 0; i < count; ++i)
+        if (inputs[i]->defined() && inputs[i]->requires_grad()) return true;
+    return false;
+}
 
 // An op's fast path: its derivative written on arrays (see Record). record() takes it as
 // fast_path(closure), after the derivative.
@@ -182,29 +193,45 @@ FastPath<std::decay_t<F>> fast_path(F&& f) {
     return {std::forward<F>(f)};
 }
 
+// The value argument of record(): an Array the op just computed, taken over without a copy, or
+// anything else an Array can be made from (an lvalue, an xtensor expression), made into one.
+class OpValue {
+  public:
+    OpValue(Array&& value) : value_(&value) {}  // NOLINT: implicit, as the Array it stands for
+    template <class E>
+    OpValue(E&& value) : made_(std::forward<E>(value)), value_(&*made_) {}  // NOLINT: the same
+    OpValue(const OpValue&) = delete;
+    OpValue& operator=(const OpValue&) = delete;
+    Array&& take() { return std::move(*value_); }
+
+  private:
+    std::optional<Array> made_;
+    Array* value_;
+};
+
 // What every op returns: its value, recorded with its derivative (and fast path) when a gradient
 // is needed. The closures are only built in that case.
 template <class D>
-Tensor record(const char* op, std::initializer_list<InputRef> inputs, Array value, D&& derivative) {
-    if (!needs_record(inputs.begin(), inputs.size())) return Tensor(std::move(value));
-    return Tape::current().push(op, inputs.begin(), inputs.size(), std::move(value),
+Tensor record(const char* op, std::initializer_list<InputRef> inputs, OpValue value, D&& derivative) {
+    if (!needs_record(inputs.begin(), inputs.size())) return Tensor(value.take());
+    return Tape::current().push(op, inputs.begin(), inputs.size(), value.take(),
                                 detail::Derivative(std::forward<D>(derivative)));
 }
 
 template <class D, class F>
-Tensor record(const char* op, std::initializer_list<InputRef> inputs, Array value, D&& derivative,
+Tensor record(const char* op, std::initializer_list<InputRef> inputs, OpValue value, D&& derivative,
               FastPath<F>&& fast) {
-    if (!needs_record(inputs.begin(), inputs.size())) return Tensor(std::move(value));
-    return Tape::current().push(op, inputs.begin(), inputs.size(), std::move(value),
+    if (!needs_record(inputs.begin(), inputs.size())) return Tensor(value.take());
+    return Tape::current().push(op, inputs.begin(), inputs.size(), value.take(),
                                 detail::Derivative(std::forward<D>(derivative), std::move(fast.f)));
 }
 
 // The same for ops with a variable number of inputs (concat, stack).
 template <class D>
-Tensor record(const char* op, const std::vector<Tensor>& inputs, Array value, D&& derivative) {
+Tensor record(const char* op, const std::vector<Tensor>& inputs, OpValue value, D&& derivative) {
     const std::vector<InputRef> refs(inputs.begin(), inputs.end());
-    if (!needs_record(refs.data(), refs.size())) return Tensor(std::move(value));
-    return Tape::current().push(op, refs.data(), refs.size(), std::move(value),
+    if (!needs_record(refs.data(), refs.size())) return Tensor(value.take());
+    return Tape::current().push(op, refs.data(), refs.size(), value.take(),
                                 detail::Derivative(std::forward<D>(derivative)));
 }
 

@@ -16,17 +16,15 @@ std::shared_ptr<Node> make_node(Array&& value, bool requires_grad, std::uint64_t
                                       requires_grad, record);
 }
 
-Tensor::Tensor() = default;
-
-Tensor::Tensor(Array value, bool requires_grad)
+Tensor::Tensor(Array&& value, bool requires_grad)
     : node_(make_node(std::move(value), requires_grad)) {}
+Tensor::Tensor(const Array& value, bool requires_grad) : Tensor(Array(value), requires_grad) {}
 
 void Tensor::throw_empty() {
     throw std::logic_error("tensor: this Tensor is empty (default-constructed); give it a value "
                            "first");
 }
 
-const Array& Tensor::value() const { return checked().value; }
 Array& Tensor::mutable_value() const { return checked().value; }
 
 const Array& Tensor::grad() const {

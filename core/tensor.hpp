@@ -81,11 +81,12 @@ std::ostream& operator<<(std::ostream& out, const Tensor& t);
 
 class Tensor {
   public:
-    Tensor();  // empty: defined() is false
-    explicit Tensor(Array value, bool requires_grad = false);
+    Tensor() = default;  // empty: defined() is false
+    explicit Tensor(Array&& value, bool requires_grad = false);
+    explicit Tensor(const Array& value, bool requires_grad = false);
 
     bool defined() const { return node_ != nullptr; }
-    const Array& value() const;
+    const Array& value() const { return checked().value; }
     // For optimizers and initialisers: writes in place, never through the tape.
     Array& mutable_value() const;
 

@@ -12,6 +12,7 @@
 
 #include "helpers.hpp"
 
+#include <tapegrad/backend/chunked_vector.hpp>
 #include <tapegrad/backend/fast_paths.hpp>
 #include <tapegrad/backend/node_cache.hpp>
 #include <tapegrad/backend/small_blocks.hpp>
@@ -112,6 +113,42 @@ TEST_CASE("TensorList keeps four tensors inline and more beyond, in order") {
     list.clear();
     CHECK(list.size() == 0);
     for (const Tensor& t : tensors) CHECK(t.node().use_count() == 1);  // the list let go of them all
+}
+
+TEST_CASE("TensorList copies and moves its tensors, and Grads{t} moves a temporary in") {
+    Tensor a(Array{1.0f}), b(Array{2.0f});
+    TensorList list{a, Tensor(Array{3.0f})};
+    CHECK(a.node().use_count() == 2);
+    TensorList copy(list);
+    CHECK(a.node().use_count() == 3);
+    TensorList moved(std::move(copy));
+    CHECK(a.node().use_count() == 3);
+    CHECK(moved[1].item() == 3.0f);
+    copy = moved;
+    CHECK(copy.size() == 2);
+    CHECK(a.node().use_count() == 4);
+    moved = TensorList{b};
+    CHECK(moved.size() == 1);
+    CHECK(moved[0].node() == b.node());
+    CHECK(a.node().use_count() == 3);
+}
+
+TEST_CASE("ChunkedVector keeps its elements in place as it grows, and erases in order") {
+    detail::ChunkedVector<std::vector<int>, 4> v;
+    v.emplace_back(std::vector<int>{0});
+    const std::vector<int>* first = &v[0];
+    for (int i = 1; i < 10; ++i) v.emplace_back(std::vector<int>{i});
+    CHECK(&v[0] == first);  // three chunks later, the first element has not moved
+    REQUIRE(v.size() == 10);
+    v.erase_if(2, 8, [](const std::vector<int>& e) { return e[0] % 2 == 1; });  // 3, 5, 7 go
+    std::vector<int> left;
+    for (std::size_t i = 0; i < v.size(); ++i) left.push_back(v[i][0]);
+    CHECK(left == std::vector<int>{0, 1, 2, 4, 6, 8, 9});
+    v.erase_from(3);
+    CHECK(v.size() == 3);
+    v.emplace_back(std::vector<int>{42});  // reuses the chunk kept after shrinking
+    CHECK(v.back()[0] == 42);
+    CHECK(&v[0] == first);
 }
 
 TEST_CASE("freed nodes wait in the thread's cache and are reused by the next make_node") {
