@@ -17,6 +17,16 @@ Tensor with_reduction(const Tensor& prediction, const Tensor& target, const Loss
     return F(prediction, target, options.reduction);
 }
 
+// torch's losses that take more than a reduction, with their other settings at torch's defaults.
+Tensor bce(const Tensor& p, const Tensor& y, Reduction r) { return binary_cross_entropy(p, y, {}, r); }
+Tensor bce_with_logits(const Tensor& z, const Tensor& y, Reduction r) {
+    return binary_cross_entropy_with_logits(z, y, {}, {}, r);
+}
+Tensor nll(const Tensor& a, const Tensor& y, Reduction r) { return nll_loss(a, y, {}, -100, r); }
+Tensor smooth_l1(const Tensor& a, const Tensor& y, Reduction r) { return smooth_l1_loss(a, y, r); }
+Tensor huber(const Tensor& a, const Tensor& y, Reduction r) { return huber_loss(a, y, r); }
+Tensor kl(const Tensor& a, const Tensor& y, Reduction r) { return kl_div(a, y, r); }
+
 Tensor cross_entropy_with_options(const Tensor& prediction, const Tensor& target,
                                   const LossOptions& options) {
     return options.use_softmax
@@ -56,6 +66,24 @@ LossRegistry::LossRegistry() {
           "binary log loss on raw scores z (sigmoid applied inside, stably), targets 0 or 1",
           true},
          with_reduction<log_loss_with_logits>},
+        // PyTorch's names (ops/loss.hpp): torch.nn.functional's formulas and defaults.
+        {{"mse", "torch's mse_loss: (a - y)^2 elementwise", true}, with_reduction<mse_loss>},
+        {{"l1", "torch's l1_loss: |a - y| elementwise", true}, with_reduction<l1_loss>},
+        {{"bce",
+          "torch's binary_cross_entropy on probabilities a, targets anywhere in [0, 1]", true},
+         with_reduction<bce>},
+        {{"bce_with_logits",
+          "torch's binary_cross_entropy_with_logits on raw scores, targets in [0, 1]", true},
+         with_reduction<bce_with_logits>},
+        {{"nll", "torch's nll_loss on [N, C] log-probabilities, [N] class indices", true},
+         with_reduction<nll>},
+        {{"smooth_l1", "torch's smooth_l1_loss with beta = 1", true}, with_reduction<smooth_l1>},
+        {{"huber", "torch's huber_loss with delta = 1", true}, with_reduction<huber>},
+        {{"kl_div",
+          "torch's kl_div: y (ln y - a) on log-probabilities a, probability targets y (use "
+          "Reduction::batchmean for the divergence per sample)",
+          true},
+         with_reduction<kl>},
     };
 }
 
@@ -121,13 +149,16 @@ void LossRegistry::add(const std::string& name, LossFn per_element,
         if (e.info.name == name)
             throw std::invalid_argument("LossRegistry::add: a loss named '" + name +
                                         "' is already registered; choose another name");
-    ConfiguredFn fn = [per_element](const Tensor& prediction, const Tensor& target,
+    ConfiguredFn fn = [per_element, name_for_errors = name](const Tensor& prediction, const Tensor& target,
                                     const LossOptions& options) {
         Tensor losses = per_element(prediction, target);
         switch (options.reduction) {
             case Reduction::mean: return mean(losses);
             case Reduction::sum: return sum(losses);
             case Reduction::none: break;
+            case Reduction::batchmean:
+                throw std::invalid_argument("LossRegistry: Reduction::batchmean is kl_div's; '" +
+                                            name_for_errors + "' takes mean, sum or none");
         }
         return losses;
     };

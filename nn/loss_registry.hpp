@@ -6,7 +6,9 @@
 //     auto total = nn::LossRegistry::instance().get("squared", Reduction::sum);
 //
 // Built in (ops/loss.hpp has the formulas, shapes and target conventions):
-//   zero_one, absolute, hinge, log, squared, exponential, cross_entropy, log_with_logits.
+//   zero_one, absolute, hinge, log, squared, exponential, cross_entropy, log_with_logits, and
+//   PyTorch's mse, l1, bce, bce_with_logits, nll, smooth_l1, huber, kl_div (torch's formulas
+//   and defaults; call the functions of ops/loss.hpp for weights and other settings).
 // The table of built-ins is one explicit list in loss_registry.cpp (no self-registering objects:
 // a static library drops them at link time).
 #pragma once

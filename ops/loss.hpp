@@ -33,10 +33,12 @@
 #pragma once
 
 #include "../core/tensor.hpp"
+#include "options.hpp"  // TAPEGRAD_OPTION
 
 namespace tapegrad {
 
-enum class Reduction { mean, sum, none };
+// batchmean (the sum divided by the batch size, the first dimension) is kl_div's only.
+enum class Reduction { mean, sum, none, batchmean };
 
 // The guard against ln 0 for losses that take probabilities.
 inline constexpr float probability_eps = 1e-7f;
@@ -59,15 +61,70 @@ Tensor squared_loss(const Tensor& prediction, const Tensor& target,
 Tensor exponential_loss(const Tensor& scores, const Tensor& target,
                         Reduction reduction = Reduction::mean);
 
-// Softmax and the log in one step through log-sum-exp: finite for logits of +-1000.
-// With probability targets whose rows do not sum to 1 the gradient is softmax(a) sum_k y_k - y.
-Tensor cross_entropy(const Tensor& logits, const Tensor& target,
-                     Reduction reduction = Reduction::mean);
-
 // cross_entropy for predictions that already are probabilities (Paddle's use_softmax=False):
 // l = -sum_k y_k ln max(a_k, eps), dl/da_k = -y_k / a_k (0 where a_k <= eps).
 Tensor cross_entropy_from_probabilities(const Tensor& probabilities, const Tensor& target,
                                         Reduction reduction = Reduction::mean);
+
+// PyTorch's losses, with torch.nn.functional's names, arguments and formulas (torch 1.13; checked
+// against it in tests/test_torch_losses.cpp). `weight`s are optional (an undefined Tensor: none)
+// and broadcast to the losses' shape; targets never receive a gradient.
+//
+//   mse_loss, l1_loss        squared_loss and absolute_loss under torch's names
+//   binary_cross_entropy     p: probabilities in [0, 1]   y: same shape, anywhere in [0, 1]
+//                            l = -w [y max(ln p, -100) + (1 - y) max(ln(1 - p), -100)]
+//                            dl/dp = w (p - y) / max(p (1 - p), 1e-12)
+//   binary_cross_entropy_    z: raw scores                y: same shape, in [0, 1]
+//     with_logits            l = w [(1 - y) z + q (ln(1 + e^-|z|) + max(-z, 0))],
+//                            q = 1 + (pos_weight - 1) y   dl/dz = w [(1 - y) + q (sigmoid(z) - 1)]
+//                            pos_weight broadcasts along the last axis (one per class)
+//   nll_loss                 a: [N, C] log-probabilities  y: [N] class indices
+//                            l_n = -w_{y_n} a_{n, y_n}, 0 where y_n = ignore_index; the mean
+//                            divides by the sum of w_{y_n} over the samples not ignored
+//   cross_entropy            nll_loss of log_softmax(a), or with [N, C] probability targets
+//     (CrossEntropyOptions)  -sum_k w_k y_nk log_softmax(a)_nk; label_smoothing e mixes in the
+//                            uniform target: (1 - e) l + e/C (-sum_k w_k log_softmax(a)_nk)
+//   smooth_l1_loss           d = a - y: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta
+//   huber_loss               d = a - y: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)
+//   kl_div                   a: log-probabilities  y: probabilities (log-probabilities with
+//                            log_target): l = y (ln y - a), 0 where y = 0; batchmean divides
+//                            the sum by the batch size, as the KL divergence's definition does
+//
+// Where they differ from torch: targets outside [0, 1] for the binary losses, and class indices
+// that are neither a class nor ignore_index, are errors (torch computes with the former); a mean
+// over a batch whose every sample is ignored is 0 with no gradient (torch gives nan).
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = {},
+                            Reduction reduction = Reduction::mean);
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const Tensor& weight = {}, const Tensor& pos_weight = {},
+                                        Reduction reduction = Reduction::mean);
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight = {},
+                long ignore_index = -100, Reduction reduction = Reduction::mean);
+
+// cross_entropy(logits, y), cross_entropy(logits, y, Reduction::sum), or torch's
+// F::CrossEntropyFuncOptions: cross_entropy(logits, y, CrossEntropyOptions().weight(w)
+// .ignore_index(0).label_smoothing(0.1).reduction(Reduction::sum)). Softmax and the log in one
+// step through log-sum-exp: finite for logits of +-1000. With probability targets whose rows do
+// not sum to 1 the gradient is softmax(a) sum_k y_k - y.
+struct CrossEntropyOptions {
+    CrossEntropyOptions(Reduction reduction = Reduction::mean)  // NOLINT: implicit, see above
+        : reduction_(reduction) {}
+    TAPEGRAD_OPTION(Tensor, weight, Tensor())  // one per class; undefined: all 1
+    TAPEGRAD_OPTION(long, ignore_index, -100)   // class-index targets only
+    TAPEGRAD_OPTION(double, label_smoothing, 0.0)
+    TAPEGRAD_OPTION(Reduction, reduction, Reduction::mean)
+};
+Tensor cross_entropy(const Tensor& input, const Tensor& target,
+                     const CrossEntropyOptions& options = {});
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target,
+                      Reduction reduction = Reduction::mean, double beta = 1.0);
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean,
+                  double delta = 1.0);
+Tensor kl_div(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean,
+              bool log_target = false);
 
 // Metrics (plain numbers, no tape).
 //

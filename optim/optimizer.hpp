@@ -14,24 +14,11 @@
 #include <vector>
 
 #include "../core/tensor.hpp"
+#include "../ops/options.hpp"  // TAPEGRAD_OPTION
 #include "state.hpp"
 
-// A setting of an options struct, as LibTorch's TORCH_ARG: options.name(value) sets it and
-// returns the options, so that settings chain (SGDOptions(0.1).momentum(0.9)); options.name()
-// reads it. Each options struct takes the learning rate in its constructor, implicitly, so that
-// SGD(params, 0.1) reads as torch's; every other setting goes by its name.
-#define TAPEGRAD_OPTION(T, name, initial)    \
-  public:                                    \
-    auto& name(const T& value) {             \
-        name##_ = value;                     \
-        return *this;                        \
-    }                                        \
-    const T& name() const { return name##_; } \
-                                             \
-  private:                                   \
-    T name##_ = initial;                     \
-                                             \
-  public:
+// Each options struct takes the learning rate in its constructor, implicitly, so that
+// SGD(params, 0.1) reads as torch's; every other setting goes by its name (ops/options.hpp).
 
 namespace tapegrad::optim {
 

@@ -83,12 +83,13 @@ TEST_CASE("use_softmax off for a loss other than cross_entropy is an error") {
 
 TEST_CASE("an unknown name is an error that lists the known names") {
     CHECK_THROWS_WITH_AS(
-        LossRegistry::instance().get("mse"),
-        doctest::Contains("there is no loss named 'mse'; the known losses are: zero_one, "
+        LossRegistry::instance().get("mean_squared"),
+        doctest::Contains("there is no loss named 'mean_squared'; the known losses are: zero_one, "
                           "absolute, hinge, log, squared, exponential, cross_entropy, "
-                          "log_with_logits"),
+                          "log_with_logits, mse, l1, bce, bce_with_logits, nll, smooth_l1, huber, "
+                          "kl_div"),
         std::invalid_argument);
-    CHECK_FALSE(LossRegistry::instance().contains("mse"));
+    CHECK_FALSE(LossRegistry::instance().contains("mean_squared"));
 }
 
 TEST_CASE("add registers a user loss that get returns with every reduction") {
