@@ -289,7 +289,7 @@ int run_roofline(const Options& o) {
     const std::size_t b = o.batch;
     manual_seed(1);
     auto conv = [](std::size_t c, std::size_t out) {
-        return std::make_shared<nn::Conv2D>(c, out, 5, 1, 2);
+        return std::make_shared<nn::Conv2D>(nn::Conv2dOptions(c, out, 5).padding(2));
     };
     const std::vector<Layer> layers = {
         {"Linear 784->256", std::make_shared<nn::Linear>(784, 256), {b, 784}, false},  // ReLU MLP

@@ -23,9 +23,12 @@ Tensor causal_mask(std::size_t length) {
     return Tensor(std::move(mask));
 }
 
-MultiheadAttention::MultiheadAttention(std::size_t embed_dim, std::size_t num_heads,
-                                       float dropout, bool bias, bool batch_first)
-    : embed_dim_(embed_dim), num_heads_(num_heads), dropout_(dropout), batch_first_(batch_first) {
+MultiheadAttention::MultiheadAttention(const MultiheadAttentionOptions& o)
+    : embed_dim_(o.embed_dim()), num_heads_(o.num_heads()),
+      dropout_(static_cast<float>(o.dropout())), batch_first_(o.batch_first()) {
+    const std::size_t embed_dim = embed_dim_, num_heads = num_heads_;
+    const float dropout = dropout_;
+    const bool bias = o.bias();
     if (embed_dim == 0 || num_heads == 0 || embed_dim % num_heads != 0)
         throw std::invalid_argument("MultiheadAttention: num_heads (" + std::to_string(num_heads) +
                                     ") must be at least 1 and divide embed_dim (" +
@@ -35,7 +38,7 @@ MultiheadAttention::MultiheadAttention(std::size_t embed_dim, std::size_t num_he
                                     std::to_string(dropout));
     in_proj_weight = register_parameter("in_proj_weight", Array::from_shape({3 * embed_dim, embed_dim}));
     if (bias) in_proj_bias = register_parameter("in_proj_bias", xt::zeros<float>({3 * embed_dim}));
-    out_proj = register_module("out_proj", std::make_shared<Linear>(embed_dim, embed_dim, bias));
+    out_proj = register_module("out_proj", std::make_shared<Linear>(LinearOptions(embed_dim, embed_dim).bias(bias)));
     // torch's _reset_parameters, after out_proj drew its Linear initialisation.
     init::xavier_uniform_(in_proj_weight);
     if (bias) init::zeros_(out_proj->bias);
@@ -109,22 +112,22 @@ AttentionOutput MultiheadAttention::attend(const Tensor& query, const Tensor& ke
     return out;
 }
 
-TransformerEncoderLayer::TransformerEncoderLayer(std::size_t d_model, std::size_t nhead,
-                                                 std::size_t dim_feedforward, float dropout_p,
-                                                 Activation activation, float layer_norm_eps,
-                                                 bool batch_first, bool norm_first)
-    : activation_(activation), norm_first_(norm_first) {
+TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOptions& o)
+    : activation_(o.activation()), norm_first_(o.norm_first()) {
+    const std::size_t d_model = o.d_model(), dim_feedforward = o.dim_feedforward();
+    const double dropout_p = o.dropout();
+    const LayerNormOptions norm = LayerNormOptions({d_model}).eps(o.layer_norm_eps());
     self_attn = register_module(
-        "self_attn", std::make_shared<MultiheadAttention>(d_model, nhead, dropout_p, true, batch_first));
+        "self_attn", std::make_shared<MultiheadAttention>(MultiheadAttentionOptions(d_model, o.nhead())
+                                                              .dropout(dropout_p)
+                                                              .batch_first(o.batch_first())));
     linear1 = register_module("linear1", std::make_shared<Linear>(d_model, dim_feedforward));
-    dropout = register_module("dropout", std::make_shared<Dropout>(dropout_p));
+    dropout = register_module("dropout", std::make_shared<Dropout>(DropoutOptions(dropout_p)));
     linear2 = register_module("linear2", std::make_shared<Linear>(dim_feedforward, d_model));
-    norm1 = register_module("norm1", std::make_shared<LayerNorm>(std::vector<std::size_t>{d_model},
-                                                                 layer_norm_eps));
-    norm2 = register_module("norm2", std::make_shared<LayerNorm>(std::vector<std::size_t>{d_model},
-                                                                 layer_norm_eps));
-    dropout1 = register_module("dropout1", std::make_shared<Dropout>(dropout_p));
-    dropout2 = register_module("dropout2", std::make_shared<Dropout>(dropout_p));
+    norm1 = register_module("norm1", std::make_shared<LayerNorm>(norm));
+    norm2 = register_module("norm2", std::make_shared<LayerNorm>(norm));
+    dropout1 = register_module("dropout1", std::make_shared<Dropout>(DropoutOptions(dropout_p)));
+    dropout2 = register_module("dropout2", std::make_shared<Dropout>(DropoutOptions(dropout_p)));
 }
 
 std::string TransformerEncoderLayer::extra_repr() const {

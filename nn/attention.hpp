@@ -1,6 +1,7 @@
 // Attention layers with torch's parameters and layouts.
 //
-// MultiheadAttention(embed_dim, num_heads): query [L, N, E], key and value [S, N, E]
+// MultiheadAttention(embed_dim, num_heads), or with MultiheadAttentionOptions (dropout, bias,
+// batch_first): query [L, N, E], key and value [S, N, E]
 // ([N, L, E] and [N, S, E] with batch_first; [L, E] and [S, E] unbatched), E = embed_dim,
 // split into num_heads heads of d = E / num_heads features:
 //
@@ -16,8 +17,8 @@
 //   the heads, [N, L, S], as torch's default. Not implemented: key_padding_mask, add_bias_kv,
 //   kdim/vdim different from E, boolean masks (use masked_fill or causal_mask).
 //
-// TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, eps, batch_first,
-// norm_first), torch's:
+// TransformerEncoderLayer(TransformerEncoderLayerOptions(d_model, nhead).dim_feedforward(..)
+// .dropout(..).activation(nn::kGELU).layer_norm_eps(..).batch_first(..).norm_first(..)), torch's:
 //   post-norm (default):  x = norm1(x + dropout1(self_attn(x)));  x = norm2(x + dropout2(ff(x)))
 //   pre-norm:             x = x + dropout1(self_attn(norm1(x)));  x = x + dropout2(ff(norm2(x)))
 //   ff(x) = linear2(dropout(activation(linear1(x))))
@@ -35,6 +36,30 @@ namespace tapegrad::nn {
 // [L, L] with 0 on and below the diagonal and −inf above it.
 Tensor causal_mask(std::size_t length);
 
+// torch's MultiheadAttentionOptions and TransformerEncoderLayerOptions.
+struct MultiheadAttentionOptions {
+    MultiheadAttentionOptions(std::size_t embed_dim, std::size_t num_heads)
+        : embed_dim_(embed_dim), num_heads_(num_heads) {}
+    TAPEGRAD_OPTION(std::size_t, embed_dim, 0)
+    TAPEGRAD_OPTION(std::size_t, num_heads, 0)
+    TAPEGRAD_OPTION(double, dropout, 0.0)
+    TAPEGRAD_OPTION(bool, bias, true)
+    TAPEGRAD_OPTION(bool, batch_first, false)
+};
+
+struct TransformerEncoderLayerOptions {
+    TransformerEncoderLayerOptions(std::size_t d_model, std::size_t nhead)
+        : d_model_(d_model), nhead_(nhead) {}
+    TAPEGRAD_OPTION(std::size_t, d_model, 0)
+    TAPEGRAD_OPTION(std::size_t, nhead, 0)
+    TAPEGRAD_OPTION(std::size_t, dim_feedforward, 2048)
+    TAPEGRAD_OPTION(double, dropout, 0.1)
+    TAPEGRAD_OPTION(Activation, activation, Activation::relu)  // nn::kReLU or nn::kGELU
+    TAPEGRAD_OPTION(double, layer_norm_eps, 1e-5)
+    TAPEGRAD_OPTION(bool, batch_first, false)
+    TAPEGRAD_OPTION(bool, norm_first, false)
+};
+
 struct AttentionOutput {
     Tensor output;   // like query
     Tensor weights;  // [N, L, S] (or [L, S] unbatched), averaged over the heads
@@ -42,8 +67,9 @@ struct AttentionOutput {
 
 class MultiheadAttention : public Module {
   public:
-    MultiheadAttention(std::size_t embed_dim, std::size_t num_heads, float dropout = 0.0f,
-                       bool bias = true, bool batch_first = false);
+    MultiheadAttention(std::size_t embed_dim, std::size_t num_heads)
+        : MultiheadAttention(MultiheadAttentionOptions(embed_dim, num_heads)) {}
+    explicit MultiheadAttention(const MultiheadAttentionOptions& options);
     // Self-attention without a mask: attend(x, x, x).output.
     Tensor forward(const Tensor& x) override;
     // weights is left empty when need_weights is false (it costs a pass over every head's A).
@@ -62,14 +88,11 @@ class MultiheadAttention : public Module {
     bool batch_first_;
 };
 
-enum class Activation { relu, gelu };
-
 class TransformerEncoderLayer : public Module {
   public:
-    TransformerEncoderLayer(std::size_t d_model, std::size_t nhead,
-                            std::size_t dim_feedforward = 2048, float dropout = 0.1f,
-                            Activation activation = Activation::relu, float layer_norm_eps = 1e-5f,
-                            bool batch_first = false, bool norm_first = false);
+    TransformerEncoderLayer(std::size_t d_model, std::size_t nhead)
+        : TransformerEncoderLayer(TransformerEncoderLayerOptions(d_model, nhead)) {}
+    explicit TransformerEncoderLayer(const TransformerEncoderLayerOptions& options);
     Tensor forward(const Tensor& x) override { return forward(x, Tensor()); }
     // With an additive attention mask [L, L] (causal_mask(L) for a language model).
     Tensor forward(const Tensor& x, const Tensor& mask);

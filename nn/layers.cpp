@@ -31,7 +31,12 @@ void reset(const Tensor& weight, const Tensor& bias) {
 
 }  // namespace
 
-Linear::Linear(std::size_t in, std::size_t out, bool bias) : in_(in), out_(out) {
+Linear::Linear(std::size_t in, std::size_t out) : Linear(LinearOptions(in, out)) {}
+
+Linear::Linear(const LinearOptions& options)
+    : in_(options.in_features()), out_(options.out_features()) {
+    const std::size_t in = in_, out = out_;
+    const bool bias = options.bias();
     if (in == 0 || out == 0)
         throw std::invalid_argument("Linear: in and out must be at least 1, got in=" +
                                     std::to_string(in) + ", out=" + std::to_string(out));
@@ -47,11 +52,15 @@ std::string Linear::extra_repr() const {
            ", bias=" + yes_no(bias.defined());
 }
 
-Conv2D::Conv2D(std::size_t in_channels, std::size_t out_channels, std::size_t kernel,
-               std::size_t stride, std::size_t padding, std::size_t dilation, std::size_t groups,
-               bool bias)
-    : in_(in_channels), out_(out_channels), kernel_(kernel), stride_(stride), padding_(padding),
-      dilation_(dilation), groups_(groups) {
+Conv2D::Conv2D(std::size_t in_channels, std::size_t out_channels, std::size_t kernel)
+    : Conv2D(Conv2dOptions(in_channels, out_channels, kernel)) {}
+
+Conv2D::Conv2D(const Conv2dOptions& o)
+    : in_(o.in_channels()), out_(o.out_channels()), kernel_(o.kernel_size()), stride_(o.stride()),
+      padding_(o.padding()), dilation_(o.dilation()), groups_(o.groups()) {
+    const std::size_t in_channels = in_, out_channels = out_, kernel = kernel_, stride = stride_,
+                      dilation = dilation_, groups = groups_;
+    const bool bias = o.bias();
     if (in_channels == 0 || out_channels == 0 || kernel == 0 || stride == 0 || dilation == 0 ||
         groups == 0)
         throw std::invalid_argument(
@@ -100,17 +109,17 @@ void check_pool(const char* layer, std::size_t kernel, std::size_t stride, std::
 
 }  // namespace
 
-MaxPool2D::MaxPool2D(std::size_t kernel, std::size_t stride, std::size_t padding)
-    : kernel_(kernel), stride_(stride), padding_(padding) {
-    check_pool("MaxPool2D", kernel, stride, padding);
+MaxPool2D::MaxPool2D(const MaxPool2dOptions& o)
+    : kernel_(o.kernel_size()), stride_(o.stride()), padding_(o.padding()) {
+    check_pool("MaxPool2D", kernel_, stride_, padding_);
 }
 
 Tensor MaxPool2D::forward(const Tensor& x) { return max_pool2d(x, kernel_, stride_, padding_); }
 std::string MaxPool2D::extra_repr() const { return pool_repr(kernel_, stride_, padding_); }
 
-AvgPool2D::AvgPool2D(std::size_t kernel, std::size_t stride, std::size_t padding)
-    : kernel_(kernel), stride_(stride), padding_(padding) {
-    check_pool("AvgPool2D", kernel, stride, padding);
+AvgPool2D::AvgPool2D(const AvgPool2dOptions& o)
+    : kernel_(o.kernel_size()), stride_(o.stride()), padding_(o.padding()) {
+    check_pool("AvgPool2D", kernel_, stride_, padding_);
 }
 
 Tensor AvgPool2D::forward(const Tensor& x) { return avg_pool2d(x, kernel_, stride_, padding_); }
@@ -120,6 +129,11 @@ Tensor LeakyReLU::forward(const Tensor& x) { return leaky_relu(x, slope_); }
 std::string LeakyReLU::extra_repr() const { return "negative_slope=" + std::to_string(slope_); }
 Tensor ELU::forward(const Tensor& x) { return elu(x, alpha_); }
 std::string ELU::extra_repr() const { return "alpha=" + std::to_string(alpha_); }
+GELU::GELU(const GELUOptions& options) : tanh_(options.approximate() == "tanh") {
+    if (options.approximate() != "none" && options.approximate() != "tanh")
+        throw std::invalid_argument("GELU: approximate must be \"none\" or \"tanh\", got \"" +
+                                    options.approximate() + "\"");
+}
 Tensor GELU::forward(const Tensor& x) {
     return gelu(x, tanh_ ? GeluApproximation::tanh : GeluApproximation::none);
 }
@@ -157,8 +171,10 @@ Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
 Tensor Softmax::forward(const Tensor& x) { return softmax(x, axis_); }
 std::string Softmax::extra_repr() const { return "axis=" + std::to_string(axis_); }
 
-LayerNorm::LayerNorm(std::vector<std::size_t> normalized_shape, float eps, bool elementwise_affine)
-    : shape_(std::move(normalized_shape)), eps_(eps) {
+LayerNorm::LayerNorm(const LayerNormOptions& options)
+    : shape_(options.normalized_shape()), eps_(static_cast<float>(options.eps())) {
+    const float eps = eps_;
+    const bool elementwise_affine = options.elementwise_affine();
     if (shape_.empty())
         throw std::invalid_argument("LayerNorm: normalized_shape is empty; give the sizes of the "
                                     "last axes to normalize over");

@@ -1,23 +1,31 @@
 // Layers: thin modules over the ops, named after the textbook.
 //
-//   Linear(in, out, bias)       x [..., in] -> [..., out]           y = x · wT + b   (ops/matmul.hpp)
-//                               weight [out, in], bias [out]
-//   Conv2D(in_ch, out_ch, k, stride, padding, dilation, groups, bias)   (ops/conv.hpp)
-//                               x [N, in_ch, H, W] -> [N, out_ch, Hout, Wout]
+// Every layer with settings beyond its required arguments takes them in an options struct with
+// torch's names and defaults, as LibTorch's C++ frontend: Conv2D(in, out, k) or
+// Conv2D(Conv2dOptions(in, out, k).stride(2).padding(1).bias(false)). No setting goes by position.
+//
+//   Linear(in, out)             x [..., in] -> [..., out]           y = x · wT + b   (ops/matmul.hpp)
+//     LinearOptions: bias       weight [out, in], bias [out]
+//   Conv2D(in_ch, out_ch, k)    x [N, in_ch, H, W] -> [N, out_ch, Hout, Wout]   (ops/conv.hpp)
+//     Conv2dOptions: stride, padding, dilation, groups, bias
 //                               weight [out_ch, in_ch / groups, k, k], bias [out_ch]
-//   MaxPool2D(k, stride, padding), AvgPool2D(k, stride, padding)
-//                               x [N, C, H, W] -> [N, C, Hout, Wout]   (ops/pool.hpp)
+//   MaxPool2D(k), AvgPool2D(k)  x [N, C, H, W] -> [N, C, Hout, Wout]   (ops/pool.hpp)
+//     MaxPool2dOptions, AvgPool2dOptions: stride (= k), padding
 //   Flatten()                   [N, d1, d2, ...] -> [N, d1*d2*...]     (ops/shape.hpp)
 //   ReLU(), Sigmoid(), Tanh(), Softmax(axis), LeakyReLU(slope), ELU(alpha), GELU(tanh?),
-//   SiLU(), Softplus(beta, threshold), Identity()
+//   SiLU(), Softplus(), Identity()
+//     LeakyReLUOptions: negative_slope; ELUOptions: alpha; GELUOptions: approximate;
+//     SoftplusOptions: beta, threshold
 //                               any shape, elementwise or along axis (ops/activation.hpp)
 //   Dropout(p)                  in training: ops/norm.hpp's dropout; in evaluation: the identity
+//     DropoutOptions: p
 //   Embedding(num, dim)         indices of any shape -> that shape + [dim]; weight [num, dim]
 //                               ~ N(0, 1), as torch.nn.Embedding
-//   LayerNorm(shape, eps, affine)   over the last axes, which must equal shape; weight (ones)
-//                               and bias (zeros) of that shape when affine (ops/norm.hpp)
-//   BatchNorm1D(features, eps = 1e-5, momentum = 0.1)   x [N, features]
-//   BatchNorm2D(channels, eps = 1e-5, momentum = 0.1)   x [N, channels, H, W]
+//   LayerNorm(shape)            over the last axes, which must equal shape; weight (ones)
+//     LayerNormOptions: eps, elementwise_affine     and bias (zeros) of that shape when affine
+//   BatchNorm1D(features)       x [N, features]
+//   BatchNorm2D(channels)       x [N, channels, H, W]
+//     BatchNormOptions: eps (1e-5), momentum (0.1)
 //                               weight (ones), bias (zeros), and the buffers running_mean
 //                               (zeros), running_var (ones) and num_batches_tracked, as torch;
 //                               batch statistics in training (updating the running ones),
@@ -37,13 +45,100 @@
 #include <utility>
 #include <vector>
 
+#include "../ops/options.hpp"  // TAPEGRAD_OPTION
 #include "module.hpp"
 
 namespace tapegrad::nn {
 
+// The activations an option can name: an RNN's nonlinearity (tanh or relu) and a transformer's
+// (relu or gelu), spelled as torch's nn::kTanh, nn::kReLU, nn::kGELU.
+enum class Nonlinearity { tanh, relu };
+enum class Activation { relu, gelu };
+struct ReLUName {
+    constexpr operator Nonlinearity() const { return Nonlinearity::relu; }  // NOLINT: both
+    constexpr operator Activation() const { return Activation::relu; }      // NOLINT
+};
+inline constexpr ReLUName kReLU{};
+inline constexpr Nonlinearity kTanh = Nonlinearity::tanh;
+inline constexpr Activation kGELU = Activation::gelu;
+
+// The layers' options (torch::nn::LinearOptions, Conv2dOptions, ...): the required arguments in
+// the constructor, every other setting by name, with torch's defaults.
+struct LinearOptions {
+    LinearOptions(std::size_t in_features, std::size_t out_features)
+        : in_features_(in_features), out_features_(out_features) {}
+    TAPEGRAD_OPTION(std::size_t, in_features, 0)
+    TAPEGRAD_OPTION(std::size_t, out_features, 0)
+    TAPEGRAD_OPTION(bool, bias, true)
+};
+
+struct Conv2dOptions {
+    Conv2dOptions(std::size_t in_channels, std::size_t out_channels, std::size_t kernel_size)
+        : in_channels_(in_channels), out_channels_(out_channels), kernel_size_(kernel_size) {}
+    TAPEGRAD_OPTION(std::size_t, in_channels, 0)
+    TAPEGRAD_OPTION(std::size_t, out_channels, 0)
+    TAPEGRAD_OPTION(std::size_t, kernel_size, 0)
+    TAPEGRAD_OPTION(std::size_t, stride, 1)
+    TAPEGRAD_OPTION(std::size_t, padding, 0)
+    TAPEGRAD_OPTION(std::size_t, dilation, 1)
+    TAPEGRAD_OPTION(std::size_t, groups, 1)
+    TAPEGRAD_OPTION(bool, bias, true)
+};
+
+// MaxPool2dOptions and AvgPool2dOptions: the stride is the kernel size unless set.
+struct Pool2dOptions {
+    explicit Pool2dOptions(std::size_t kernel_size) : kernel_size_(kernel_size), stride_(kernel_size) {}
+    TAPEGRAD_OPTION(std::size_t, kernel_size, 0)
+    TAPEGRAD_OPTION(std::size_t, stride, 0)
+    TAPEGRAD_OPTION(std::size_t, padding, 0)
+};
+using MaxPool2dOptions = Pool2dOptions;
+using AvgPool2dOptions = Pool2dOptions;
+
+struct LeakyReLUOptions {
+    TAPEGRAD_OPTION(double, negative_slope, 0.01)
+};
+struct ELUOptions {
+    TAPEGRAD_OPTION(double, alpha, 1.0)
+};
+struct GELUOptions {
+    TAPEGRAD_OPTION(std::string, approximate, "none")  // "none" or "tanh"
+};
+struct SoftplusOptions {
+    TAPEGRAD_OPTION(double, beta, 1.0)
+    TAPEGRAD_OPTION(double, threshold, 20.0)
+};
+struct DropoutOptions {
+    DropoutOptions(double p = 0.5) : p_(p) {}  // NOLINT: implicit, as torch's
+    TAPEGRAD_OPTION(double, p, 0.5)
+};
+
+struct EmbeddingOptions {
+    EmbeddingOptions(std::size_t num_embeddings, std::size_t embedding_dim)
+        : num_embeddings_(num_embeddings), embedding_dim_(embedding_dim) {}
+    TAPEGRAD_OPTION(std::size_t, num_embeddings, 0)
+    TAPEGRAD_OPTION(std::size_t, embedding_dim, 0)
+};
+
+struct LayerNormOptions {
+    explicit LayerNormOptions(std::vector<std::size_t> normalized_shape)
+        : normalized_shape_(std::move(normalized_shape)) {}
+    TAPEGRAD_OPTION(std::vector<std::size_t>, normalized_shape, {})
+    TAPEGRAD_OPTION(double, eps, 1e-5)
+    TAPEGRAD_OPTION(bool, elementwise_affine, true)
+};
+
+struct BatchNormOptions {
+    explicit BatchNormOptions(std::size_t num_features) : num_features_(num_features) {}
+    TAPEGRAD_OPTION(std::size_t, num_features, 0)
+    TAPEGRAD_OPTION(double, eps, 1e-5)
+    TAPEGRAD_OPTION(double, momentum, 0.1)
+};
+
 class Linear : public Module {
   public:
-    Linear(std::size_t in, std::size_t out, bool bias = true);
+    Linear(std::size_t in, std::size_t out);
+    explicit Linear(const LinearOptions& options);
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Linear"; }
     std::string extra_repr() const override;
@@ -60,10 +155,9 @@ class Linear : public Module {
 
 class Conv2D : public Module {
   public:
-    // torch.nn.Conv2d's argument order. groups must divide both channel counts.
-    Conv2D(std::size_t in_channels, std::size_t out_channels, std::size_t kernel,
-           std::size_t stride = 1, std::size_t padding = 0, std::size_t dilation = 1,
-           std::size_t groups = 1, bool bias = true);
+    Conv2D(std::size_t in_channels, std::size_t out_channels, std::size_t kernel);
+    // groups must divide both channel counts.
+    explicit Conv2D(const Conv2dOptions& options);
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Conv2D"; }
     std::string extra_repr() const override;
@@ -77,8 +171,8 @@ class Conv2D : public Module {
 
 class MaxPool2D : public Module {
   public:
-    explicit MaxPool2D(std::size_t kernel) : MaxPool2D(kernel, kernel) {}  // stride = kernel
-    MaxPool2D(std::size_t kernel, std::size_t stride, std::size_t padding = 0);
+    explicit MaxPool2D(std::size_t kernel) : MaxPool2D(MaxPool2dOptions(kernel)) {}  // stride = kernel
+    explicit MaxPool2D(const MaxPool2dOptions& options);
     Tensor forward(const Tensor& x) override;
     std::size_t kernel() const { return kernel_; }
     std::size_t stride() const { return stride_; }
@@ -92,8 +186,8 @@ class MaxPool2D : public Module {
 
 class AvgPool2D : public Module {
   public:
-    explicit AvgPool2D(std::size_t kernel) : AvgPool2D(kernel, kernel) {}  // stride = kernel
-    AvgPool2D(std::size_t kernel, std::size_t stride, std::size_t padding = 0);
+    explicit AvgPool2D(std::size_t kernel) : AvgPool2D(AvgPool2dOptions(kernel)) {}  // stride = kernel
+    explicit AvgPool2D(const AvgPool2dOptions& options);
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "AvgPool2D"; }
     std::string extra_repr() const override;
@@ -146,6 +240,8 @@ class Identity : public Module {
 class LeakyReLU : public Module {
   public:
     explicit LeakyReLU(float negative_slope = 0.01f) : slope_(negative_slope) {}
+    explicit LeakyReLU(const LeakyReLUOptions& options)
+        : slope_(static_cast<float>(options.negative_slope())) {}
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "LeakyReLU"; }
     std::string extra_repr() const override;
@@ -157,6 +253,7 @@ class LeakyReLU : public Module {
 class ELU : public Module {
   public:
     explicit ELU(float alpha = 1.0f) : alpha_(alpha) {}
+    explicit ELU(const ELUOptions& options) : alpha_(static_cast<float>(options.alpha())) {}
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "ELU"; }
     std::string extra_repr() const override;
@@ -168,6 +265,7 @@ class ELU : public Module {
 class GELU : public Module {
   public:
     explicit GELU(bool tanh_approximation = false) : tanh_(tanh_approximation) {}
+    explicit GELU(const GELUOptions& options);  // approximate "none" or "tanh"
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "GELU"; }
     std::string extra_repr() const override;
@@ -184,13 +282,15 @@ class SiLU : public Module {
 
 class Softplus : public Module {
   public:
-    explicit Softplus(float beta = 1.0f, float threshold = 20.0f) : beta_(beta), threshold_(threshold) {}
+    Softplus() = default;
+    explicit Softplus(const SoftplusOptions& options)
+        : beta_(static_cast<float>(options.beta())), threshold_(static_cast<float>(options.threshold())) {}
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Softplus"; }
     std::string extra_repr() const override;
 
   private:
-    float beta_, threshold_;
+    float beta_ = 1.0f, threshold_ = 20.0f;
 };
 
 // Zeroes a share p of the elements in training (and scales the rest by 1 / (1 - p)); the
@@ -198,6 +298,7 @@ class Softplus : public Module {
 class Dropout : public Module {
   public:
     explicit Dropout(float p = 0.5f);
+    explicit Dropout(const DropoutOptions& options) : Dropout(static_cast<float>(options.p())) {}
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Dropout"; }
     std::string extra_repr() const override;
@@ -209,6 +310,8 @@ class Dropout : public Module {
 class Embedding : public Module {
   public:
     Embedding(std::size_t num_embeddings, std::size_t dim);
+    explicit Embedding(const EmbeddingOptions& options)
+        : Embedding(options.num_embeddings(), options.embedding_dim()) {}
     Tensor forward(const Tensor& indices) override;
     std::string type_name() const override { return "Embedding"; }
     std::string extra_repr() const override;
@@ -218,8 +321,9 @@ class Embedding : public Module {
 
 class LayerNorm : public Module {
   public:
-    explicit LayerNorm(std::vector<std::size_t> normalized_shape, float eps = 1e-5f,
-                       bool elementwise_affine = true);
+    explicit LayerNorm(std::vector<std::size_t> normalized_shape)
+        : LayerNorm(LayerNormOptions(std::move(normalized_shape))) {}
+    explicit LayerNorm(const LayerNormOptions& options);
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "LayerNorm"; }
     std::string extra_repr() const override;
@@ -256,14 +360,16 @@ class BatchNorm : public Module {
 
 class BatchNorm1D : public BatchNorm {
   public:
-    explicit BatchNorm1D(std::size_t features, float eps = 1e-5f, float momentum = 0.1f)
-        : BatchNorm(2, features, eps, momentum) {}
+    explicit BatchNorm1D(std::size_t features) : BatchNorm1D(BatchNormOptions(features)) {}
+    explicit BatchNorm1D(const BatchNormOptions& o)
+        : BatchNorm(2, o.num_features(), static_cast<float>(o.eps()), static_cast<float>(o.momentum())) {}
 };
 
 class BatchNorm2D : public BatchNorm {
   public:
-    explicit BatchNorm2D(std::size_t channels, float eps = 1e-5f, float momentum = 0.1f)
-        : BatchNorm(4, channels, eps, momentum) {}
+    explicit BatchNorm2D(std::size_t channels) : BatchNorm2D(BatchNormOptions(channels)) {}
+    explicit BatchNorm2D(const BatchNormOptions& o)
+        : BatchNorm(4, o.num_features(), static_cast<float>(o.eps()), static_cast<float>(o.momentum())) {}
 };
 
 // torch's spellings of the layers tapegrad named first (nn.Conv2d, nn.BatchNorm2d, ...).

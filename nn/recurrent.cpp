@@ -116,10 +116,9 @@ RecurrentState RecurrentCell::step(const Tensor& x, const RecurrentState& state)
     return next;
 }
 
-RNNCell::RNNCell(std::size_t input_size, std::size_t hidden_size, bool bias,
-                 Nonlinearity nonlinearity)
-    : RecurrentCell("RNNCell", CellKind::rnn, input_size, hidden_size, bias) {
-    nonlinearity_ = nonlinearity;
+RNNCell::RNNCell(const RNNCellOptions& o)
+    : RecurrentCell("RNNCell", CellKind::rnn, o.input_size(), o.hidden_size(), o.bias()) {
+    nonlinearity_ = o.nonlinearity();
 }
 
 RecurrentLayer::RecurrentLayer(const char* type, CellKind kind, std::size_t input_size,
@@ -205,10 +204,10 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, const RecurrentState& initi
     return out;
 }
 
-RNN::RNN(std::size_t input_size, std::size_t hidden_size, std::size_t num_layers,
-         bool batch_first, bool bias, Nonlinearity nonlinearity)
-    : RecurrentLayer("RNN", CellKind::rnn, input_size, hidden_size, num_layers, batch_first, bias) {
-    nonlinearity_ = nonlinearity;
+RNN::RNN(const RNNOptions& o)
+    : RecurrentLayer("RNN", CellKind::rnn, o.input_size(), o.hidden_size(), o.num_layers(),
+                     o.batch_first(), o.bias()) {
+    nonlinearity_ = o.nonlinearity();
 }
 
 }  // namespace tapegrad::nn

@@ -31,17 +31,56 @@
 #include <string>
 #include <vector>
 
+#include "layers.hpp"  // Nonlinearity, kReLU, TAPEGRAD_OPTION
 #include "module.hpp"
 
 namespace tapegrad::nn {
-
-enum class Nonlinearity { tanh, relu };
 
 // Which recurrence a layer runs, and how many gates' rows its weights stack (G below).
 enum class CellKind { rnn, gru, lstm };
 constexpr std::size_t gate_count(CellKind kind) {
     return kind == CellKind::rnn ? 1 : kind == CellKind::gru ? 3 : 4;
 }
+
+// torch's RNNOptions, GRUOptions, LSTMOptions and the cells' options: sizes in the constructor,
+// the rest by name (RNNOptions(8, 16).num_layers(2).nonlinearity(nn::kReLU).batch_first(true)).
+struct RNNOptions {
+    RNNOptions(std::size_t input_size, std::size_t hidden_size)
+        : input_size_(input_size), hidden_size_(hidden_size) {}
+    TAPEGRAD_OPTION(std::size_t, input_size, 0)
+    TAPEGRAD_OPTION(std::size_t, hidden_size, 0)
+    TAPEGRAD_OPTION(std::size_t, num_layers, 1)
+    TAPEGRAD_OPTION(Nonlinearity, nonlinearity, Nonlinearity::tanh)
+    TAPEGRAD_OPTION(bool, bias, true)
+    TAPEGRAD_OPTION(bool, batch_first, false)
+};
+struct GRUOptions {
+    GRUOptions(std::size_t input_size, std::size_t hidden_size)
+        : input_size_(input_size), hidden_size_(hidden_size) {}
+    TAPEGRAD_OPTION(std::size_t, input_size, 0)
+    TAPEGRAD_OPTION(std::size_t, hidden_size, 0)
+    TAPEGRAD_OPTION(std::size_t, num_layers, 1)
+    TAPEGRAD_OPTION(bool, bias, true)
+    TAPEGRAD_OPTION(bool, batch_first, false)
+};
+using LSTMOptions = GRUOptions;
+
+struct RNNCellOptions {
+    RNNCellOptions(std::size_t input_size, std::size_t hidden_size)
+        : input_size_(input_size), hidden_size_(hidden_size) {}
+    TAPEGRAD_OPTION(std::size_t, input_size, 0)
+    TAPEGRAD_OPTION(std::size_t, hidden_size, 0)
+    TAPEGRAD_OPTION(bool, bias, true)
+    TAPEGRAD_OPTION(Nonlinearity, nonlinearity, Nonlinearity::tanh)
+};
+struct GRUCellOptions {
+    GRUCellOptions(std::size_t input_size, std::size_t hidden_size)
+        : input_size_(input_size), hidden_size_(hidden_size) {}
+    TAPEGRAD_OPTION(std::size_t, input_size, 0)
+    TAPEGRAD_OPTION(std::size_t, hidden_size, 0)
+    TAPEGRAD_OPTION(bool, bias, true)
+};
+using LSTMCellOptions = GRUCellOptions;
 
 // What a recurrent layer carries from step to step: h, and c for an LSTM (empty otherwise).
 struct RecurrentState {
@@ -90,20 +129,25 @@ class RecurrentCell : public RecurrentBase {
 
 class RNNCell : public RecurrentCell {
   public:
-    RNNCell(std::size_t input_size, std::size_t hidden_size, bool bias = true,
-            Nonlinearity nonlinearity = Nonlinearity::tanh);
+    RNNCell(std::size_t input_size, std::size_t hidden_size)
+        : RNNCell(RNNCellOptions(input_size, hidden_size)) {}
+    explicit RNNCell(const RNNCellOptions& options);
 };
 
 class GRUCell : public RecurrentCell {
   public:
-    GRUCell(std::size_t input_size, std::size_t hidden_size, bool bias = true)
-        : RecurrentCell("GRUCell", CellKind::gru, input_size, hidden_size, bias) {}
+    GRUCell(std::size_t input_size, std::size_t hidden_size)
+        : GRUCell(GRUCellOptions(input_size, hidden_size)) {}
+    explicit GRUCell(const GRUCellOptions& o)
+        : RecurrentCell("GRUCell", CellKind::gru, o.input_size(), o.hidden_size(), o.bias()) {}
 };
 
 class LSTMCell : public RecurrentCell {
   public:
-    LSTMCell(std::size_t input_size, std::size_t hidden_size, bool bias = true)
-        : RecurrentCell("LSTMCell", CellKind::lstm, input_size, hidden_size, bias) {}
+    LSTMCell(std::size_t input_size, std::size_t hidden_size)
+        : LSTMCell(LSTMCellOptions(input_size, hidden_size)) {}
+    explicit LSTMCell(const LSTMCellOptions& o)
+        : RecurrentCell("LSTMCell", CellKind::lstm, o.input_size(), o.hidden_size(), o.bias()) {}
 };
 
 // The outputs of a sequence layer: output [T, N, hidden] (or [N, T, hidden]) and the final
@@ -136,22 +180,24 @@ class RecurrentLayer : public RecurrentBase {
 
 class RNN : public RecurrentLayer {
   public:
-    RNN(std::size_t input_size, std::size_t hidden_size, std::size_t num_layers = 1,
-        bool batch_first = false, bool bias = true, Nonlinearity nonlinearity = Nonlinearity::tanh);
+    RNN(std::size_t input_size, std::size_t hidden_size) : RNN(RNNOptions(input_size, hidden_size)) {}
+    explicit RNN(const RNNOptions& options);
 };
 
 class GRU : public RecurrentLayer {
   public:
-    GRU(std::size_t input_size, std::size_t hidden_size, std::size_t num_layers = 1,
-        bool batch_first = false, bool bias = true)
-        : RecurrentLayer("GRU", CellKind::gru, input_size, hidden_size, num_layers, batch_first, bias) {}
+    GRU(std::size_t input_size, std::size_t hidden_size) : GRU(GRUOptions(input_size, hidden_size)) {}
+    explicit GRU(const GRUOptions& o)
+        : RecurrentLayer("GRU", CellKind::gru, o.input_size(), o.hidden_size(), o.num_layers(),
+                         o.batch_first(), o.bias()) {}
 };
 
 class LSTM : public RecurrentLayer {
   public:
-    LSTM(std::size_t input_size, std::size_t hidden_size, std::size_t num_layers = 1,
-         bool batch_first = false, bool bias = true)
-        : RecurrentLayer("LSTM", CellKind::lstm, input_size, hidden_size, num_layers, batch_first, bias) {}
+    LSTM(std::size_t input_size, std::size_t hidden_size) : LSTM(LSTMOptions(input_size, hidden_size)) {}
+    explicit LSTM(const LSTMOptions& o)
+        : RecurrentLayer("LSTM", CellKind::lstm, o.input_size(), o.hidden_size(), o.num_layers(),
+                         o.batch_first(), o.bias()) {}
 };
 
 }  // namespace tapegrad::nn

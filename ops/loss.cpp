@@ -148,6 +148,20 @@ std::vector<std::size_t> argmax_rows(const Array& a) {
                                 ": Reduction::batchmean is kl_div's; use mean, sum or none");
 }
 
+// The loss of the whole batch from the per-element `losses`: their mean, sum, or themselves.
+Array reduce_values(Array&& losses, Reduction reduction, float scale) {
+    if (reduction == Reduction::none) return std::move(losses);
+    double total = 0.0;  // a float sum over a large batch would drift
+    for (float v : losses) total += v;
+    return Array(static_cast<float>(total * scale));  // 0-d, ready for backward()
+}
+
+// dl/dl_i of the batch's loss: 1 / n for the mean, 1 otherwise.
+float mean_scale(const Array& losses, Reduction reduction) {
+    const std::size_t n = std::max<std::size_t>(losses.size(), 1);
+    return reduction == Reduction::mean ? 1.0f / static_cast<float>(n) : 1.0f;
+}
+
 // Every loss ends here: reduces the per-element `losses` and records one op. Its derivative turns
 // dy into dl, the gradient of each per-element loss (for the mean dl = dy / n, for the sum
 // dl = dy, for none dl = dy), and hands it to the loss's own `derivative`, which returns dl times
@@ -157,22 +171,34 @@ Tensor reduced(const char* op, const Tensor& prediction, Array losses, Reduction
                D derivative) {
     if (reduction == Reduction::batchmean) throw_batchmean(op);
     const Shape shape(losses.shape().begin(), losses.shape().end());
-    const std::size_t n = std::max<std::size_t>(losses.size(), 1);
-    const float scale = reduction == Reduction::mean ? 1.0f / static_cast<float>(n) : 1.0f;
-    Array y;
-    if (reduction == Reduction::none) {
-        y = std::move(losses);
-    } else {
-        double total = 0.0;  // a float sum over a large batch would drift
-        for (float v : losses) total += v;
-        y = Array(static_cast<float>(total * scale));  // 0-d, ready for backward()
-    }
+    const float scale = mean_scale(losses, reduction);
     const bool each = reduction == Reduction::none;
-    return record(op, {prediction}, std::move(y),
+    return record(op, {prediction}, reduce_values(std::move(losses), reduction, scale),
                   [derivative, shape, scale, each](const Inputs& in, const Tensor&, const Tensor& dy) {
                       const Tensor dl = each ? dy : expand(dy * scale, shape);
                       return Grads{derivative(in[0], dl)};
                   });
+}
+
+// The same with a fast path (docs/performance.md): `fast(prediction, dl)` returns the gradient
+// as an array, where dl(i) gives element i's dl.
+template <class D, class F>
+Tensor reduced(const char* op, const Tensor& prediction, Array losses, Reduction reduction,
+               D derivative, F fast) {
+    if (reduction == Reduction::batchmean) throw_batchmean(op);
+    const Shape shape(losses.shape().begin(), losses.shape().end());
+    const float scale = mean_scale(losses, reduction);
+    const bool each = reduction == Reduction::none;
+    return record(op, {prediction}, reduce_values(std::move(losses), reduction, scale),
+                  [derivative, shape, scale, each](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      const Tensor dl = each ? dy : expand(dy * scale, shape);
+                      return Grads{derivative(in[0], dl)};
+                  },
+                  fast_path([fast, scale, each](const Inputs& in, const Tensor&, const Tensor& dy) {
+                      const float* d = dy.value().data();
+                      auto dl = [d, scale, each](std::size_t i) { return each ? d[i] : d[0] * scale; };
+                      return Grads{Tensor(fast(in[0], dl))};
+                  }));
 }
 
 // A loss's optional `weight`, broadcast to `shape` (ones when undefined).
@@ -387,6 +413,22 @@ Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, Reduction
                        Array s = detail::sum_axes(y, {1});
                        s.reshape({n, 1});
                        return reshape(dl, {n, 1}) * (softmax(a, 1) * Tensor(s) - Tensor(y));
+                   },
+                   [log_p, t, n, c](const Tensor&, auto dl) {  // the same on arrays, row by row
+                       Array da = xt::exp(log_p);  // softmax(a)
+                       for (std::size_t i = 0; i < n; ++i) {
+                           float* row = da.data() + i * c;
+                           if (t.is_index) {
+                               for (std::size_t k = 0; k < c; ++k) row[k] *= dl(i);
+                               row[t.index[i]] -= dl(i);
+                           } else {
+                               float s = 0.0f;
+                               for (std::size_t k = 0; k < c; ++k) s += t.probabilities(i, k);
+                               for (std::size_t k = 0; k < c; ++k)
+                                   row[k] = dl(i) * (row[k] * s - t.probabilities(i, k));
+                           }
+                       }
+                       return da;
                    });
 }
 }  // namespace

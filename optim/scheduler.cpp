@@ -59,8 +59,10 @@ void Scheduler::load_state(const State& state) {
     restart(static_cast<std::size_t>(epoch));
 }
 
-StepLR::StepLR(Optimizer& optimizer, std::size_t step_size, double gamma)
-    : Scheduler("StepLR", optimizer), step_size_(step_size), gamma_(gamma) {
+StepLR::StepLR(Optimizer& optimizer, const StepLROptions& o)
+    : Scheduler("StepLR", optimizer), step_size_(o.step_size()), gamma_(o.gamma()) {
+    const std::size_t step_size = step_size_;
+    const double gamma = gamma_;
     require(step_size > 0, name_, "step_size must be at least 1");
     require(gamma > 0.0, name_, "gamma must be positive");
     start();
@@ -69,8 +71,9 @@ double StepLR::lr_at(std::size_t epoch, double base_lr) const {
     return base_lr * std::pow(gamma_, static_cast<double>(epoch / step_size_));
 }
 
-MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<std::size_t> milestones, double gamma)
-    : Scheduler("MultiStepLR", optimizer), milestones_(std::move(milestones)), gamma_(gamma) {
+MultiStepLR::MultiStepLR(Optimizer& optimizer, const MultiStepLROptions& o)
+    : Scheduler("MultiStepLR", optimizer), milestones_(o.milestones()), gamma_(o.gamma()) {
+    const double gamma = gamma_;
     for (std::size_t i = 1; i < milestones_.size(); ++i)
         require(milestones_[i - 1] < milestones_[i], name_,
                 "milestones must increase, but " + std::to_string(milestones_[i]) +
@@ -84,8 +87,9 @@ double MultiStepLR::lr_at(std::size_t epoch, double base_lr) const {
     return base_lr * std::pow(gamma_, static_cast<double>(passed));
 }
 
-ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma)
-    : Scheduler("ExponentialLR", optimizer), gamma_(gamma) {
+ExponentialLR::ExponentialLR(Optimizer& optimizer, const ExponentialLROptions& o)
+    : Scheduler("ExponentialLR", optimizer), gamma_(o.gamma()) {
+    const double gamma = gamma_;
     require(gamma > 0.0, name_, "gamma must be positive");
     start();
 }
@@ -93,9 +97,10 @@ double ExponentialLR::lr_at(std::size_t epoch, double base_lr) const {
     return base_lr * std::pow(gamma_, static_cast<double>(epoch));
 }
 
-CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::size_t t_max, double eta_min)
-    : Scheduler("CosineAnnealingLR", optimizer), t_max_(t_max), eta_min_(eta_min) {
-    require(t_max > 0, name_, "t_max must be at least 1");
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, const CosineAnnealingLROptions& o)
+    : Scheduler("CosineAnnealingLR", optimizer), t_max_(o.T_max()), eta_min_(o.eta_min()) {
+    const double eta_min = eta_min_;
+    require(t_max_ > 0, name_, "T_max must be at least 1");
     require(eta_min >= 0.0, name_, "eta_min must not be negative");
     start();
 }
@@ -104,9 +109,11 @@ double CosineAnnealingLR::lr_at(std::size_t epoch, double base_lr) const {
                           (1.0 + std::cos(pi * static_cast<double>(epoch) / static_cast<double>(t_max_))) / 2.0;
 }
 
-LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor,
-                   std::size_t total_iters)
-    : Scheduler("LinearLR", optimizer), start_(start_factor), end_(end_factor), total_(total_iters) {
+LinearLR::LinearLR(Optimizer& optimizer, const LinearLROptions& o)
+    : Scheduler("LinearLR", optimizer), start_(o.start_factor()), end_(o.end_factor()),
+      total_(o.total_iters()) {
+    const double start_factor = start_, end_factor = end_;
+    const std::size_t total_iters = total_;
     require(start_factor > 0.0 && start_factor <= 1.0, name_,
             "start_factor must be in (0, 1], as torch's");
     require(end_factor >= 0.0 && end_factor <= 1.0, name_, "end_factor must be in [0, 1]");
@@ -118,14 +125,16 @@ double LinearLR::lr_at(std::size_t epoch, double base_lr) const {
     return base_lr * (start_ + (end_ - start_) * done);
 }
 
-OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::size_t total_steps,
-                       double pct_start, double div_factor, double final_div_factor)
+OneCycleLR::OneCycleLR(Optimizer& optimizer, const OneCycleLROptions& o)
     : Scheduler("OneCycleLR", optimizer),
-      max_lr_(max_lr),
-      initial_lr_(max_lr / div_factor),
-      min_lr_(max_lr / div_factor / final_div_factor),
-      warmup_end_(pct_start * static_cast<double>(total_steps) - 1.0),
-      total_(total_steps) {
+      max_lr_(o.max_lr()),
+      initial_lr_(o.max_lr() / o.div_factor()),
+      min_lr_(o.max_lr() / o.div_factor() / o.final_div_factor()),
+      warmup_end_(o.pct_start() * static_cast<double>(o.total_steps()) - 1.0),
+      total_(o.total_steps()) {
+    const double max_lr = o.max_lr(), pct_start = o.pct_start(), div_factor = o.div_factor(),
+                 final_div_factor = o.final_div_factor();
+    const std::size_t total_steps = o.total_steps();
     require(max_lr > 0.0, name_, "max_lr must be positive");
     require(total_steps > 1, name_, "total_steps must be at least 2");
     require(pct_start > 0.0 && pct_start < 1.0, name_, "pct_start must be in (0, 1)");
@@ -173,30 +182,35 @@ double SequentialLR::lr_at(std::size_t epoch, double base_lr) const {
     return schedulers_[k]->lr_at(since, base_lr);
 }
 
-ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Mode mode, double factor,
-                                     std::size_t patience, double threshold, std::size_t cooldown,
-                                     double min_lr)
+ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, const ReduceLROnPlateauOptions& o)
     : optimizer_(optimizer),
-      mode_(mode),
-      factor_(factor),
-      threshold_(threshold),
-      min_lr_(min_lr),
-      patience_(patience),
-      cooldown_(cooldown),
-      best_(mode == Mode::min ? std::numeric_limits<double>::infinity()
-                              : -std::numeric_limits<double>::infinity()),
+      mode_(o.mode()),
+      threshold_mode_(o.threshold_mode()),
+      factor_(o.factor()),
+      threshold_(o.threshold()),
+      min_lr_(o.min_lr()),
+      eps_(o.eps()),
+      patience_(o.patience()),
+      cooldown_(o.cooldown()),
+      best_(o.mode() == Mode::min ? std::numeric_limits<double>::infinity()
+                                  : -std::numeric_limits<double>::infinity()),
       last_lrs_() {
+    const double factor = factor_, threshold = threshold_;
     for (std::size_t g = 0; g < optimizer.group_count(); ++g) last_lrs_.push_back(optimizer.lr(g));
     require(factor > 0.0 && factor < 1.0, "ReduceLROnPlateau", "factor must be in (0, 1)");
     require(threshold >= 0.0, "ReduceLROnPlateau", "threshold must not be negative");
+    require(min_lr_ >= 0.0, "ReduceLROnPlateau", "min_lr must not be negative");
+    require(eps_ >= 0.0, "ReduceLROnPlateau", "eps must not be negative");
 }
 
 void ReduceLROnPlateau::step(double metric) {
     if (!std::isfinite(metric))
         throw std::invalid_argument("ReduceLROnPlateau: the metric is " + std::to_string(metric) +
                                     "; it must be finite");
-    const bool better = mode_ == Mode::min ? metric < best_ * (1.0 - threshold_)
-                                           : metric > best_ * (1.0 + threshold_);
+    const bool rel = threshold_mode_ == ThresholdMode::rel;
+    const bool better = mode_ == Mode::min
+                            ? metric < (rel ? best_ * (1.0 - threshold_) : best_ - threshold_)
+                            : metric > (rel ? best_ * (1.0 + threshold_) : best_ + threshold_);
     if (better) {
         best_ = metric;
         bad_epochs_ = 0;
@@ -210,7 +224,7 @@ void ReduceLROnPlateau::step(double metric) {
     if (bad_epochs_ > patience_) {
         for (std::size_t g = 0; g < last_lrs_.size(); ++g) {
             const double lowered = std::max(last_lrs_[g] * factor_, min_lr_);
-            if (last_lrs_[g] - lowered > 1e-8) {  // torch's eps: smaller changes are skipped
+            if (last_lrs_[g] - lowered > eps_) {  // smaller changes are skipped
                 last_lrs_[g] = lowered;
                 optimizer_.set_lr(g, static_cast<float>(lowered));
             }

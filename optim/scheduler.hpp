@@ -4,11 +4,15 @@
 // first scheduler was made (Optimizer::initial_lr, torch's initial_lr), so that schedulers made
 // one after another for SequentialLR share it.
 //
+// Each takes its optimizer and an options struct with torch's names and defaults; the required
+// settings go to the options' constructor, and a lone one converts: StepLR(sgd, 30) or
+// StepLR(sgd, StepLROptions(30).gamma(0.5)).
+//
 //   StepLR(step_size, gamma = 0.1)         base * gamma^floor(epoch / step_size)
 //   MultiStepLR(milestones, gamma = 0.1)   base * gamma^(milestones <= epoch)
 //   ExponentialLR(gamma)                   base * gamma^epoch
-//   CosineAnnealingLR(t_max, eta_min = 0)  eta_min + (base - eta_min) (1 + cos(pi epoch / t_max)) / 2
-//   LinearLR(start = 1/3, end = 1, total_iters = 5)
+//   CosineAnnealingLR(T_max, eta_min = 0)  eta_min + (base - eta_min) (1 + cos(pi epoch / T_max)) / 2
+//   LinearLR(start_factor = 1/3, end_factor = 1, total_iters = 5)
 //                                          base * (start + (end - start) min(epoch, total) / total)
 //   OneCycleLR(max_lr, total_steps, pct_start = 0.3, div_factor = 25, final_div_factor = 1e4)
 //       from max_lr / div_factor up to max_lr over the first pct_start of the steps, then down to
@@ -16,9 +20,12 @@
 //       momentum is not cycled: torch's cycle_momentum = False)
 //   SequentialLR(schedulers, milestones)  the first scheduler until the first milestone, then the
 //       next one, started again from its epoch 0, and so on
-//   ReduceLROnPlateau(mode, factor = 0.1, patience = 10, threshold = 1e-4 (relative), cooldown,
-//       min_lr): step(metric) multiplies the rate by factor after `patience` epochs without an
-//       improvement of the metric, as torch's
+//   ReduceLROnPlateau(mode = min, factor = 0.1, patience = 10, threshold = 1e-4, threshold_mode
+//       = rel, cooldown = 0, min_lr = 0, eps = 1e-8): step(metric) multiplies the rate by factor
+//       after `patience` epochs without an improvement of the metric, as torch's: better than
+//       best (1 - threshold) with rel, best - threshold with abs (for max: above best (1 +
+//       threshold), best + threshold); then `cooldown` epochs without counting; a change of the
+//       rate smaller than eps is skipped
 //
 // The rates are computed in double, in closed form (torch chains most of them step by step; the
 // two agree to 1e-12 over the first hundred epochs), and given to the optimizer as a float.
@@ -74,9 +81,44 @@ class Scheduler : public LrScheduler {
     std::vector<double> last_lrs_;
 };
 
+struct StepLROptions {
+    StepLROptions(std::size_t step_size) : step_size_(step_size) {}  // NOLINT: implicit
+    TAPEGRAD_OPTION(std::size_t, step_size, 0)
+    TAPEGRAD_OPTION(double, gamma, 0.1)
+};
+struct MultiStepLROptions {
+    MultiStepLROptions(std::vector<std::size_t> milestones)  // NOLINT: implicit
+        : milestones_(std::move(milestones)) {}
+    TAPEGRAD_OPTION(std::vector<std::size_t>, milestones, {})
+    TAPEGRAD_OPTION(double, gamma, 0.1)
+};
+struct ExponentialLROptions {
+    ExponentialLROptions(double gamma) : gamma_(gamma) {}  // NOLINT: implicit
+    TAPEGRAD_OPTION(double, gamma, 0.1)
+};
+struct CosineAnnealingLROptions {
+    CosineAnnealingLROptions(std::size_t T_max) : T_max_(T_max) {}  // NOLINT: implicit, torch's name
+    TAPEGRAD_OPTION(std::size_t, T_max, 0)
+    TAPEGRAD_OPTION(double, eta_min, 0.0)
+};
+struct LinearLROptions {
+    TAPEGRAD_OPTION(double, start_factor, 1.0 / 3.0)
+    TAPEGRAD_OPTION(double, end_factor, 1.0)
+    TAPEGRAD_OPTION(std::size_t, total_iters, 5)
+};
+struct OneCycleLROptions {
+    OneCycleLROptions(double max_lr, std::size_t total_steps)
+        : max_lr_(max_lr), total_steps_(total_steps) {}
+    TAPEGRAD_OPTION(double, max_lr, 0.0)
+    TAPEGRAD_OPTION(std::size_t, total_steps, 0)
+    TAPEGRAD_OPTION(double, pct_start, 0.3)
+    TAPEGRAD_OPTION(double, div_factor, 25.0)
+    TAPEGRAD_OPTION(double, final_div_factor, 1e4)
+};
+
 class StepLR : public Scheduler {
   public:
-    StepLR(Optimizer& optimizer, std::size_t step_size, double gamma = 0.1);
+    StepLR(Optimizer& optimizer, const StepLROptions& options);
 
   private:
     double lr_at(std::size_t epoch, double base_lr) const override;
@@ -86,7 +128,7 @@ class StepLR : public Scheduler {
 
 class MultiStepLR : public Scheduler {
   public:
-    MultiStepLR(Optimizer& optimizer, std::vector<std::size_t> milestones, double gamma = 0.1);
+    MultiStepLR(Optimizer& optimizer, const MultiStepLROptions& options);
 
   private:
     double lr_at(std::size_t epoch, double base_lr) const override;
@@ -96,7 +138,7 @@ class MultiStepLR : public Scheduler {
 
 class ExponentialLR : public Scheduler {
   public:
-    ExponentialLR(Optimizer& optimizer, double gamma);
+    ExponentialLR(Optimizer& optimizer, const ExponentialLROptions& options);
 
   private:
     double lr_at(std::size_t epoch, double base_lr) const override;
@@ -105,7 +147,7 @@ class ExponentialLR : public Scheduler {
 
 class CosineAnnealingLR : public Scheduler {
   public:
-    CosineAnnealingLR(Optimizer& optimizer, std::size_t t_max, double eta_min = 0.0);
+    CosineAnnealingLR(Optimizer& optimizer, const CosineAnnealingLROptions& options);
 
   private:
     double lr_at(std::size_t epoch, double base_lr) const override;
@@ -115,8 +157,7 @@ class CosineAnnealingLR : public Scheduler {
 
 class LinearLR : public Scheduler {
   public:
-    LinearLR(Optimizer& optimizer, double start_factor = 1.0 / 3.0, double end_factor = 1.0,
-             std::size_t total_iters = 5);
+    explicit LinearLR(Optimizer& optimizer, const LinearLROptions& options = {});
 
   private:
     double lr_at(std::size_t epoch, double base_lr) const override;
@@ -128,9 +169,7 @@ class LinearLR : public Scheduler {
 // leaving the cosine a little past its end; once more is an error.
 class OneCycleLR : public Scheduler {
   public:
-    OneCycleLR(Optimizer& optimizer, double max_lr, std::size_t total_steps,
-               double pct_start = 0.3, double div_factor = 25.0,
-               double final_div_factor = 1e4);
+    OneCycleLR(Optimizer& optimizer, const OneCycleLROptions& options);
 
   private:
     double lr_at(std::size_t epoch, double base_lr) const override;
@@ -150,12 +189,24 @@ class SequentialLR : public Scheduler {
     std::vector<std::size_t> milestones_;
 };
 
+struct ReduceLROnPlateauOptions {
+    enum class Mode { min, max };
+    enum class ThresholdMode { rel, abs };
+    TAPEGRAD_OPTION(Mode, mode, Mode::min)
+    TAPEGRAD_OPTION(double, factor, 0.1)
+    TAPEGRAD_OPTION(std::size_t, patience, 10)
+    TAPEGRAD_OPTION(double, threshold, 1e-4)
+    TAPEGRAD_OPTION(ThresholdMode, threshold_mode, ThresholdMode::rel)
+    TAPEGRAD_OPTION(std::size_t, cooldown, 0)
+    TAPEGRAD_OPTION(double, min_lr, 0.0)
+    TAPEGRAD_OPTION(double, eps, 1e-8)
+};
+
 class ReduceLROnPlateau : public LrScheduler {
   public:
-    enum class Mode { min, max };
-    ReduceLROnPlateau(Optimizer& optimizer, Mode mode = Mode::min, double factor = 0.1,
-                      std::size_t patience = 10, double threshold = 1e-4,
-                      std::size_t cooldown = 0, double min_lr = 0.0);
+    using Mode = ReduceLROnPlateauOptions::Mode;
+    using ThresholdMode = ReduceLROnPlateauOptions::ThresholdMode;
+    explicit ReduceLROnPlateau(Optimizer& optimizer, const ReduceLROnPlateauOptions& options = {});
     // One epoch's metric (a validation loss with Mode::min).
     void step(double metric);
     double last_lr() const { return last_lrs_[0]; }
@@ -167,7 +218,8 @@ class ReduceLROnPlateau : public LrScheduler {
   private:
     Optimizer& optimizer_;
     Mode mode_;
-    double factor_, threshold_, min_lr_;
+    ThresholdMode threshold_mode_;
+    double factor_, threshold_, min_lr_, eps_;
     std::size_t patience_, cooldown_;
     double best_;
     std::size_t bad_epochs_ = 0, cooldown_left_ = 0;

@@ -28,7 +28,7 @@ TEST_CASE("nn::fuse runs ReLU then MaxPool2D(2) as one op with the two layers' v
     CHECK(ya.value() == yb.value());
     CHECK(a.grad() == b.grad());
     // Other pools, and layers derived from ReLU, run as they are.
-    const auto three = nn::fuse(nn::Sequential{nn::ReLU(), nn::MaxPool2D(3, 2)});
+    const auto three = nn::fuse(nn::Sequential{nn::ReLU(), nn::MaxPool2D(nn::MaxPool2dOptions(3).stride(2))});
     Tape::current().clear();
     (*three)(Tensor(x, true));
     CHECK(Tape::current().size() == 2);
@@ -122,8 +122,8 @@ TEST_CASE("nn::fuse runs BatchNorm2D, ReLU and MaxPool2D(2) in training as one o
 
 TEST_CASE("a fused model shares the unfused model's layers, names and modes, and fuses Sequentials inside it") {
     auto bn = std::make_shared<nn::BatchNorm2D>(2);
-    nn::Sequential inner{nn::Conv2D(2, 2, 3, 1, 1), nn::ReLU(), nn::MaxPool2D(2)};
-    nn::Sequential model{nn::Conv2D(1, 2, 3, 1, 1), bn, nn::ReLU(), nn::MaxPool2D(2),
+    nn::Sequential inner{nn::Conv2D(nn::Conv2dOptions(2, 2, 3).padding(1)), nn::ReLU(), nn::MaxPool2D(2)};
+    nn::Sequential model{nn::Conv2D(nn::Conv2dOptions(1, 2, 3).padding(1)), bn, nn::ReLU(), nn::MaxPool2D(2),
                          std::move(inner), nn::Flatten()};
     const auto fused = nn::fuse(model);
     // The same parameter and buffer tensors under the same names: a state_dict is the same.

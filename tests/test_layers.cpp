@@ -103,7 +103,7 @@ TEST_CASE("Linear forward equals x times W transposed plus b by hand") {
 }
 
 TEST_CASE("Linear without bias has no bias parameter") {
-    nn::Linear fc(2, 2, false);
+    nn::Linear fc(nn::LinearOptions(2, 2).bias(false));
     CHECK_FALSE(fc.bias.defined());
     CHECK(fc.named_parameters().size() == 1);
     fc.weight.mutable_value() = Array{{1.0f, 2.0f}, {3.0f, 4.0f}};
@@ -211,7 +211,7 @@ TEST_CASE("Sequential applies its layers in order") {
 
 TEST_CASE("Conv2D forward equals conv2d with its weight bias stride and padding") {
     manual_seed(4);
-    nn::Conv2D conv(2, 3, 3, 2, 1);
+    nn::Conv2D conv(nn::Conv2dOptions(2, 3, 3).stride(2).padding(1));
     const Tensor x(test::random_array({2, 2, 5, 5}));
     const Tensor y = conv(x);
     CHECK(y.shape() == Shape{2, 3, 3, 3});  // (5 + 2 - 3) / 2 + 1
@@ -249,11 +249,11 @@ TEST_CASE("MaxPool2D takes the maximum of each window") {
     CHECK(y(0, 0, 0, 1) == 14.0f);
     CHECK(y(0, 0, 1, 0) == 15.0f);
     CHECK(y(0, 0, 1, 1) == 13.0f);
-    CHECK(nn::MaxPool2D(3, 1)(Tensor(x)).shape() == Shape{1, 1, 2, 2});
+    CHECK(nn::MaxPool2D(nn::MaxPool2dOptions(3).stride(1))(Tensor(x)).shape() == Shape{1, 1, 2, 2});
 }
 
 TEST_CASE("summary of a small convolutional net shows each shape") {
-    nn::Sequential net{std::make_shared<nn::Conv2D>(1, 4, 3, 1, 1), std::make_shared<nn::ReLU>(),
+    nn::Sequential net{std::make_shared<nn::Conv2D>(nn::Conv2dOptions(1, 4, 3).padding(1)), std::make_shared<nn::ReLU>(),
                        std::make_shared<nn::MaxPool2D>(2), std::make_shared<nn::Flatten>(),
                        std::make_shared<nn::Linear>(64, 10)};
     const std::string s = net.summary({2, 1, 8, 8});
@@ -290,7 +290,7 @@ TEST_CASE("Dropout drops in training and is the identity after eval(), and train
 
 TEST_CASE("Conv2D takes torch's dilation and groups, with weights of torch's shape and bound") {
     manual_seed(5);
-    nn::Conv2D depthwise(4, 8, 3, 1, 1, 1, 4);
+    nn::Conv2D depthwise(nn::Conv2dOptions(4, 8, 3).padding(1).groups(4));
     CHECK(depthwise.weight.shape() == Shape{8, 1, 3, 3});
     const float bound = 1.0f / std::sqrt(9.0f);  // fan_in = in / groups * k * k = 9
     CHECK(xt::amax(xt::abs(depthwise.weight.value()))() <= bound);
@@ -299,27 +299,32 @@ TEST_CASE("Conv2D takes torch's dilation and groups, with weights of torch's sha
     CHECK(depthwise(x).shape() == Shape{2, 8, 6, 6});
     CHECK(xt::allclose(depthwise(x).value(),
                        conv2d(x, depthwise.weight, depthwise.bias, 1, 1, 1, 4).value()));
-    nn::Conv2D dilated(4, 2, 3, 1, 2, 2);
+    nn::Conv2D dilated(nn::Conv2dOptions(4, 2, 3).padding(2).dilation(2));
     CHECK(dilated(x).shape() == Shape{2, 2, 6, 6});
     std::ostringstream out;
     out << dilated;
     CHECK(out.str() == "Conv2D(in=4, out=2, kernel=3, stride=1, padding=2, dilation=2, bias=true)");
-    CHECK_THROWS_WITH_AS(nn::Conv2D(4, 6, 3, 1, 0, 1, 4),
+    CHECK_THROWS_WITH_AS(nn::Conv2D(nn::Conv2dOptions(4, 6, 3).groups(4)),
                          doctest::Contains("Conv2D: groups = 4 must divide both in_channels (4) and out_channels (6)"),
                          std::invalid_argument);
 }
 
 TEST_CASE("pooling, activation, Identity, Embedding and LayerNorm layers call their ops") {
     const Tensor img(test::random_array({1, 2, 5, 5}));
-    CHECK(nn::AvgPool2D(3, 2, 1)(img).value() == avg_pool2d(img, 3, 2, 1).value());
-    CHECK(nn::MaxPool2D(3, 2, 1)(img).value() == max_pool2d(img, 3, 2, 1).value());
+    CHECK(nn::AvgPool2D(nn::AvgPool2dOptions(3).stride(2).padding(1))(img).value() == avg_pool2d(img, 3, 2, 1).value());
+    CHECK(nn::MaxPool2D(nn::MaxPool2dOptions(3).stride(2).padding(1))(img).value() == max_pool2d(img, 3, 2, 1).value());
     const Tensor x(test::random_array({3, 4}, -2.0f, 2.0f));
     CHECK(nn::LeakyReLU(0.2f)(x).value() == leaky_relu(x, 0.2f).value());
     CHECK(nn::ELU(0.5f)(x).value() == elu(x, 0.5f).value());
     CHECK(nn::GELU()(x).value() == gelu(x).value());
     CHECK(nn::GELU(true)(x).value() == gelu(x, GeluApproximation::tanh).value());
     CHECK(nn::SiLU()(x).value() == silu(x).value());
-    CHECK(nn::Softplus(2.0f, 5.0f)(x).value() == softplus(x, 2.0f, 5.0f).value());
+    CHECK(nn::Softplus(nn::SoftplusOptions().beta(2.0).threshold(5.0))(x).value() == softplus(x, 2.0f, 5.0f).value());
+    CHECK(nn::GELU(nn::GELUOptions().approximate("tanh"))(x).value() ==
+          gelu(x, GeluApproximation::tanh).value());
+    CHECK_THROWS_WITH_AS(nn::GELU(nn::GELUOptions().approximate("fast")),
+                         doctest::Contains("GELU: approximate must be \"none\" or \"tanh\", got \"fast\""),
+                         std::invalid_argument);
     CHECK(nn::Identity()(x).node() == x.node());
 
     manual_seed(6);
@@ -337,7 +342,7 @@ TEST_CASE("pooling, activation, Identity, Embedding and LayerNorm layers call th
     CHECK(norm.weight.value() == Array{1.0f, 1.0f, 1.0f, 1.0f});
     CHECK(norm.bias.value() == Array{0.0f, 0.0f, 0.0f, 0.0f});
     CHECK(xt::allclose(norm(x).value(), layer_norm(x, {4}).value()));
-    CHECK(nn::LayerNorm({4}, 1e-5f, false).parameter_count() == 0);
+    CHECK(nn::LayerNorm(nn::LayerNormOptions({4}).elementwise_affine(false)).parameter_count() == 0);
     CHECK_THROWS_WITH_AS(norm(Tensor(test::random_array({3, 5}))),
                          doctest::Contains("layer_norm: normalized_shape [4] must be the last axes of x"),
                          std::invalid_argument);

@@ -45,7 +45,7 @@ TEST_CASE("named_parameters of a nested Sequential use dotted paths in registrat
     auto inner = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(4, 2),
                                                   std::make_shared<nn::Tanh>());
     nn::Sequential model{std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::ReLU>(),
-                         inner, std::make_shared<nn::Linear>(2, 1, false)};
+                         inner, std::make_shared<nn::Linear>(nn::LinearOptions(2, 1).bias(false))};
     CHECK(names_of(model) ==
           std::vector<std::string>{"0.weight", "0.bias", "2.0.weight", "2.0.bias", "3.weight"});
     const auto params = model.named_parameters();
@@ -63,7 +63,7 @@ TEST_CASE("Sequential takes layers by value, as shared_ptr, or both, and nests")
 
     auto shared = std::make_shared<nn::Linear>(3, 4);
     nn::Sequential mixed{shared, nn::Tanh(), nn::Sequential{nn::Linear(4, 2), nn::ReLU()}};
-    mixed.push_back(nn::Linear(2, 1, false));
+    mixed.push_back(nn::Linear(nn::LinearOptions(2, 1).bias(false)));
     CHECK(names_of(mixed) ==
           std::vector<std::string>{"0.weight", "0.bias", "2.0.weight", "2.0.bias", "3.weight"});
     CHECK(mixed.named_parameters()[0].second.node() == shared->weight.node());  // shared, not copied
@@ -87,7 +87,7 @@ TEST_CASE("a custom module registers a child by value in one line") {
 
 TEST_CASE("parameter counts: Linear 784 to 10 has 7850") {
     CHECK(nn::Linear(784, 10).parameter_count() == 7850);
-    CHECK(nn::Linear(784, 10, false).parameter_count() == 7840);
+    CHECK(nn::Linear(nn::LinearOptions(784, 10).bias(false)).parameter_count() == 7840);
     CHECK(nn::Conv2D(1, 8, 3).parameter_count() == 8 * 1 * 3 * 3 + 8);
     CHECK(nn::ReLU().parameter_count() == 0);
     nn::Sequential mlp{std::make_shared<nn::Linear>(784, 100), std::make_shared<nn::ReLU>(),
@@ -158,7 +158,7 @@ TEST_CASE("zero_grad zeroes every parameter gradient") {
 TEST_CASE("operator<< prints the structure like PyTorch's repr") {
     auto inner = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(100, 10),
                                                   std::make_shared<nn::Softmax>());
-    nn::Sequential model{std::make_shared<nn::Linear>(784, 100, false),
+    nn::Sequential model{std::make_shared<nn::Linear>(nn::LinearOptions(784, 100).bias(false)),
                          std::make_shared<nn::ReLU>(), inner};
     std::ostringstream out;
     out << model;

@@ -88,7 +88,7 @@ std::string error_of(const std::function<void()>& f) {
 }  // namespace
 
 TEST_CASE("recurrent layers have torch's parameter names, shapes and initial range") {
-    nn::LSTM lstm(3, 4, 2);
+    nn::LSTM lstm(nn::LSTMOptions(3, 4).num_layers(2));
     CHECK(names_and_shapes(lstm) ==
           std::vector<std::string>{"weight_ih_l0 [16, 3]", "weight_hh_l0 [16, 4]", "bias_ih_l0 [16]",
                                    "bias_hh_l0 [16]", "weight_ih_l1 [16, 4]", "weight_hh_l1 [16, 4]",
@@ -97,19 +97,19 @@ TEST_CASE("recurrent layers have torch's parameter names, shapes and initial ran
         CHECK(xt::amax(xt::abs(p.value()))() <= 0.5f);  // U(-1/sqrt(4), 1/sqrt(4))
         CHECK(xt::amax(xt::abs(p.value()))() > 0.2f);
     }
-    CHECK(names_and_shapes(nn::GRUCell(3, 5, false)) ==
+    CHECK(names_and_shapes(nn::GRUCell(nn::GRUCellOptions(3, 5).bias(false))) ==
           std::vector<std::string>{"weight_ih [15, 3]", "weight_hh [15, 5]"});
     CHECK(names_and_shapes(nn::MultiheadAttention(8, 2)) ==
           std::vector<std::string>{"in_proj_weight [24, 8]", "in_proj_bias [24]",
                                    "out_proj.weight [8, 8]", "out_proj.bias [8]"});
-    nn::TransformerEncoderLayer layer(8, 2, 16);
+    nn::TransformerEncoderLayer layer(nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16));
     CHECK(names_and_shapes(layer).size() == 12);
     CHECK(names_and_shapes(layer)[4] == "linear1.weight [16, 8]");
     CHECK(names_and_shapes(layer)[11] == "norm2.bias [8]");
 }
 
 TEST_CASE("recurrent layers return outputs and final states of torch's shapes") {
-    nn::LSTM lstm(3, 4, 2, true);  // batch first
+    nn::LSTM lstm(nn::LSTMOptions(3, 4).num_layers(2).batch_first(true));
     const nn::RecurrentOutput out = lstm.run(Tensor(random_array({2, 5, 3})));
     CHECK(out.output.shape() == Shape{2, 5, 4});
     CHECK(out.state.h.shape() == Shape{2, 2, 4});
@@ -134,7 +134,7 @@ TEST_CASE("recurrent layers return outputs and final states of torch's shapes") 
 }
 
 TEST_CASE("gradcheck and gradgradcheck through LSTM, GRU and RNN layers") {
-    nn::LSTM lstm(2, 3, 2);
+    nn::LSTM lstm(nn::LSTMOptions(2, 3).num_layers(2));
     const Array x = random_array({3, 2, 2}, -1, 1, 1), h0 = random_array({2, 2, 3}, -1, 1, 2),
                 c0 = random_array({2, 2, 3}, -1, 1, 3);
     auto lstm_f = [&](const auto& t) {
@@ -157,7 +157,11 @@ TEST_CASE("gradcheck and gradgradcheck through attention and a transformer layer
     auto masked = [&](const auto& t) { return mha.attend(t[0], t[0], t[0], nn::causal_mask(3)).output; };
     CHECK_GRAD(gradcheck(masked, {x}));
     CHECK_GRADGRAD(gradgradcheck(masked, {x}));
-    nn::TransformerEncoderLayer pre(4, 2, 8, 0.0f, nn::Activation::gelu, 1e-5f, false, true);
+    nn::TransformerEncoderLayer pre(nn::TransformerEncoderLayerOptions(4, 2)
+                                        .dim_feedforward(8)
+                                        .dropout(0.0)
+                                        .activation(nn::kGELU)
+                                        .norm_first(true));
     CHECK_GRAD(gradcheck([&](const auto& t) { return pre(t[0]); }, {x}));
 }
 
@@ -187,7 +191,8 @@ TEST_CASE("a causal mask keeps every position from seeing later ones") {
 
 TEST_CASE("a transformer layer's dropout acts in training and not after eval()") {
     manual_seed(3);
-    nn::TransformerEncoderLayer layer(8, 2, 16, 0.5f);
+    nn::TransformerEncoderLayer layer(
+        nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16).dropout(0.5));
     const Tensor x(random_array({3, 2, 8}));
     const Array a = layer(x).value(), b = layer(x).value();
     CHECK_FALSE(xt::allclose(a, b));

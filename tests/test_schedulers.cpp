@@ -56,16 +56,16 @@ std::function<std::function<void()>(SGD&)> plain(Args... args) {
 
 TEST_CASE("the schedulers give PyTorch's learning rates for 100 epochs") {
     const auto refs = references();
-    check_rates("step", rates(plain<StepLR>(std::size_t{7}, 0.5)), refs.at("step.lr"));
+    check_rates("step", rates(plain<StepLR>(StepLROptions(7).gamma(0.5))), refs.at("step.lr"));
     check_rates("multistep",
-                rates(plain<MultiStepLR>(std::vector<std::size_t>{10, 25, 60}, 0.3)),
+                rates(plain<MultiStepLR>(MultiStepLROptions({10, 25, 60}).gamma(0.3))),
                 refs.at("multistep.lr"));
     check_rates("exponential", rates(plain<ExponentialLR>(0.97)), refs.at("exponential.lr"));
-    check_rates("cosine", rates(plain<CosineAnnealingLR>(std::size_t{30}, 0.001)), refs.at("cosine.lr"));
-    check_rates("linear", rates(plain<LinearLR>(0.25, 1.0, std::size_t{8})), refs.at("linear.lr"));
-    check_rates("onecycle", rates(plain<OneCycleLR>(0.5, std::size_t{101})), refs.at("onecycle.lr"));
+    check_rates("cosine", rates(plain<CosineAnnealingLR>(CosineAnnealingLROptions(30).eta_min(0.001))), refs.at("cosine.lr"));
+    check_rates("linear", rates(plain<LinearLR>(LinearLROptions().start_factor(0.25).end_factor(1.0).total_iters(8))), refs.at("linear.lr"));
+    check_rates("onecycle", rates(plain<OneCycleLR>(OneCycleLROptions(0.5, 101))), refs.at("onecycle.lr"));
     check_rates("sequential", rates([](SGD& sgd) {
-                    auto warm = std::make_shared<LinearLR>(sgd, 0.1, 1.0, 5);
+                    auto warm = std::make_shared<LinearLR>(sgd, LinearLROptions().start_factor(0.1).total_iters(5));
                     auto cosine = std::make_shared<CosineAnnealingLR>(sgd, 50);
                     auto s = std::make_shared<SequentialLR>(
                         sgd, std::vector<std::shared_ptr<Scheduler>>{warm, cosine},
@@ -76,25 +76,46 @@ TEST_CASE("the schedulers give PyTorch's learning rates for 100 epochs") {
     const Array metrics = refs.at("plateau.metrics");
     check_rates("plateau", rates([&metrics](SGD& sgd) {
                     auto s = std::make_shared<ReduceLROnPlateau>(
-                        sgd, ReduceLROnPlateau::Mode::min, 0.5, 3, 1e-4, 2, 0.004);
+                        sgd, ReduceLROnPlateauOptions().factor(0.5).patience(3).cooldown(2).min_lr(0.004));
                     auto t = std::make_shared<std::size_t>(0);
                     return std::function<void()>([s, t, &metrics] { s->step(metrics((*t)++)); });
                 }),
                 refs.at("plateau.lr"));
+    // threshold_mode abs with mode max, and eps skipping a change too small.
+    const Array accuracy = refs.at("plateau_abs_max.metrics");
+    check_rates("plateau_abs_max", rates([&accuracy](SGD& sgd) {
+                    auto s = std::make_shared<ReduceLROnPlateau>(
+                        sgd, ReduceLROnPlateauOptions()
+                                 .mode(ReduceLROnPlateau::Mode::max)
+                                 .factor(0.3)
+                                 .patience(2)
+                                 .threshold(0.01)
+                                 .threshold_mode(ReduceLROnPlateau::ThresholdMode::abs));
+                    auto t = std::make_shared<std::size_t>(0);
+                    return std::function<void()>([s, t, &accuracy] { s->step(accuracy((*t)++)); });
+                }),
+                refs.at("plateau_abs_max.lr"));
+    check_rates("plateau_eps", rates([&metrics](SGD& sgd) {
+                    auto s = std::make_shared<ReduceLROnPlateau>(
+                        sgd, ReduceLROnPlateauOptions().factor(0.5).patience(1).min_lr(0.03).eps(0.025));
+                    auto t = std::make_shared<std::size_t>(0);
+                    return std::function<void()>([s, t, &metrics] { s->step(metrics((*t)++)); });
+                }),
+                refs.at("plateau_eps.lr"));
 }
 
 TEST_CASE("schedulers refuse settings that make no schedule") {
     const Tensor p(Array{0.0f}, true);
     SGD sgd({p}, 0.1f);
-    CHECK_THROWS_WITH_AS(MultiStepLR(sgd, {10, 5}), doctest::Contains("MultiStepLR: milestones must increase, but 5 follows 10"),
+    CHECK_THROWS_WITH_AS(MultiStepLR(sgd, MultiStepLROptions({10, 5})), doctest::Contains("MultiStepLR: milestones must increase, but 5 follows 10"),
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS(StepLR(sgd, 0), doctest::Contains("StepLR: step_size must be at least 1"), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(CosineAnnealingLR(sgd, 0), doctest::Contains("t_max must be at least 1"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(CosineAnnealingLR(sgd, 0), doctest::Contains("T_max must be at least 1"), std::invalid_argument);
     CHECK_THROWS_WITH_AS(ExponentialLR(sgd, 0.0), doctest::Contains("gamma must be positive"), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(OneCycleLR(sgd, 0.5, 10, 1.5), doctest::Contains("pct_start must be in (0, 1)"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(OneCycleLR(sgd, OneCycleLROptions(0.5, 10).pct_start(1.5)), doctest::Contains("pct_start must be in (0, 1)"), std::invalid_argument);
     CHECK_THROWS_WITH_AS(SequentialLR(sgd, {std::make_shared<StepLR>(sgd, 2)}, {3}),
                          doctest::Contains("needs one milestone fewer than schedulers"), std::invalid_argument);
-    OneCycleLR cycle(sgd, 0.5, 3);
+    OneCycleLR cycle(sgd, OneCycleLROptions(0.5, 3));
     for (int t = 0; t < 3; ++t) cycle.step();  // as torch: step total_steps is the last one
     // Its rate by torch's formula: the second phase's cosine from max_lr to max_lr / 25 / 1e4
     // over steps 0.3 * 3 - 1 to 2, at step 3 (a fraction past 1).
@@ -267,7 +288,7 @@ TEST_CASE("parameter groups: SGD steps each group with its own rate and weight d
 }
 
 TEST_CASE("decay_groups leaves vectors (biases, norm weights) out of weight decay") {
-    nn::Sequential model{nn::Linear(3, 4), nn::LayerNorm({4}), nn::Linear(4, 2, false)};
+    nn::Sequential model{nn::Linear(3, 4), nn::LayerNorm({4}), nn::Linear(nn::LinearOptions(4, 2).bias(false))};
     const std::vector<ParamGroup> groups = decay_groups(model.parameters());
     REQUIRE(groups.size() == 2);
     CHECK(groups[0].params.size() == 2);  // the two weight matrices
@@ -298,14 +319,14 @@ TEST_CASE("a state saved with groups loads only into the same groups, rates incl
 TEST_CASE("a scheduler's state resumes its rates exactly") {
     const Tensor p(Array{0.0f}, true);
     SGD sgd({p}, 0.1f);
-    auto warm = std::make_shared<LinearLR>(sgd, 0.1, 1.0, 3);
+    auto warm = std::make_shared<LinearLR>(sgd, LinearLROptions().start_factor(0.1).total_iters(3));
     auto cosine = std::make_shared<CosineAnnealingLR>(sgd, 10);
     SequentialLR schedule(sgd, {warm, cosine}, {3});
     for (int t = 0; t < 5; ++t) schedule.step();
     const State state = schedule.state();
 
     SGD sgd2({p}, 0.1f);
-    auto warm2 = std::make_shared<LinearLR>(sgd2, 0.1, 1.0, 3);
+    auto warm2 = std::make_shared<LinearLR>(sgd2, LinearLROptions().start_factor(0.1).total_iters(3));
     auto cosine2 = std::make_shared<CosineAnnealingLR>(sgd2, 10);
     SequentialLR resumed(sgd2, {warm2, cosine2}, {3});
     resumed.load_state(state);
@@ -334,11 +355,11 @@ TEST_CASE("a scheduler's state resumes its rates exactly") {
 TEST_CASE("ReduceLROnPlateau's state resumes its counters and rates") {
     const Tensor p(Array{0.0f}, true);
     SGD sgd({p}, 0.1f);
-    ReduceLROnPlateau plateau(sgd, ReduceLROnPlateau::Mode::min, 0.5, 1);
+    ReduceLROnPlateau plateau(sgd, ReduceLROnPlateauOptions().factor(0.5).patience(1));
     for (double metric : {1.0, 0.9, 0.95, 0.95}) plateau.step(metric);  // lowered once
     CHECK(sgd.lr() == doctest::Approx(0.05f));
     SGD sgd2({p}, 0.1f);
-    ReduceLROnPlateau resumed(sgd2, ReduceLROnPlateau::Mode::min, 0.5, 1);
+    ReduceLROnPlateau resumed(sgd2, ReduceLROnPlateauOptions().factor(0.5).patience(1));
     resumed.load_state(plateau.state());
     CHECK(sgd2.lr() == sgd.lr());
     for (double metric : {0.95, 0.95, 0.95, 0.5, 0.6}) {

@@ -16,7 +16,7 @@ namespace {
 std::shared_ptr<nn::Sequential> make_model(std::uint64_t seed) {
     manual_seed(seed);
     return std::make_shared<nn::Sequential>(
-        std::make_shared<nn::Conv2D>(1, 4, 3, 1, 1), std::make_shared<nn::ReLU>(),
+        std::make_shared<nn::Conv2D>(nn::Conv2dOptions(1, 4, 3).padding(1)), std::make_shared<nn::ReLU>(),
         std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(256, 64),
         std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(64, 10));
 }

@@ -64,7 +64,7 @@ std::function<std::shared_ptr<nn::Module>()> make(Args... args) {
 const std::map<std::string, Case>& cases() {
     static const std::map<std::string, Case> table{
         {"linear", {make<nn::Linear>(5, 3), one}},
-        {"conv2d", {make<nn::Conv2D>(4, 6, 3, 1, 2, 2, 2), one}},
+        {"conv2d", {make<nn::Conv2D>(nn::Conv2dOptions(4, 6, 3).padding(2).dilation(2).groups(2)), one}},
         {"batchnorm1d_eval", {[] {
                                   auto m = std::make_shared<nn::BatchNorm1D>(5);
                                   m->eval();
@@ -81,43 +81,49 @@ const std::map<std::string, Case>& cases() {
                                }}},
         {"layernorm", {make<nn::LayerNorm>(std::vector<std::size_t>{4, 5}), one}},
         {"embedding", {make<nn::Embedding>(10, 4), one}},
-        {"rnn", {make<nn::RNN>(4, 5, 2), recurrent}},
-        {"rnn_relu", {make<nn::RNN>(4, 5, 1, false, true, nn::Nonlinearity::relu), recurrent}},
-        {"gru", {make<nn::GRU>(4, 5, 1, true), recurrent}},
-        {"lstm", {make<nn::LSTM>(4, 5, 2), recurrent}},
+        {"rnn", {make<nn::RNN>(nn::RNNOptions(4, 5).num_layers(2)), recurrent}},
+        {"rnn_relu", {make<nn::RNN>(nn::RNNOptions(4, 5).nonlinearity(nn::kReLU)), recurrent}},
+        {"gru", {make<nn::GRU>(nn::GRUOptions(4, 5).batch_first(true)), recurrent}},
+        {"lstm", {make<nn::LSTM>(nn::LSTMOptions(4, 5).num_layers(2)), recurrent}},
         {"lstm_unbatched", {make<nn::LSTM>(3, 4), recurrent}},
         {"rnncell", {make<nn::RNNCell>(4, 5), cell}},
         {"grucell", {make<nn::GRUCell>(4, 5), cell}},
         {"lstmcell", {make<nn::LSTMCell>(4, 5), cell}},
         {"mha_causal", {make<nn::MultiheadAttention>(8, 2), attention}},
-        {"mha_cross", {make<nn::MultiheadAttention>(6, 3, 0.0f, true, true), attention}},
-        {"encoder_post", {make<nn::TransformerEncoderLayer>(8, 2, 16, 0.0f),
+        {"mha_cross", {make<nn::MultiheadAttention>(nn::MultiheadAttentionOptions(6, 3).batch_first(true)), attention}},
+        {"encoder_post", {make<nn::TransformerEncoderLayer>(
+                              nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16).dropout(0.0)),
                           [](nn::Module& m, const NamedInputs& in) {
                               const Tensor& x = in.at("input");
                               return Outputs{{"output", as<nn::TransformerEncoderLayer>(m).forward(
                                                             x, nn::causal_mask(x.shape()[0]))}};
                           }}},
-        {"encoder_pre_gelu", {make<nn::TransformerEncoderLayer>(8, 2, 16, 0.0f, nn::Activation::gelu,
-                                                                1e-5f, true, true),
+        {"encoder_pre_gelu", {make<nn::TransformerEncoderLayer>(nn::TransformerEncoderLayerOptions(8, 2)
+                                                                    .dim_feedforward(16)
+                                                                    .dropout(0.0)
+                                                                    .activation(nn::kGELU)
+                                                                    .batch_first(true)
+                                                                    .norm_first(true)),
                               one}},
         {"activations", {[] {
                              return std::make_shared<nn::Sequential>(
                                  nn::Linear(6, 8), nn::LeakyReLU(0.2f), nn::Linear(8, 8), nn::GELU(),
                                  nn::Linear(8, 8), nn::SiLU(), nn::Linear(8, 8), nn::ELU(0.7f),
-                                 nn::Linear(8, 8), nn::Softplus(2.0f, 3.0f), nn::Identity(),
+                                 nn::Linear(8, 8), nn::Softplus(nn::SoftplusOptions().beta(2.0).threshold(3.0)), nn::Identity(),
                                  nn::Linear(8, 4), nn::GELU(true), nn::Tanh(), nn::Sigmoid(),
                                  nn::Softmax(-1));
                          },
                          one}},
         {"pooling", {[] {
                          return std::make_shared<nn::Sequential>(
-                             nn::Conv2D(2, 3, 3, 1, 1), nn::AvgPool2D(3, 2, 1), nn::ReLU(),
-                             nn::MaxPool2D(3, 2, 1));
+                             nn::Conv2D(nn::Conv2dOptions(2, 3, 3).padding(1)),
+                             nn::AvgPool2D(nn::AvgPool2dOptions(3).stride(2).padding(1)), nn::ReLU(),
+                             nn::MaxPool2D(nn::MaxPool2dOptions(3).stride(2).padding(1)));
                      },
                      one}},
         {"sequential_eval", {[] {
                                  auto m = std::make_shared<nn::Sequential>(
-                                     std::make_shared<nn::Conv2D>(1, 4, 3, 1, 1),
+                                     std::make_shared<nn::Conv2D>(nn::Conv2dOptions(1, 4, 3).padding(1)),
                                      std::make_shared<nn::BatchNorm2D>(4), std::make_shared<nn::ReLU>(),
                                      std::make_shared<nn::MaxPool2D>(2), std::make_shared<nn::Flatten>(),
                                      std::make_shared<nn::Dropout>(0.5f), std::make_shared<nn::Linear>(64, 3));

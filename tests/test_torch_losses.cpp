@@ -170,3 +170,26 @@ TEST_CASE("the registry has torch's loss names, with torch's defaults") {
           kl_div(log(a), y, Reduction::batchmean).item());
     CHECK(registry.get("kl_div")(log(a), y).item() != 0.0f);
 }
+
+TEST_CASE("cross_entropy's fast path gives its tensor form's gradients") {
+    struct Restore {
+        bool before = fast_derivatives();
+        ~Restore() { use_fast_derivatives(before); }
+    } restore;
+    const Array logits = Tensor::from({0.3f, -0.8f, 1.1f, -0.4f, 0.7f, 0.2f, 2.0f, -1.5f, 0.0f}, {3, 3}).value();
+    const Tensor classes = Tensor::from({2.0f, 0.0f, 1.0f}, {3});
+    const Tensor soft = Tensor::from({0.2f, 0.5f, 0.3f, 0.0f, 1.0f, 0.0f, 0.6f, 0.3f, 0.3f}, {3, 3});
+    for (const Tensor& target : {classes, soft})
+        for (Reduction r : {Reduction::mean, Reduction::sum, Reduction::none}) {
+            Array grads[2];
+            for (int fast = 0; fast < 2; ++fast) {
+                use_fast_derivatives(fast == 1);
+                const Tensor a(logits, true);
+                const Tensor loss = cross_entropy(a, target, r);
+                sum(loss * Tensor(Array(xt::arange<float>(1.0f, 1.0f + static_cast<float>(loss.size()))))).backward();
+                grads[fast] = a.grad();
+            }
+            CAPTURE(static_cast<int>(r));
+            test::check_close("cross_entropy fast path", grads[1], grads[0]);
+        }
+}

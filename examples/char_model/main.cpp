@@ -140,7 +140,7 @@ int run(Options o) {
     std::cout << "bigram baseline: " << std::fixed << std::setprecision(3) << bigram
               << " bits per character on the held-out text" << std::defaultfloat << "\n";
     optim::AdamW adamw(optim::decay_groups(model.parameters()), o.lr);
-    optim::CosineAnnealingLR schedule(adamw, o.epochs, o.lr / 20);
+    optim::CosineAnnealingLR schedule(adamw, optim::CosineAnnealingLROptions(o.epochs).eta_min(o.lr / 20));
     const std::size_t steps = std::max<std::size_t>(1, train.size() / (o.seq_len * o.batch_size));
     std::mt19937_64 rng(o.seed);
     std::vector<EpochRow> rows;

@@ -10,8 +10,8 @@ CharModel::CharModel(const std::string& kind, std::size_t alphabet, const ModelS
     : kind_(kind), context_(size.context) {
     embed_ = register_module("embed", nn::Embedding(alphabet, size.dim));
     if (kind == "lstm" || kind == "gru") {
-        if (kind == "lstm") rnn_ = register_module("rnn", nn::LSTM(size.dim, size.hidden, size.layers));
-        else rnn_ = register_module("rnn", nn::GRU(size.dim, size.hidden, size.layers));
+        if (kind == "lstm") rnn_ = register_module("rnn", nn::LSTM(nn::LSTMOptions(size.dim, size.hidden).num_layers(size.layers)));
+        else rnn_ = register_module("rnn", nn::GRU(nn::GRUOptions(size.dim, size.hidden).num_layers(size.layers)));
         head_ = register_module("head", nn::Linear(size.hidden, alphabet));
         return;
     }
@@ -21,8 +21,11 @@ CharModel::CharModel(const std::string& kind, std::size_t alphabet, const ModelS
     for (std::size_t l = 0; l < size.layers; ++l)
         blocks_.push_back(register_module(
             "block" + std::to_string(l),
-            nn::TransformerEncoderLayer(size.dim, 4, 4 * size.dim, 0.1f, nn::Activation::gelu, 1e-5f,
-                                        false, true)));
+            nn::TransformerEncoderLayer(nn::TransformerEncoderLayerOptions(size.dim, 4)
+                                            .dim_feedforward(4 * size.dim)
+                                            .dropout(0.1)
+                                            .activation(nn::kGELU)
+                                            .norm_first(true))));
     norm_ = register_module("norm", nn::LayerNorm({size.dim}));
     head_ = register_module("head", nn::Linear(size.dim, alphabet));
 }

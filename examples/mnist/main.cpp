@@ -63,15 +63,17 @@ std::shared_ptr<optim::Scheduler> make_schedule(const Options& o, optim::Optimiz
                                                 std::size_t batches_per_epoch) {
     using namespace optim;
     if (o.schedule == "onecycle")
-        return std::make_shared<OneCycleLR>(optimizer, o.lr, o.epochs * batches_per_epoch);
+        return std::make_shared<OneCycleLR>(optimizer, OneCycleLROptions(o.lr, o.epochs * batches_per_epoch));
     const std::size_t rest = o.epochs > o.warmup ? o.epochs - o.warmup : 1;
     std::shared_ptr<Scheduler> main;
     if (o.schedule == "cosine") main = std::make_shared<CosineAnnealingLR>(optimizer, rest);
     if (o.schedule == "step")
-        main = std::make_shared<StepLR>(optimizer, std::max<std::size_t>(1, rest / 3), 0.1);
+        main = std::make_shared<StepLR>(optimizer, StepLROptions(std::max<std::size_t>(1, rest / 3)).gamma(0.1));
     if (o.warmup == 0) return main;
-    auto warm = std::make_shared<LinearLR>(optimizer, 0.1, 1.0, o.warmup);
-    if (!main) main = std::make_shared<LinearLR>(optimizer, 1.0, 1.0, 1);  // constant after it
+    auto warm = std::make_shared<LinearLR>(
+        optimizer, LinearLROptions().start_factor(0.1).end_factor(1.0).total_iters(o.warmup));
+    if (!main) main = std::make_shared<LinearLR>(  // constant after it
+        optimizer, LinearLROptions().start_factor(1.0).end_factor(1.0).total_iters(1));
     return std::make_shared<SequentialLR>(optimizer, std::vector<std::shared_ptr<Scheduler>>{warm, main},
                                           std::vector<std::size_t>{o.warmup});
 }

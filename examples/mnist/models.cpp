@@ -15,15 +15,15 @@ std::shared_ptr<Sequential> make_model(const std::string& name, std::size_t outp
     // BatchNorm2D + ReLU + MaxPool2D(2) in training, run as one op with the same numbers.
     if (name == "cnn")
         return fuse(Sequential(
-            std::make_shared<Conv2D>(1, 20, 5, 1, 2), std::make_shared<ReLU>(),
-            std::make_shared<MaxPool2D>(2, 2), std::make_shared<Conv2D>(20, 20, 5, 1, 2),
-            std::make_shared<ReLU>(), std::make_shared<MaxPool2D>(2, 2),
+            std::make_shared<Conv2D>(Conv2dOptions(1, 20, 5).padding(2)), std::make_shared<ReLU>(),
+            std::make_shared<MaxPool2D>(2), std::make_shared<Conv2D>(Conv2dOptions(20, 20, 5).padding(2)),
+            std::make_shared<ReLU>(), std::make_shared<MaxPool2D>(2),
             std::make_shared<Flatten>(), std::make_shared<Linear>(980, outputs)));
     if (name == "cnn_bn")  // convolutions without bias: BatchNorm's shift takes its place
         return fuse(Sequential(
-            Conv2D(1, 32, 3, 1, 1, 1, 1, false), BatchNorm2D(32), ReLU(), MaxPool2D(2),
-            Conv2D(32, 64, 3, 1, 1, 1, 1, false), BatchNorm2D(64), ReLU(), MaxPool2D(2),
-            Conv2D(64, 64, 3, 1, 1, 1, 1, false), BatchNorm2D(64), ReLU(), MaxPool2D(2),
+            Conv2D(Conv2dOptions(1, 32, 3).padding(1).bias(false)), BatchNorm2D(32), ReLU(), MaxPool2D(2),
+            Conv2D(Conv2dOptions(32, 64, 3).padding(1).bias(false)), BatchNorm2D(64), ReLU(), MaxPool2D(2),
+            Conv2D(Conv2dOptions(64, 64, 3).padding(1).bias(false)), BatchNorm2D(64), ReLU(), MaxPool2D(2),
             Flatten(), Dropout(0.25f), Linear(64 * 3 * 3, outputs)));
     if (name == "mlp")
         return std::make_shared<Sequential>(

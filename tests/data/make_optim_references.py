@@ -45,6 +45,14 @@ metrics = [1.0 / (1 + t) if t < 20 else 0.05 + 0.001 * ((t * 7) % 5) for t in ra
 out["plateau.metrics"] = np.array(metrics)
 schedule("plateau", lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=3, cooldown=2, min_lr=0.004),
          metrics)
+accuracy = [min(0.9, 0.5 + 0.02 * t) + 0.004 * ((t * 3) % 4) for t in range(100)]
+out["plateau_abs_max.metrics"] = np.array(accuracy)
+schedule("plateau_abs_max", lambda o: S.ReduceLROnPlateau(o, mode="max", factor=0.3, patience=2,
+                                                          threshold=0.01, threshold_mode="abs"),
+         accuracy)
+out["plateau_eps.metrics"] = np.array(metrics)
+schedule("plateau_eps", lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=1, min_lr=0.03, eps=0.025),
+         metrics)
 
 # AdamW: three steps from p0 with the gradients g1, g2, g3.
 rng = np.random.default_rng(7)
