@@ -561,3 +561,23 @@ TEST_CASE("array_named finds an array by its name, and names the ones there are 
     CHECK_THROWS_WITH_AS(array_named(NamedTypedArrays{}, "x"),
                          "array_named: there is no array named 'x' (there are none)", std::invalid_argument);
 }
+
+TEST_CASE("tensor_named reads int64 labels from an npz file as a tensor of class indices") {
+    test::TempDir dir;
+    const std::string path = dir.file("data.npz");
+    save_npz(path, {{"x", Array{0.5f, 1.5f, 2.5f}},
+                    {"y", xt::xarray<std::int64_t>{2, 0, 1}},
+                    {"mask", xt::xarray<std::uint8_t>{1, 0, 1}},
+                    {"ids", xt::xarray<std::int64_t>{16777217}}});
+    const NamedTypedArrays arrays = load_npz(path);
+    const Tensor logits(Array{{0.1f, 0.2f, 0.3f}, {0.3f, 0.2f, 0.1f}, {0.0f, 1.0f, 0.0f}}, true);
+    const Tensor y = tensor_named(arrays, "y");
+    CHECK(y.value() == Array{2.0f, 0.0f, 1.0f});
+    CHECK(tensor_named(arrays, "mask").value() == Array{1.0f, 0.0f, 1.0f});
+    CHECK(tensor_named(arrays, "x").value() == Array{0.5f, 1.5f, 2.5f});
+    CHECK(std::isfinite(cross_entropy(logits, y).item()));  // ready as class indices
+    CHECK_THROWS_WITH_AS(tensor_named(arrays, "ids"),
+                         doctest::Contains("tensor_named: 'ids' is int64 and its element 0, 16777217, "
+                                           "has no exact float32"),
+                         std::invalid_argument);
+}

@@ -7,7 +7,11 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <cmath>
 #include <set>
+#include <sstream>
+#include <type_traits>
+#include <variant>
 #include <stdexcept>
 #include <string_view>
 
@@ -382,6 +386,30 @@ const Array& array_named(const NamedArrays& arrays, const std::string& name) {
 
 const TypedArray& array_named(const NamedTypedArrays& arrays, const std::string& name) {
     return named(arrays, name);
+}
+
+Tensor tensor_named(const NamedTypedArrays& arrays, const std::string& name) {
+    return std::visit(
+        [&](const auto& x) -> Tensor {
+            using T = typename std::decay_t<decltype(x)>::value_type;
+            Array a = xt::cast<float>(x);
+            if constexpr (!std::is_same_v<T, float>) {
+                for (std::size_t i = 0; i < x.size(); ++i) {
+                    const T v = x.data()[i];
+                    bool exact = static_cast<T>(a.data()[i]) == v;
+                    if constexpr (std::is_floating_point_v<T>) exact = exact || std::isnan(v);
+                    if (exact) continue;
+                    std::ostringstream msg;
+                    msg.precision(17);
+                    msg << "tensor_named: '" << name << "' is " << dtype_name(dtype_of(x))
+                        << " and its element " << i << ", " << +v
+                        << ", has no exact float32 (whole numbers up to 2^24 = 16777216 have one)";
+                    throw std::invalid_argument(msg.str());
+                }
+            }
+            return Tensor(std::move(a));
+        },
+        array_named(arrays, name));
 }
 
 }  // namespace tapegrad

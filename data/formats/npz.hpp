@@ -46,6 +46,11 @@ NamedArrays load_arrays(const std::string& path);
 // the names there are, when there is none.
 const Array& array_named(const NamedArrays& arrays, const std::string& name);
 const TypedArray& array_named(const NamedTypedArrays& arrays, const std::string& name);
+// The same as a Tensor: float32 as it is, float64, int64 and uint8 converted when every value is
+// exact in float32, as class indices and labels are (y = tensor_named(load_npz(path), "y") for
+// an int64 torch tensor saved with numpy.savez); otherwise std::invalid_argument naming the
+// array and the first value that would change.
+Tensor tensor_named(const NamedTypedArrays& arrays, const std::string& name);
 
 
 }  // namespace tapegrad
