@@ -30,6 +30,7 @@
 #include "nn/attention.hpp"
 #include "nn/fuse.hpp"
 #include "nn/init.hpp"
+#include "nn/containers.hpp"
 #include "nn/layers.hpp"
 #include "nn/loss_registry.hpp"
 #include "nn/module.hpp"

@@ -229,3 +229,48 @@ TEST_CASE("a frozen parameter counts in total but not in trainable") {
     CHECK(s.find("Total params: 8\n") != std::string::npos);
     CHECK(s.find("Trainable params: 6\n") != std::string::npos);
 }
+
+TEST_CASE("ModuleList and ModuleDict register their modules under torch's names") {
+    struct Net : nn::Module {
+        std::shared_ptr<nn::ModuleList> blocks = register_module("blocks", nn::ModuleList());
+        std::shared_ptr<nn::ModuleDict> heads = register_module("heads", nn::ModuleDict());
+        Net() {
+            for (int i = 0; i < 2; ++i) blocks->push_back(nn::Linear(3, 3));
+            heads->insert("digit", nn::Linear(3, 10));
+            heads->insert("parity", nn::Linear(nn::LinearOptions(3, 2).bias(false)));
+        }
+        Tensor forward(const Tensor& x) override {
+            Tensor h = x;
+            for (const auto& block : *blocks) h = relu((*block)(h));
+            return (*heads->at<nn::Linear>("digit"))(h);
+        }
+    } net;
+    std::vector<std::string> names;
+    for (const auto& [name, p] : net.named_parameters()) names.push_back(name);
+    CHECK(names == std::vector<std::string>{"blocks.0.weight", "blocks.0.bias", "blocks.1.weight",
+                                            "blocks.1.bias", "heads.digit.weight", "heads.digit.bias",
+                                            "heads.parity.weight"});
+    const Tensor x(Array{{1.0f, -2.0f, 0.5f}});
+    const Tensor want = linear(relu(linear(relu(linear(x, net.blocks->at<nn::Linear>(0)->weight,
+                                                       net.blocks->at<nn::Linear>(0)->bias)),
+                                           net.blocks->at<nn::Linear>(1)->weight,
+                                           net.blocks->at<nn::Linear>(1)->bias)),
+                               net.heads->at<nn::Linear>("digit")->weight,
+                               net.heads->at<nn::Linear>("digit")->bias);
+    CHECK(net(x).value() == want.value());
+    CHECK(net.blocks->size() == 2);
+    CHECK(net.heads->keys() == std::vector<std::string>{"digit", "parity"});
+    CHECK(net.heads->contains("parity"));
+    CHECK_THROWS_WITH_AS((*net.heads)["colour"],
+                         "ModuleDict: there is no module under 'colour'; its keys are digit, parity",
+                         std::out_of_range);
+    CHECK_THROWS_WITH_AS(net.heads->insert("digit", nn::ReLU()),
+                         "ModuleDict::insert: there is a module under 'digit' already",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(net.blocks->at<nn::ReLU>(1),
+                         "ModuleList: module 1 is a Linear, not the type asked for",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((*net.blocks)[2], "ModuleList: index 2 is out of range; it has 2 modules",
+                         std::out_of_range);
+    CHECK_THROWS_AS((*net.blocks)(x), std::logic_error);
+}
