@@ -76,12 +76,21 @@ void print(std::ostream& out, const Module& m, const std::string& indent) {
 bool Module::recording_calls() { return active_calls != nullptr; }
 
 Tensor Module::operator()(const Tensor& x) {
-    if (!active_calls) return forward(x);
-    const std::size_t i = active_calls->size();
+    return call([&] { return forward(x); });
+}
+
+Tensor Module::forward(const Tensor&) {
+    throw std::logic_error(type_name() + ": this module has no forward of one tensor; call it "
+                           "with the arguments its forward takes, model(x, ...)");
+}
+
+std::size_t Module::begin_call() {
     active_calls->push_back({this, {}});
-    Tensor y = forward(x);
-    (*active_calls)[i].output = y.shape();
-    return y;
+    return active_calls->size() - 1;
+}
+
+void Module::end_call(std::size_t call, const Tensor& output) {
+    if (output.defined()) (*active_calls)[call].output = output.shape();
 }
 
 void Module::check_new_name(const std::string& name, const char* what) const {
@@ -165,13 +174,22 @@ void Module::train(bool on) {
 }
 
 void Module::summary(std::ostream& out, const Shape& input_shape) {
+    print_summary(out, [&] { (*this)(Tensor(xt::zeros<float>(input_shape))); }, shape_str(input_shape));
+}
+
+void Module::summary(std::ostream& out, const std::function<void()>& run) {
+    print_summary(out, run, "(the example inputs)");
+}
+
+void Module::print_summary(std::ostream& out, const std::function<void()>& run,
+                           const std::string& input) {
     std::vector<Call> calls;
     {
         NoGrad no_grad;
         std::vector<Call>* outer = active_calls;
         active_calls = &calls;
         try {
-            (*this)(Tensor(xt::zeros<float>(input_shape)));
+            run();
         } catch (...) {
             active_calls = outer;
             throw;
@@ -187,7 +205,7 @@ void Module::summary(std::ostream& out, const Shape& input_shape) {
     struct Line {
         std::string name, shape, params;
     };
-    std::vector<Line> lines{{"input", shape_str(input_shape), ""}};
+    std::vector<Line> lines{{"input", input, ""}};
     for (const Call& call : calls) {
         const Module& m = *call.module;
         if (!m.named_children().empty() && m.own_parameters().empty()) continue;

@@ -15,8 +15,10 @@
 
 #include <cstddef>
 #include <iosfwd>
+#include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -24,6 +26,16 @@
 #include "../core/tensor.hpp"
 
 namespace tapegrad::nn {
+
+// The tensor of a module's result that summary() shows the shape of: a Tensor, the first of a
+// pair or tuple, a struct's `output`. A type of another form gets an overload beside it.
+inline const Tensor& summary_output(const Tensor& t) { return t; }
+template <class A, class B>
+const Tensor& summary_output(const std::pair<A, B>& p) { return summary_output(p.first); }
+template <class... T>
+const Tensor& summary_output(const std::tuple<T...>& t) { return summary_output(std::get<0>(t)); }
+template <class S>
+auto summary_output(const S& s) -> decltype(summary_output(s.output)) { return summary_output(s.output); }
 
 class Module {
   public:
@@ -37,8 +49,22 @@ class Module {
     Module& operator=(Module&&) = delete;
 
     // x -> y. Call a module with operator(), not forward(), so summary() can see the call.
-    virtual Tensor forward(const Tensor& x) = 0;
+    // A module whose forward takes other arguments or returns more than one tensor defines that
+    // forward instead, with TAPEGRAD_FORWARD_CALLS() for model(x, mask) (below); this one then
+    // says so if called.
+    virtual Tensor forward(const Tensor& x);
     Tensor operator()(const Tensor& x);
+    // Runs f() as a call of this module (what operator() does, for any forward): summary()
+    // lists it, with the shape of the result's main tensor (a Tensor, the first of a tuple or
+    // pair, or a struct's `output`).
+    template <class F>
+    auto call(F&& f) -> decltype(f()) {
+        if (!recording_calls()) return f();
+        const std::size_t i = begin_call();
+        auto result = f();
+        end_call(i, summary_output(result));
+        return result;
+    }
     // Whether summary() is recording the calls on this thread (every layer must then be called).
     static bool recording_calls();
 
@@ -101,8 +127,14 @@ class Module {
     // called (its dotted name, type, output shape and parameter count), then the totals.
     void summary(std::ostream& out, const Shape& input_shape);
     std::string summary(const Shape& input_shape);
+    // The same for any forward: `run` calls the model on example inputs (under NoGrad),
+    //   vae.summary(std::cout, [&] { vae(x, eps); });
+    void summary(std::ostream& out, const std::function<void()>& run);
 
   private:
+    void print_summary(std::ostream& out, const std::function<void()>& run, const std::string& input);
+    std::size_t begin_call();
+    void end_call(std::size_t call, const Tensor& output);
     void add_child(std::string name, std::shared_ptr<Module> module);
     void check_new_name(const std::string& name, const char* what) const;
 
@@ -118,6 +150,19 @@ class Module {
 //     (1): ReLU()
 //   )
 std::ostream& operator<<(std::ostream& out, const Module& module);
+
+// In a module whose forward has its own arguments or results, makes model(args...) call that
+// forward as Module::call does:
+//   struct VAE : nn::Module {
+//       TAPEGRAD_FORWARD_CALLS()
+//       std::tuple<Tensor, Tensor, Tensor> forward(const Tensor& x, const Tensor& eps);
+//   };
+//   auto [reconstruction, mu, logvar] = vae(x, eps);
+#define TAPEGRAD_FORWARD_CALLS()                                                   \
+    template <class... Args>                                                        \
+    decltype(auto) operator()(Args&&... args) {                                     \
+        return this->call([&] { return this->forward(std::forward<Args>(args)...); }); \
+    }
 
 // summary() as a free function, for symmetry with operator<<.
 void summary(std::ostream& out, Module& module, const Shape& input_shape);

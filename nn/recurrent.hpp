@@ -87,6 +87,7 @@ struct RecurrentState {
     Tensor h;
     Tensor c;
 };
+inline const Tensor& summary_output(const RecurrentState& s) { return s.h; }  // Module::call
 
 // The parameters of one cell (or one layer of a sequence model), and what checks them.
 class RecurrentBase : public Module {
@@ -118,6 +119,11 @@ class RecurrentCell : public RecurrentBase {
     Tensor forward(const Tensor& x) override { return step(x, RecurrentState{}).h; }
     // The new state (h and, for an LSTMCell, c). An empty h or c means zeros.
     RecurrentState step(const Tensor& x, const RecurrentState& state);
+    // torch's call, the same as step: auto [h, c] = cell(x, {h, c}). (torch's RNNCell and GRUCell
+    // return h alone; here c is empty for them.)
+    RecurrentState operator()(const Tensor& x, const RecurrentState& state = {}) {
+        return call([&] { return step(x, state); });
+    }
     std::string type_name() const override { return type_; }
 
     Tensor weight_ih, weight_hh, bias_ih, bias_hh;  // bias_* empty without bias
@@ -164,6 +170,11 @@ class RecurrentLayer : public RecurrentBase {
     // Outputs and final states, from `initial` (h_0 and c_0 [num_layers, N, hidden]; empty:
     // zeros). An unbatched x [T, input_size] gives unbatched results, as torch.
     RecurrentOutput run(const Tensor& x, const RecurrentState& initial = {});
+    // torch's call, the same as run: auto [y, state] = lstm(x) (or lstm(x, {h0, c0})). In a
+    // Sequential the layer passes its outputs alone on (forward).
+    RecurrentOutput operator()(const Tensor& x, const RecurrentState& initial = {}) {
+        return call([&] { return run(x, initial); });
+    }
     std::string type_name() const override { return type_; }
     std::string extra_repr() const override;
     std::size_t num_layers() const { return num_layers_; }

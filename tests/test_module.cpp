@@ -77,7 +77,7 @@ TEST_CASE("a custom module registers a child by value in one line") {
     struct Net : nn::Module {
         std::shared_ptr<nn::Linear> fc = register_module("fc", nn::Linear(3, 2));
         std::shared_ptr<nn::LSTM> rnn = register_module("rnn", nn::LSTM(2, 4));
-        Tensor forward(const Tensor& x) override { return (*rnn)((*fc)(x)); }
+        Tensor forward(const Tensor& x) override { return (*rnn)((*fc)(x)).output; }
     } net;
     CHECK(names_of(net).size() == 6);
     CHECK(names_of(net)[2] == "rnn.weight_ih_l0");
@@ -273,4 +273,59 @@ TEST_CASE("ModuleList and ModuleDict register their modules under torch's names"
     CHECK_THROWS_WITH_AS((*net.blocks)[2], "ModuleList: index 2 is out of range; it has 2 modules",
                          std::out_of_range);
     CHECK_THROWS_AS((*net.blocks)(x), std::logic_error);
+}
+
+namespace {
+// A VAE's shape: a forward of two tensors returning three, called as vae(x, eps).
+struct TinyVAE : nn::Module {
+    std::shared_ptr<nn::Linear> encoder = register_module("encoder", nn::Linear(4, 4));
+    std::shared_ptr<nn::Linear> decoder = register_module("decoder", nn::Linear(2, 4));
+    TAPEGRAD_FORWARD_CALLS()
+    std::tuple<Tensor, Tensor, Tensor> forward(const Tensor& x, const Tensor& eps) {
+        const Tensor h = (*encoder)(x);
+        const Tensor mu = slice(h, 1, 0, 2), logvar = slice(h, 1, 2, 4);
+        const Tensor z = mu + exp(logvar * 0.5f) * eps;
+        return {sigmoid((*decoder)(z)), mu, logvar};
+    }
+};
+}  // namespace
+
+TEST_CASE("a module's forward may take and return several tensors, called as model(x, eps)") {
+    TinyVAE vae;
+    const Tensor x(Array{{0.1f, 0.9f, 0.4f, 0.6f}}), eps(Array{{0.5f, -1.0f}});
+    auto [reconstruction, mu, logvar] = vae(x, eps);
+    CHECK(reconstruction.shape() == Shape{1, 4});
+    const Tensor h = (*vae.encoder)(x);
+    CHECK(mu.value() == slice(h, 1, 0, 2).value());
+    const Tensor loss = binary_cross_entropy(reconstruction, x, {}, Reduction::sum) -
+                        0.5f * sum(1.0f + logvar - mu * mu - exp(logvar));
+    loss.backward();
+    CHECK(vae.encoder->weight.has_grad());
+    CHECK(vae.decoder->weight.has_grad());
+    std::ostringstream out;
+    vae.summary(out, [&] { vae(x, eps); });
+    CHECK(out.str().find("encoder (Linear)") != std::string::npos);
+    CHECK(out.str().find("decoder (Linear)") != std::string::npos);
+    CHECK(out.str().find("(the example inputs)") != std::string::npos);
+    // Its forward of one tensor does not exist: the error says how to call it.
+    nn::Module& base = vae;
+    CHECK_THROWS_WITH_AS(base(x), doctest::Contains("no forward of one tensor"), std::logic_error);
+}
+
+TEST_CASE("recurrent layers and cells return outputs and states from the call, as torch's") {
+    nn::LSTM lstm(nn::LSTMOptions(3, 4).num_layers(2));
+    const Tensor x(test::random_array({5, 2, 3}));
+    auto [y, state] = lstm(x);
+    const nn::RecurrentOutput ran = lstm.run(x);
+    CHECK(y.value() == ran.output.value());
+    CHECK(state.h.shape() == Shape{2, 2, 4});
+    CHECK(state.c.value() == ran.state.c.value());
+    auto [y2, state2] = lstm(x, state);  // continues from a state
+    CHECK(y2.value() == lstm.run(x, state).output.value());
+    nn::GRUCell cell(3, 4);
+    auto [h, c] = cell(Tensor(test::random_array({2, 3})));
+    CHECK(h.shape() == Shape{2, 4});
+    CHECK_FALSE(c.defined());
+    nn::Sequential seq{nn::LSTM(3, 4), nn::Linear(4, 2)};  // in a Sequential: the outputs alone
+    CHECK(seq(x).shape() == Shape{5, 2, 2});
 }
