@@ -140,7 +140,40 @@ Tensor TransformerEncoderLayer::feed_forward(const Tensor& x) {
     return (*dropout2)((*linear2)((*dropout)(activation_ == Activation::relu ? relu(h) : gelu(h))));
 }
 
-Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& mask) {
+namespace {
+// src_mask [L, L] and src_key_padding_mask [N, L] as one additive mask [N * heads, L, L], the
+// form MultiheadAttention takes for a mask per sequence.
+Tensor with_padding(const Tensor& x, const Tensor& src_mask, const Tensor& padding,
+                    std::size_t heads, bool batch_first) {
+    if (x.dim() != 3)
+        throw std::invalid_argument("TransformerEncoderLayer: src_key_padding_mask needs a batch, "
+                                    "x [L, N, E] or [N, L, E], but x is " + shape_str(x.shape()));
+    const std::size_t n = x.shape()[batch_first ? 0 : 1], l = x.shape()[batch_first ? 1 : 0];
+    if (padding.shape() != Shape{n, l})
+        throw std::invalid_argument("TransformerEncoderLayer: src_key_padding_mask must be " +
+                                    shape_str(Shape{n, l}) + " ([N, L]), but it is " +
+                                    shape_str(padding.shape()));
+    if (src_mask.defined() && src_mask.shape() != Shape{l, l})
+        throw std::invalid_argument("TransformerEncoderLayer: src_mask must be " + shape_str(Shape{l, l}) +
+                                    " with src_key_padding_mask, but it is " + shape_str(src_mask.shape()));
+    Array mask = xt::zeros<float>({n * heads, l, l});
+    const float inf = std::numeric_limits<float>::infinity();
+    for (std::size_t b = 0; b < n; ++b)
+        for (std::size_t h = 0; h < heads; ++h)
+            for (std::size_t i = 0; i < l; ++i)
+                for (std::size_t j = 0; j < l; ++j)
+                    mask(b * heads + h, i, j) = (src_mask.defined() ? src_mask.value()(i, j) : 0.0f) +
+                                                (padding.value()(b, j) != 0.0f ? -inf : 0.0f);
+    return Tensor(std::move(mask));
+}
+}  // namespace
+
+Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& src_mask,
+                                        const Tensor& src_key_padding_mask) {
+    const Tensor mask = src_key_padding_mask.defined()
+                            ? with_padding(x, src_mask, src_key_padding_mask, self_attn->num_heads(),
+                                           self_attn->batch_first())
+                            : src_mask;
     auto attention = [&](const Tensor& t) { return (*dropout1)(self_attn->attend(t, t, t, mask, false).output); };
     if (norm_first_) {
         const Tensor y = x + attention((*norm1)(x));

@@ -76,6 +76,8 @@ class MultiheadAttention : public Module {
     AttentionOutput attend(const Tensor& query, const Tensor& key, const Tensor& value,
                            const Tensor& mask = Tensor(), bool need_weights = true);
     std::string type_name() const override { return "MultiheadAttention"; }
+    std::size_t num_heads() const { return num_heads_; }
+    bool batch_first() const { return batch_first_; }
     std::string extra_repr() const override;
 
     Tensor in_proj_weight;  // [3E, E]
@@ -94,8 +96,16 @@ class TransformerEncoderLayer : public Module {
         : TransformerEncoderLayer(TransformerEncoderLayerOptions(d_model, nhead)) {}
     explicit TransformerEncoderLayer(const TransformerEncoderLayerOptions& options);
     Tensor forward(const Tensor& x) override { return forward(x, Tensor()); }
-    // With an additive attention mask [L, L] (causal_mask(L) for a language model).
-    Tensor forward(const Tensor& x, const Tensor& mask);
+    // With torch's masks: src_mask [L, L], added to the attention scores (causal_mask(L) for a
+    // language model), and src_key_padding_mask [N, L], nonzero where a position is padding that
+    // no position attends to (a row of padding alone gives nan, as torch).
+    Tensor forward(const Tensor& x, const Tensor& src_mask, const Tensor& src_key_padding_mask = {});
+    // layer(x, src_mask, src_key_padding_mask), as torch's; layer(x) as any module.
+    Tensor operator()(const Tensor& x, const Tensor& src_mask,
+                      const Tensor& src_key_padding_mask = {}) {
+        return call([&] { return forward(x, src_mask, src_key_padding_mask); });
+    }
+    using Module::operator();
     std::string type_name() const override { return "TransformerEncoderLayer"; }
     std::string extra_repr() const override;
 

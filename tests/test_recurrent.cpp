@@ -256,3 +256,26 @@ TEST_CASE("lstm_layer, the fused LSTM op, equals LSTMCell step by step and passe
     CHECK_THROWS_WITH_AS(nn::LSTM(3, 4).run(Tensor(Array::from_shape({0, 2, 3}))),
                          "LSTM: x has no steps (its shape is [0, 2, 3])", std::invalid_argument);
 }
+
+TEST_CASE("TransformerEncoderLayer takes src_mask and src_key_padding_mask, as torch's") {
+    nn::TransformerEncoderLayer layer(
+        nn::TransformerEncoderLayerOptions(4, 2).dim_feedforward(8).dropout(0.0).batch_first(true));
+    Array data = random_array({2, 3, 4});
+    const Tensor padding(Array{{0.0f, 0.0f, 1.0f}, {0.0f, 0.0f, 0.0f}});  // sequence 0 ends early
+    const Tensor y = layer(Tensor(data), nn::causal_mask(3), padding);
+    // What sits at a padded position does not reach the others.
+    Array changed = data;
+    for (std::size_t e = 0; e < 4; ++e) changed(0, 2, e) = 5.0f;
+    const Tensor y2 = layer(Tensor(changed), Tensor(), padding);
+    CHECK(layer(Tensor(changed)).value()(0, 0, 0) != doctest::Approx(layer(Tensor(data)).value()(0, 0, 0)));
+    const Tensor unpadded = layer(Tensor(data), Tensor(), padding);
+    for (std::size_t i = 0; i < 2; ++i)
+        for (std::size_t e = 0; e < 4; ++e) CHECK(y2.value()(0, i, e) == doctest::Approx(unpadded.value()(0, i, e)).epsilon(1e-5));
+    // The causal mask and the padding together: the first position sees itself alone.
+    const Tensor first_alone = layer(Tensor(Array(xt::view(data, xt::all(), xt::range(0, 1), xt::all()))));
+    for (std::size_t e = 0; e < 4; ++e)
+        CHECK(y.value()(1, 0, e) == doctest::Approx(first_alone.value()(1, 0, e)).epsilon(1e-5));
+    CHECK_THROWS_WITH_AS(layer(Tensor(data), Tensor(), Tensor(Array{{0.0f, 1.0f}})),
+                         doctest::Contains("src_key_padding_mask must be [2, 3] ([N, L]), but it is [1, 2]"),
+                         std::invalid_argument);
+}
