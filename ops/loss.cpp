@@ -165,40 +165,32 @@ float mean_scale(const Array& losses, Reduction reduction) {
 // Every loss ends here: reduces the per-element `losses` and records one op. Its derivative turns
 // dy into dl, the gradient of each per-element loss (for the mean dl = dy / n, for the sum
 // dl = dy, for none dl = dy), and hands it to the loss's own `derivative`, which returns dl times
-// dl/da in tensor ops: Tensor derivative(const Tensor& prediction, const Tensor& dl).
-template <class D>
+// dl/da in tensor ops: Tensor derivative(const Tensor& prediction, const Tensor& dl). A loss may
+// add a fast path (docs/performance.md): `fast(prediction, dl)` returns the same as an array,
+// where dl(i) gives element i's dl.
+template <class D, class... Fast>
 Tensor reduced(const char* op, const Tensor& prediction, Array losses, Reduction reduction,
-               D derivative) {
+               D derivative, Fast... fast) {
+    static_assert(sizeof...(Fast) <= 1, "one fast path at most");
     if (reduction == Reduction::batchmean) throw_batchmean(op);
     const Shape shape(losses.shape().begin(), losses.shape().end());
     const float scale = mean_scale(losses, reduction);
     const bool each = reduction == Reduction::none;
-    return record(op, {prediction}, reduce_values(std::move(losses), reduction, scale),
-                  [derivative, shape, scale, each](const Inputs& in, const Tensor&, const Tensor& dy) {
-                      const Tensor dl = each ? dy : expand(dy * scale, shape);
-                      return Grads{derivative(in[0], dl)};
-                  });
-}
-
-// The same with a fast path (docs/performance.md): `fast(prediction, dl)` returns the gradient
-// as an array, where dl(i) gives element i's dl.
-template <class D, class F>
-Tensor reduced(const char* op, const Tensor& prediction, Array losses, Reduction reduction,
-               D derivative, F fast) {
-    if (reduction == Reduction::batchmean) throw_batchmean(op);
-    const Shape shape(losses.shape().begin(), losses.shape().end());
-    const float scale = mean_scale(losses, reduction);
-    const bool each = reduction == Reduction::none;
-    return record(op, {prediction}, reduce_values(std::move(losses), reduction, scale),
-                  [derivative, shape, scale, each](const Inputs& in, const Tensor&, const Tensor& dy) {
-                      const Tensor dl = each ? dy : expand(dy * scale, shape);
-                      return Grads{derivative(in[0], dl)};
-                  },
-                  fast_path([fast, scale, each](const Inputs& in, const Tensor&, const Tensor& dy) {
-                      const float* d = dy.value().data();
-                      auto dl = [d, scale, each](std::size_t i) { return each ? d[i] : d[0] * scale; };
-                      return Grads{Tensor(fast(in[0], dl))};
-                  }));
+    auto tensor_form = [derivative, shape, scale, each](const Inputs& in, const Tensor&, const Tensor& dy) {
+        const Tensor dl = each ? dy : expand(dy * scale, shape);
+        return Grads{derivative(in[0], dl)};
+    };
+    Array y = reduce_values(std::move(losses), reduction, scale);
+    if constexpr (sizeof...(Fast) == 0) {
+        return record(op, {prediction}, std::move(y), std::move(tensor_form));
+    } else {
+        return record(op, {prediction}, std::move(y), std::move(tensor_form),
+                      fast_path([fast..., scale, each](const Inputs& in, const Tensor&, const Tensor& dy) {
+                          const float* d = dy.value().data();
+                          auto dl = [d, scale, each](std::size_t i) { return each ? d[i] : d[0] * scale; };
+                          return Grads{Tensor(fast(in[0], dl)...)};
+                      }));
+    }
 }
 
 // A loss's optional `weight`, broadcast to `shape` (ones when undefined).
