@@ -75,6 +75,12 @@ class MultiheadAttention : public Module {
     // weights is left empty when need_weights is false (it costs a pass over every head's A).
     AttentionOutput attend(const Tensor& query, const Tensor& key, const Tensor& value,
                            const Tensor& mask = Tensor(), bool need_weights = true);
+    // torch's call, the same as attend: auto [output, weights] = mha(q, k, v, mask).
+    AttentionOutput operator()(const Tensor& query, const Tensor& key, const Tensor& value,
+                               const Tensor& mask = Tensor(), bool need_weights = true) {
+        return call([&] { return attend(query, key, value, mask, need_weights); });
+    }
+    using Module::operator();  // mha(x): self-attention's output alone, as in a Sequential
     std::string type_name() const override { return "MultiheadAttention"; }
     std::size_t num_heads() const { return num_heads_; }
     bool batch_first() const { return batch_first_; }

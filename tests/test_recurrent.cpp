@@ -279,3 +279,13 @@ TEST_CASE("TransformerEncoderLayer takes src_mask and src_key_padding_mask, as t
                          doctest::Contains("src_key_padding_mask must be [2, 3] ([N, L]), but it is [1, 2]"),
                          std::invalid_argument);
 }
+
+TEST_CASE("MultiheadAttention is called as torch's, mha(q, k, v, mask) -> (output, weights)") {
+    nn::MultiheadAttention mha(4, 2);
+    const Tensor q(random_array({3, 2, 4})), kv(random_array({5, 2, 4}));
+    auto [output, weights] = mha(q, kv, kv);
+    const nn::AttentionOutput attended = mha.attend(q, kv, kv);
+    CHECK(output.value() == attended.output.value());
+    CHECK(weights.shape() == Shape{2, 3, 5});
+    CHECK(mha(q).value() == mha.attend(q, q, q).output.value());  // one tensor: self-attention
+}
