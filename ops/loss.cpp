@@ -200,7 +200,9 @@ Array weights_for(const char* op, const char* what, const Tensor& weight, const 
         throw std::invalid_argument(std::string(op) + ": " + what + " " +
                                     shape_str(weight.shape()) + " does not broadcast to the " +
                                     "input's shape " + shape_str(shape));
-    return xt::broadcast(weight.value(), shape);
+    Array out = Array::from_shape(shape);
+    if (out.size() > 0) out = xt::broadcast(weight.value(), shape);  // xtensor steps off an empty one
+    return out;
 }
 
 // The per-class weight of nll_loss and cross_entropy: [C], or ones.
@@ -277,6 +279,14 @@ Tensor picked_loss(const char* op, const Tensor& log_p, const PickedClasses& p,
     if (reduction == Reduction::mean)  // over the weights; 0 when every sample is ignored
         return p.total > 0 ? sum(losses) / static_cast<float>(p.total) : sum(losses) * 0.0f;
     return reduce_losses(op, losses, reduction);
+}
+
+// 1 where |d| < b, else 0: which elements take the quadratic branch of smooth_l1 and huber.
+Tensor below(const Tensor& d, float b) {
+    Array mask = Array::from_shape(d.value().shape());
+    for (std::size_t i = 0; i < mask.size(); ++i)
+        mask.data()[i] = std::abs(d.value().data()[i]) < b ? 1.0f : 0.0f;
+    return Tensor(std::move(mask));
 }
 
 void check_targets_in_unit_range(const char* op, const Tensor& target) {
@@ -490,9 +500,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     const Array w = weights_for(op, "weight", weight, shape);
     const Array& y = target.value();
     // q = 1 + (pos_weight - 1) y: how much more a positive counts
-    const Array q = pos_weight.defined()
-                        ? Array(1.0f + (weights_for(op, "pos_weight", pos_weight, shape) - 1.0f) * y)
-                        : Array(xt::ones<float>(shape));
+    Array q = weights_for(op, "pos_weight", pos_weight, shape);
+    for (std::size_t i = 0; i < q.size(); ++i) q.data()[i] = 1.0f + (q.data()[i] - 1.0f) * y.data()[i];
     const Array& z = input.value();
     Array losses = Array::from_shape(z.shape());
     for (std::size_t i = 0; i < z.size(); ++i) {
@@ -527,8 +536,9 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
     const Array w = class_weights(op, options.weight(), c);
     Array w_row = w;
     w_row.reshape({std::size_t{1}, c});
-    const bool plain = !options.weight().defined() && e == 0.0 &&
-                       xt::all(xt::not_equal(target.value(), static_cast<float>(options.ignore_index())));
+    bool plain = (!options.weight().defined() && e == 0.0) || input.shape()[0] == 0;
+    for (std::size_t i = 0; plain && i < target.size(); ++i)  // a loop: xtensor's all() steps off an empty array
+        plain = target.value().data()[i] != static_cast<float>(options.ignore_index());
     if (plain) return fused_cross_entropy(input, target, options.reduction());  // one record
     const Tensor log_p = log_softmax(input, 1);
     if (target.shape() == input.shape()) {  // probabilities, smoothed towards the uniform 1/C
@@ -550,8 +560,9 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
     switch (options.reduction()) {
         case Reduction::none: uniform = smooth; break;
         case Reduction::sum: uniform = sum(smooth); break;
-        default: {  // mean, as the nll part's: over the weights of the samples kept, or their count
-            const double divisor = options.weight().defined() ? p.total : xt::sum(kept)();
+        default: {  // mean, as the nll part's: over the weights of the samples kept (their
+                    // count without a class weight, whose weights are then 1)
+            const double divisor = p.total;
             uniform = divisor > 0 ? sum(smooth) / static_cast<float>(divisor) : sum(smooth) * 0.0f;
         }
     }
@@ -567,7 +578,7 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduc
     const Tensor d = input - Tensor(target.value());
     if (beta == 0.0) return reduce_losses(op, abs(d), reduction);
     const float b = static_cast<float>(beta);
-    const Tensor quadratic = Tensor(Array(xt::abs(d.value()) < b));
+    const Tensor quadratic = below(d, b);
     return reduce_losses(op, where(quadratic, d * d * (0.5f / b), abs(d) - 0.5f * b), reduction);
 }
 
@@ -579,7 +590,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction
                                     number_str(static_cast<float>(delta)));
     const float b = static_cast<float>(delta);
     const Tensor d = input - Tensor(target.value());
-    const Tensor quadratic = Tensor(Array(xt::abs(d.value()) < b));
+    const Tensor quadratic = below(d, b);
     return reduce_losses(op, where(quadratic, d * d * 0.5f, (abs(d) - 0.5f * b) * b), reduction);
 }
 
@@ -589,7 +600,9 @@ Tensor kl_div(const Tensor& input, const Tensor& target, Reduction reduction, bo
     const Array& y = target.value();
     Tensor losses;
     if (log_target) {
-        losses = Tensor(Array(xt::exp(y))) * (Tensor(y) - input);
+        Array exp_y = Array::from_shape(y.shape());
+        for (std::size_t i = 0; i < y.size(); ++i) exp_y.data()[i] = std::exp(y.data()[i]);
+        losses = Tensor(std::move(exp_y)) * (Tensor(y) - input);
     } else {
         for (std::size_t i = 0; i < y.size(); ++i)
             if (!(y.data()[i] >= 0.0f))

@@ -193,3 +193,25 @@ TEST_CASE("cross_entropy's fast path gives its tensor form's gradients") {
             test::check_close("cross_entropy fast path", grads[1], grads[0]);
         }
 }
+
+TEST_CASE("torch's losses take an empty batch: a sum of 0, and no gradient") {
+    const Tensor a(Array::from_shape({0, 3}), true);
+    const Tensor p(Array::from_shape({0, 3}), true);
+    const Tensor y(Array::from_shape({0, 3}));
+    const Tensor classes(Array::from_shape({0}));
+    const Tensor w = Tensor::from({1.0f, 2.0f, 3.0f}, {3});
+    const std::vector<Tensor> sums{
+        mse_loss(a, y, Reduction::sum), l1_loss(a, y, Reduction::sum),
+        binary_cross_entropy(p, y, w, Reduction::sum),
+        binary_cross_entropy_with_logits(a, y, w, w, Reduction::sum),
+        nll_loss(a, classes, w, -100, Reduction::sum),
+        cross_entropy(a, classes, CrossEntropyOptions().weight(w).label_smoothing(0.1).reduction(Reduction::sum)),
+        cross_entropy(a, y, CrossEntropyOptions().label_smoothing(0.1).reduction(Reduction::sum)),
+        smooth_l1_loss(a, y, Reduction::sum, 0.5), huber_loss(a, y, Reduction::sum, 0.5),
+        kl_div(a, y, Reduction::sum), kl_div(a, y, Reduction::sum, true)};
+    for (const Tensor& loss : sums) {
+        CHECK(loss.item() == 0.0f);
+        loss.backward();
+    }
+    CHECK(a.grad().size() == 0);
+}
