@@ -533,13 +533,16 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
                                     number_str(static_cast<float>(e)));
     if (options.reduction() == Reduction::batchmean) throw_batchmean(op);
     const std::size_t n = input.shape()[0], c = input.shape()[1];
+    bool plain = (!options.weight().defined() && e == 0.0) || n == 0;
+    for (std::size_t i = 0; plain && i < target.size(); ++i)  // a loop: xtensor's all() steps off an empty array
+        plain = target.value().data()[i] != static_cast<float>(options.ignore_index());
+    if (plain) {  // one record; the class weights are not built, only checked when given
+        if (options.weight().defined()) class_weights(op, options.weight(), c);
+        return fused_cross_entropy(input, target, options.reduction());
+    }
     const Array w = class_weights(op, options.weight(), c);
     Array w_row = w;
     w_row.reshape({std::size_t{1}, c});
-    bool plain = (!options.weight().defined() && e == 0.0) || input.shape()[0] == 0;
-    for (std::size_t i = 0; plain && i < target.size(); ++i)  // a loop: xtensor's all() steps off an empty array
-        plain = target.value().data()[i] != static_cast<float>(options.ignore_index());
-    if (plain) return fused_cross_entropy(input, target, options.reduction());  // one record
     const Tensor log_p = log_softmax(input, 1);
     if (target.shape() == input.shape()) {  // probabilities, smoothed towards the uniform 1/C
         check_probabilities(op, "the [N, C] targets", target.value(), "");
