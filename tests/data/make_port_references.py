@@ -76,4 +76,92 @@ for step in range(STEPS):
     losses.append(loss.item())
 vae.load_state_dict(init)
 save("vae", vae, x=x.numpy(), eps=eps.numpy(), losses=np.array(losses))
-print("tests/data/ports: mlp, vae; torch", torch.__version__)
+
+
+# 3. A CNN with BatchNorm and Adam: the running statistics are in the state_dict and update in
+# training mode.
+torch.manual_seed(3)
+cnn = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                    nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+x = torch.randn(8, 1, 8, 8)
+y = torch.randint(0, 3, (8,))
+init = {k: v.clone() for k, v in cnn.state_dict().items()}
+adam = torch.optim.Adam(cnn.parameters(), lr=1e-2)
+losses = []
+for step in range(STEPS):
+    adam.zero_grad()
+    loss = F.cross_entropy(cnn(x), y)
+    loss.backward()
+    adam.step()
+    losses.append(loss.item())
+cnn.load_state_dict(init)
+save("cnn", cnn, x=x.numpy(), y=y.numpy(), losses=np.array(losses))
+
+
+# 4. A character LSTM with AdamW, gradient clipping and a cosine schedule: next-token prediction
+# on a batch of token sequences. The gradient norm starts at 0.26, so clipping at 0.1 acts; AdamW
+# hardly sees a gradient's scale, so the norms before clipping are compared too.
+class CharLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(10, 8)
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, tokens):
+        y, _ = self.lstm(self.embed(tokens))
+        return self.head(y)
+
+
+torch.manual_seed(4)
+char_lstm = CharLSTM()
+text = torch.randint(0, 10, (4, 9))
+inputs, targets = text[:, :-1], text[:, 1:]
+init = {k: v.clone() for k, v in char_lstm.state_dict().items()}
+adamw = torch.optim.AdamW(char_lstm.parameters(), lr=1e-2, weight_decay=0.01)
+cosine = torch.optim.lr_scheduler.CosineAnnealingLR(adamw, T_max=STEPS)
+losses, grad_norms = [], []
+for step in range(STEPS):
+    adamw.zero_grad()
+    logits = char_lstm(inputs)
+    loss = F.cross_entropy(logits.reshape(-1, 10), targets.reshape(-1))
+    loss.backward()
+    grad_norms.append(nn.utils.clip_grad_norm_(char_lstm.parameters(), 0.1).item())
+    adamw.step()
+    cosine.step()
+    losses.append(loss.item())
+char_lstm.load_state_dict(init)
+save("char_lstm", char_lstm, text=text.numpy(), losses=np.array(losses),
+     grad_norms=np.array(grad_norms))
+
+
+# 5. A pre-norm GELU transformer block with a causal mask and RMSprop (momentum, centered).
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, dropout=0.0,
+                                                activation="gelu", norm_first=True,
+                                                batch_first=True)
+        self.head = nn.Linear(16, 1)
+
+    def forward(self, x, mask):
+        return self.head(self.layer(x, src_mask=mask))
+
+
+torch.manual_seed(5)
+block = Block()
+x = torch.randn(4, 6, 16)
+target = torch.randn(4, 6, 1)
+mask = torch.triu(torch.full((6, 6), float("-inf")), diagonal=1)
+init = {k: v.clone() for k, v in block.state_dict().items()}
+rms = torch.optim.RMSprop(block.parameters(), lr=1e-3, alpha=0.99, momentum=0.5, centered=True)
+losses = []
+for step in range(STEPS):
+    rms.zero_grad()
+    loss = F.mse_loss(block(x, mask), target)
+    loss.backward()
+    rms.step()
+    losses.append(loss.item())
+block.load_state_dict(init)
+save("transformer", block, x=x.numpy(), target=target.numpy(), losses=np.array(losses))
+print("tests/data/ports: mlp, vae, cnn, char_lstm, transformer; torch", torch.__version__)
