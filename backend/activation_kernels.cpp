@@ -108,11 +108,6 @@ Array softplus(const Array& x, float b, float t) {
     });
 }
 
-Array softplus_backward(const Array& dy, const Array& x, float b, float t) {
-    return detail::map(dy, x, [b, t](float g, float v) {
-        return b * v > t ? g : g / (1.0f + std::exp(-b * v));
-    });
-}
 
 namespace {
 

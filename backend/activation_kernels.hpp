@@ -24,7 +24,6 @@ Array gelu_backward(const Array& dy, const Array& x);         // dy (Phi(x) + x 
 Array gelu_tanh(const Array& x);
 Array gelu_tanh_backward(const Array& dy, const Array& x);
 Array softplus(const Array& x, float beta, float threshold);
-Array softplus_backward(const Array& dy, const Array& x, float beta, float threshold);
 // Along `axis` (normalized by the caller): y = softmax(x), and dx = y (dy - sum(dy y)).
 Array softmax(const Array& x, std::size_t axis);
 Array softmax_backward(const Array& dy, const Array& y, std::size_t axis);

@@ -23,6 +23,7 @@ struct Options {
     std::size_t reps = 5;            // tape: chains timed, ops: runs of each op (medians)
     std::uint64_t seed = 1;          // train: initialisation and shuffling
     bool quick = false;              // roofline: shorter timing
+    std::string only;                // ops: a comma-separated list of op names (empty: all)
 };
 
 // Seconds since an arbitrary start, monotonic.

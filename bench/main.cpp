@@ -6,7 +6,7 @@
 //   tapegrad_bench infer --model cnn|mlp                  the 10,000 test images, no grad
 //   tapegrad_bench tape [--ops 100000] [--reps 5]         ns per op of a scalar chain
 //   tapegrad_bench roofline [--quick]                     Linear/Conv2D vs OpenBLAS alone
-//   tapegrad_bench ops [--reps 5]                         forward+backward of each op (ops.cpp)
+//   tapegrad_bench ops [--reps 5] [--only softplus,elu]   forward+backward of each op (ops.cpp)
 //
 // Common options: --threads N (tapegrad::set_num_threads: its pool and OpenBLAS; default 1),
 // --data DIR (default datasets/mnist), --batch B (default 100), --limit N (only the first N
@@ -141,10 +141,11 @@ Options parse(int argc, char** argv) {
         else if (flag == "--ops") o.ops = to_size(flag, value);
         else if (flag == "--reps") o.reps = to_size(flag, value);
         else if (flag == "--seed") o.seed = to_size(flag, value);
+        else if (flag == "--only") o.only = value;
         else
             throw std::invalid_argument("unknown option " + flag +
                                         "; known: --model --data --threads --batch --limit "
-                                        "--ops --reps --seed --quick");
+                                        "--ops --reps --seed --only --quick");
     }
     if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1");
     if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");

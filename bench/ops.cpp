@@ -4,9 +4,11 @@
 // median of --reps timed runs after two warm-up runs is reported, in microseconds. PyTorch's side
 // uses views where a PyTorch user would (permute, slice, select, expand give views there; every
 // tapegrad op writes a new array).
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 
 #include <tapegrad/tapegrad.hpp>
 
@@ -88,12 +90,26 @@ std::vector<OpCase> cases() {
 
 }  // namespace
 
+// The op cases named in `only` ("softplus,elu"; empty: all), an error naming an unknown one.
+std::vector<OpCase> chosen(const std::string& only) {
+    std::vector<OpCase> all = cases();
+    if (only.empty()) return all;
+    std::vector<OpCase> picked;
+    std::istringstream names(only);
+    for (std::string name; std::getline(names, name, ',');) {
+        const auto it = std::find_if(all.begin(), all.end(), [&](const OpCase& c) { return c.name == name; });
+        if (it == all.end()) throw std::invalid_argument("ops --only: no op case named \"" + name + "\"");
+        picked.push_back(*it);
+    }
+    return picked;
+}
+
 int run_ops(const Options& o) {
     manual_seed(o.seed);
     std::ostringstream list;
     list << '[';
     bool first = true;
-    for (const OpCase& c : cases()) {
+    for (const OpCase& c : chosen(o.only)) {
         std::vector<Array> values;
         for (const Shape& s : c.inputs) values.push_back(normal_array(s, 0.0f, 1.0f));
         std::vector<double> times;

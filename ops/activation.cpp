@@ -143,10 +143,7 @@ Tensor softplus(const Tensor& x, float beta, float threshold) {
                       const Array above =
                           detail::map(in[0].value(), [b, t](float v) { return b * v > t ? 1.0f : 0.0f; });
                       return Grads{dy * (sigmoid(in[0] * b) * Tensor(Array(1.0f - above)) + Tensor(above))};
-                  },
-                  fast_path([b, t](const Inputs& in, const Tensor&, const Tensor& dy) {
-                      return Grads{Tensor(kernels::softplus_backward(dy.value(), in[0].value(), b, t))};
-                  }));
+                  });
 }
 
 Array softmax_array(const Array& x, int axis) {
