@@ -13,23 +13,26 @@ namespace {
 
 constexpr float inv_sqrt2 = 0.70710678118654752f;
 constexpr float inv_sqrt_2pi = 0.39894228040143268f;  // 1 / sqrt(2 pi)
-constexpr float sqrt_2_over_pi = 0.79788456080286536f;
-constexpr float gelu_cubic = 0.044715f;
+constexpr double sqrt_2_over_pi = 0.79788456080286536;
+constexpr double gelu_cubic = 0.044715;
 
-inline float gelu_tanh_t(float u) {
-    return std::tanh(sqrt_2_over_pi * (u + gelu_cubic * u * u * u));
+template <class T>
+T gelu_tanh_t(T u) {
+    return std::tanh(T(sqrt_2_over_pi) * (u + T(gelu_cubic) * u * u * u));
 }
 
 }  // namespace
 
 // Plain loops: the hottest elementwise op of a CNN, and xtensor's where() does not vectorise.
-Array relu(const Array& x) {
-    return detail::map(x, [](float v) { return v > 0.0f ? v : 0.0f; });
+template <class T>
+ArrayOf<T> relu(const ArrayOf<T>& x) {
+    return detail::map(x, [](T v) { return v > T(0) ? v : T(0); });
 }
 
-Array relu_backward(const Array& dy, const Array& x) {
+template <class T>
+ArrayOf<T> relu_backward(const ArrayOf<T>& dy, const ArrayOf<T>& x) {
     // Both loaded, then a select: the compiler vectorises it.
-    return detail::map(dy, x, [](float g, float v) { return v > 0.0f ? g : 0.0f; });
+    return detail::map(dy, x, [](T g, T v) { return v > T(0) ? g : T(0); });
 }
 
 // sigmoid and tanh from vector_math (within 3 and 2 units in the last place), so the loops
@@ -38,44 +41,51 @@ Array sigmoid(const Array& x) {
     return detail::map(x, [](float v) { return vector_math::sigmoid(v); });
 }
 
-Array sigmoid_backward(const Array& dy, const Array& y) {
-    return detail::map(dy, y, [](float g, float s) { return g * s * (1.0f - s); });
+template <class T>
+ArrayOf<T> sigmoid_backward(const ArrayOf<T>& dy, const ArrayOf<T>& y) {
+    return detail::map(dy, y, [](T g, T s) { return g * s * (T(1) - s); });
 }
 
 Array tanh(const Array& x) {
     return detail::map(x, [](float v) { return vector_math::tanh(v); });
 }
 
-Array tanh_backward(const Array& dy, const Array& y) {
-    return detail::map(dy, y, [](float g, float t) { return g * (1.0f - t * t); });
+template <class T>
+ArrayOf<T> tanh_backward(const ArrayOf<T>& dy, const ArrayOf<T>& y) {
+    return detail::map(dy, y, [](T g, T t) { return g * (T(1) - t * t); });
 }
 
 // Written without branches (max, min, a 0/1 factor): the sign of x is random, and a branch on it
 // is mispredicted half the time.
-Array leaky_relu(const Array& x, float s) {
-    return detail::map(x, [s](float v) { return std::max(v, 0.0f) + s * std::min(v, 0.0f); });
+template <class T>
+ArrayOf<T> leaky_relu(const ArrayOf<T>& x, Setting<T> s) {
+    return detail::map(x, [s](T v) { return std::max(v, T(0)) + s * std::min(v, T(0)); });
 }
 
-Array leaky_relu_backward(const Array& dy, const Array& x, float s) {
-    return detail::map(dy, x, [s](float g, float v) {
-        const float positive = static_cast<float>(v > 0.0f);
-        return g * (s + (1.0f - s) * positive);
+template <class T>
+ArrayOf<T> leaky_relu_backward(const ArrayOf<T>& dy, const ArrayOf<T>& x, Setting<T> s) {
+    return detail::map(dy, x, [s](T g, T v) {
+        const T positive = static_cast<T>(v > T(0));
+        return g * (s + (T(1) - s) * positive);
     });
 }
 
-Array elu(const Array& x, float a) {
-    return detail::map(x, [a](float v) { return std::max(v, 0.0f) + a * std::expm1(std::min(v, 0.0f)); });
+template <class T>
+ArrayOf<T> elu(const ArrayOf<T>& x, Setting<T> a) {
+    return detail::map(x, [a](T v) { return std::max(v, T(0)) + a * std::expm1(std::min(v, T(0))); });
 }
 
-Array elu_backward(const Array& dy, const Array& x, const Array& y, float a) {
-    return detail::map(dy, x, y, [a](float g, float v, float out) {
-        const float positive = static_cast<float>(v > 0.0f);
-        return g * (positive + (1.0f - positive) * (out + a));
+template <class T>
+ArrayOf<T> elu_backward(const ArrayOf<T>& dy, const ArrayOf<T>& x, const ArrayOf<T>& y, Setting<T> a) {
+    return detail::map(dy, x, y, [a](T g, T v, T out) {
+        const T positive = static_cast<T>(v > T(0));
+        return g * (positive + (T(1) - positive) * (out + a));
     });
 }
 
-Array silu(const Array& x) {
-    return detail::map(x, [](float v) { return v / (1.0f + std::exp(-v)); });
+template <class T>
+ArrayOf<T> silu(const ArrayOf<T>& x) {
+    return detail::map(x, [](T v) { return v / (T(1) + std::exp(-v)); });
 }
 
 Array gelu(const Array& x) {
@@ -89,25 +99,27 @@ Array gelu_backward(const Array& dy, const Array& x) {
     });
 }
 
-Array gelu_tanh(const Array& x) {
-    return detail::map(x, [](float u) { return 0.5f * u * (1.0f + gelu_tanh_t(u)); });
+template <class T>
+ArrayOf<T> gelu_tanh(const ArrayOf<T>& x) {
+    return detail::map(x, [](T u) { return T(0.5) * u * (T(1) + gelu_tanh_t(u)); });
 }
 
-Array gelu_tanh_backward(const Array& dy, const Array& x) {
-    return detail::map(dy, x, [](float g, float u) {
-        const float t = gelu_tanh_t(u), du = sqrt_2_over_pi * (1.0f + 3.0f * gelu_cubic * u * u);
-        return g * (0.5f * (1.0f + t) + 0.5f * u * (1.0f - t * t) * du);
+template <class T>
+ArrayOf<T> gelu_tanh_backward(const ArrayOf<T>& dy, const ArrayOf<T>& x) {
+    return detail::map(dy, x, [](T g, T u) {
+        const T t = gelu_tanh_t(u), du = T(sqrt_2_over_pi) * (T(1) + T(3 * gelu_cubic) * u * u);
+        return g * (T(0.5) * (T(1) + t) + T(0.5) * u * (T(1) - t * t) * du);
     });
 }
 
 // max(bx, 0) + ln(1 + e^-|bx|) is ln(1 + e^bx) without overflow; above the threshold, x.
-Array softplus(const Array& x, float b, float t) {
-    return detail::map(x, [b, t](float v) {
-        const float bx = b * v;
-        return bx > t ? v : (std::max(bx, 0.0f) + std::log1p(std::exp(-std::abs(bx)))) / b;
+template <class T>
+ArrayOf<T> softplus(const ArrayOf<T>& x, Setting<T> b, Setting<T> t) {
+    return detail::map(x, [b, t](T v) {
+        const T bx = b * v;
+        return bx > t ? v : (std::max(bx, T(0)) + std::log1p(std::exp(-std::abs(bx)))) / b;
     });
 }
-
 
 namespace {
 
@@ -115,7 +127,8 @@ namespace {
 // the line (o, i) is at o * n * inner + k * inner + i.
 struct Lines {
     std::size_t outer = 1, n = 1, inner = 1;
-    Lines(const Array& x, std::size_t a) {
+    template <class A>
+    Lines(const A& x, std::size_t a) {
         for (std::size_t d = 0; d < x.dimension(); ++d) {
             if (d < a) outer *= x.shape()[d];
             if (d > a) inner *= x.shape()[d];
@@ -179,11 +192,12 @@ Array normalize(const Array& x, std::size_t axis, bool take_log) {
 Array softmax(const Array& x, std::size_t axis) { return normalize(x, axis, false); }
 Array log_softmax(const Array& x, std::size_t axis) { return normalize(x, axis, true); }
 
-Array softmax_backward(const Array& dy, const Array& y, std::size_t axis) {
+template <class T>
+ArrayOf<T> softmax_backward(const ArrayOf<T>& dy, const ArrayOf<T>& y, std::size_t axis) {
     const Lines lines(y, axis);
-    Array dx = Array::from_shape(y.shape());
+    ArrayOf<T> dx = ArrayOf<T>::from_shape(y.shape());
     lines.each([&](std::size_t start, std::size_t stride) {
-        float dot = 0.0f;
+        T dot = 0;
         for (std::size_t k = 0; k < lines.n; ++k)
             dot += dy.data()[start + k * stride] * y.data()[start + k * stride];
         for (std::size_t k = 0; k < lines.n; ++k) {
@@ -194,11 +208,12 @@ Array softmax_backward(const Array& dy, const Array& y, std::size_t axis) {
     return dx;
 }
 
-Array log_softmax_backward(const Array& dy, const Array& y, std::size_t axis) {
+template <class T>
+ArrayOf<T> log_softmax_backward(const ArrayOf<T>& dy, const ArrayOf<T>& y, std::size_t axis) {
     const Lines lines(y, axis);
-    Array dx = Array::from_shape(y.shape());
+    ArrayOf<T> dx = ArrayOf<T>::from_shape(y.shape());
     lines.each([&](std::size_t start, std::size_t stride) {
-        float total = 0.0f;
+        T total = 0;
         for (std::size_t k = 0; k < lines.n; ++k) total += dy.data()[start + k * stride];
         for (std::size_t k = 0; k < lines.n; ++k) {
             const std::size_t at = start + k * stride;
@@ -207,5 +222,25 @@ Array log_softmax_backward(const Array& dy, const Array& y, std::size_t axis) {
     });
     return dx;
 }
+
+#define TAPEGRAD_ACTIVATIONS_FOR(T)                                                              \
+    template ArrayOf<T> relu(const ArrayOf<T>&);                                                 \
+    template ArrayOf<T> relu_backward(const ArrayOf<T>&, const ArrayOf<T>&);                     \
+    template ArrayOf<T> sigmoid_backward(const ArrayOf<T>&, const ArrayOf<T>&);                  \
+    template ArrayOf<T> tanh_backward(const ArrayOf<T>&, const ArrayOf<T>&);                     \
+    template ArrayOf<T> leaky_relu(const ArrayOf<T>&, Setting<T>);                               \
+    template ArrayOf<T> leaky_relu_backward(const ArrayOf<T>&, const ArrayOf<T>&, Setting<T>);   \
+    template ArrayOf<T> elu(const ArrayOf<T>&, Setting<T>);                                      \
+    template ArrayOf<T> elu_backward(const ArrayOf<T>&, const ArrayOf<T>&, const ArrayOf<T>&,    \
+                                     Setting<T>);                                                \
+    template ArrayOf<T> silu(const ArrayOf<T>&);                                                 \
+    template ArrayOf<T> gelu_tanh(const ArrayOf<T>&);                                            \
+    template ArrayOf<T> gelu_tanh_backward(const ArrayOf<T>&, const ArrayOf<T>&);                \
+    template ArrayOf<T> softplus(const ArrayOf<T>&, Setting<T>, Setting<T>);                     \
+    template ArrayOf<T> softmax_backward(const ArrayOf<T>&, const ArrayOf<T>&, std::size_t);     \
+    template ArrayOf<T> log_softmax_backward(const ArrayOf<T>&, const ArrayOf<T>&, std::size_t);
+TAPEGRAD_ACTIVATIONS_FOR(float)
+TAPEGRAD_ACTIVATIONS_FOR(double)
+#undef TAPEGRAD_ACTIVATIONS_FOR
 
 }  // namespace tapegrad::kernels

@@ -5,30 +5,53 @@
 #pragma once
 
 #include "array.hpp"
+#include "kernels.hpp"  // detail::same_t
 
 namespace tapegrad::kernels {
 
-Array relu(const Array& x);
-Array relu_backward(const Array& dy, const Array& x);         // dy where x > 0
+template <class T>
+using Setting = detail::same_t<T>;  // a float setting beside an ArrayOf<T>: T comes from the array
+
+// Compiled for float and double.
+template <class T>
+ArrayOf<T> relu(const ArrayOf<T>& x);
+template <class T>
+ArrayOf<T> relu_backward(const ArrayOf<T>& dy, const ArrayOf<T>& x);     // dy where x > 0
+template <class T>
+ArrayOf<T> sigmoid_backward(const ArrayOf<T>& dy, const ArrayOf<T>& y);  // dy y (1 - y)
+template <class T>
+ArrayOf<T> tanh_backward(const ArrayOf<T>& dy, const ArrayOf<T>& y);     // dy (1 - y^2)
+template <class T>
+ArrayOf<T> leaky_relu(const ArrayOf<T>& x, Setting<T> slope);
+template <class T>
+ArrayOf<T> leaky_relu_backward(const ArrayOf<T>& dy, const ArrayOf<T>& x, Setting<T> slope);
+template <class T>
+ArrayOf<T> elu(const ArrayOf<T>& x, Setting<T> alpha);
+template <class T>
+ArrayOf<T> elu_backward(const ArrayOf<T>& dy, const ArrayOf<T>& x, const ArrayOf<T>& y,
+                        Setting<T> alpha);
+template <class T>
+ArrayOf<T> silu(const ArrayOf<T>& x);
+template <class T>
+ArrayOf<T> gelu_tanh(const ArrayOf<T>& x);
+template <class T>
+ArrayOf<T> gelu_tanh_backward(const ArrayOf<T>& dy, const ArrayOf<T>& x);
+template <class T>
+ArrayOf<T> softplus(const ArrayOf<T>& x, Setting<T> beta, Setting<T> threshold);
+// Along `axis` (normalized by the caller): dx = y (dy - sum(dy y)) for y = softmax(x), and
+// dx = dy - e^y sum(dy) for y = log_softmax(x).
+template <class T>
+ArrayOf<T> softmax_backward(const ArrayOf<T>& dy, const ArrayOf<T>& y, std::size_t axis);
+template <class T>
+ArrayOf<T> log_softmax_backward(const ArrayOf<T>& dy, const ArrayOf<T>& y, std::size_t axis);
+
+// float only: on vector_math's float approximations (backend/vector_math.hpp).
 Array sigmoid(const Array& x);
-Array sigmoid_backward(const Array& dy, const Array& y);      // dy y (1 - y)
 Array tanh(const Array& x);
-Array tanh_backward(const Array& dy, const Array& y);         // dy (1 - y^2)
-Array leaky_relu(const Array& x, float slope);
-Array leaky_relu_backward(const Array& dy, const Array& x, float slope);
-Array elu(const Array& x, float alpha);
-Array elu_backward(const Array& dy, const Array& x, const Array& y, float alpha);
-Array silu(const Array& x);
 Array gelu(const Array& x);                                   // x Phi(x)
 Array gelu_backward(const Array& dy, const Array& x);         // dy (Phi(x) + x phi(x))
-Array gelu_tanh(const Array& x);
-Array gelu_tanh_backward(const Array& dy, const Array& x);
-Array softplus(const Array& x, float beta, float threshold);
-// Along `axis` (normalized by the caller): y = softmax(x), and dx = y (dy - sum(dy y)).
+// y = softmax(x) or log_softmax(x) along `axis`.
 Array softmax(const Array& x, std::size_t axis);
-Array softmax_backward(const Array& dy, const Array& y, std::size_t axis);
-// y = log_softmax(x), and dx = dy - e^y sum(dy).
 Array log_softmax(const Array& x, std::size_t axis);
-Array log_softmax_backward(const Array& dy, const Array& y, std::size_t axis);
 
 }  // namespace tapegrad::kernels

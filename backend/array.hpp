@@ -13,11 +13,15 @@
 
 namespace tapegrad {
 
-// An xtensor array of floats, row-major, of at most 8 dimensions. Its values live in memory from
+// An xtensor array of T, row-major, of at most 8 dimensions. Its values live in memory from
 // SmallBlockAllocator and its shape in an InlineShape, so its type is not spelled
 // xt::xarray<float>; it converts to and from that (and any xtensor expression) by assignment.
-using Array = xt::xarray_container<xt::uvector<float, detail::SmallBlockAllocator<float>>,
-                                   xt::layout_type::row_major, detail::InlineShape<std::size_t>>;
+// Array, of floats, is every tensor's; kernels are written for any ArrayOf<T> where that costs
+// nothing, ready for float64.
+template <class T>
+using ArrayOf = xt::xarray_container<xt::uvector<T, detail::SmallBlockAllocator<T>>,
+                                     xt::layout_type::row_major, detail::InlineShape<std::size_t>>;
+using Array = ArrayOf<float>;
 using Shape = std::vector<std::size_t>;
 
 // "[64, 784]": how every error message and the tape print a shape.

@@ -9,8 +9,8 @@ namespace {
 
 // y (contiguous, of shape `out`) [k] = x[offset of k], x read with `strides` (in elements; a
 // stride of 0 repeats). The innermost axis is a copy, a fill or a strided gather.
-void strided_copy(const float* x, const Shape& out, const std::vector<std::size_t>& strides,
-                  float* y) {
+template <class T>
+void strided_copy(const T* x, const Shape& out, const std::vector<std::size_t>& strides, T* y) {
     const std::size_t rank = out.size();
     if (rank == 0) {
         *y = *x;
@@ -23,7 +23,7 @@ void strided_copy(const float* x, const Shape& out, const std::vector<std::size_
     std::vector<std::size_t> at(rank, 0);  // the multi-index over the outer axes
     std::size_t base = 0;
     for (std::size_t done = 0; done < total; done += n) {
-        const float* from = x + base;
+        const T* from = x + base;
         if (s == 1) std::copy_n(from, n, y);
         else if (s == 0) std::fill_n(y, n, *from);
         else
@@ -46,7 +46,8 @@ std::vector<std::size_t> strides_of(const Shape& shape) {
 
 }  // namespace
 
-Array broadcast_to(const Array& x, const Shape& shape) {
+template <class T>
+ArrayOf<T> broadcast_to(const ArrayOf<T>& x, const Shape& shape) {
     const Shape xs(x.shape().begin(), x.shape().end());
     if (xs.size() > shape.size())
         throw std::logic_error("broadcast_to: " + shape_str(xs) + " has more axes than " +
@@ -60,12 +61,13 @@ Array broadcast_to(const Array& x, const Shape& shape) {
                                    shape_str(shape));
         strides[lead + d] = xs[d] == 1 ? 0 : own[d];
     }
-    Array y = Array::from_shape(shape);
+    ArrayOf<T> y = ArrayOf<T>::from_shape(shape);
     strided_copy(x.data(), shape, strides, y.data());
     return y;
 }
 
-Array permuted(const Array& x, const std::vector<std::size_t>& perm) {
+template <class T>
+ArrayOf<T> permuted(const ArrayOf<T>& x, const std::vector<std::size_t>& perm) {
     const Shape xs(x.shape().begin(), x.shape().end());
     const std::vector<std::size_t> own = strides_of(xs);
     Shape shape(perm.size());
@@ -74,29 +76,40 @@ Array permuted(const Array& x, const std::vector<std::size_t>& perm) {
         shape[i] = xs[perm[i]];
         strides[i] = own[perm[i]];
     }
-    Array y = Array::from_shape(shape);
+    ArrayOf<T> y = ArrayOf<T>::from_shape(shape);
     strided_copy(x.data(), shape, strides, y.data());
     return y;
 }
 
-Array scale_lines(const Array& w, const Array& dy, const Lines& lines) {
-    Array dx = Array::from_shape(w.shape());
+template <class T>
+ArrayOf<T> scale_lines(const ArrayOf<T>& w, const ArrayOf<T>& dy, const Lines& lines) {
+    ArrayOf<T> dx = ArrayOf<T>::from_shape(w.shape());
     for (std::size_t l = 0; l < lines.count() && lines.n > 0; ++l) {
-        const float g = dy.data()[l];
-        const float* s = w.data() + lines.start(l);
-        float* d = dx.data() + lines.start(l);
+        const T g = dy.data()[l];
+        const T* s = w.data() + lines.start(l);
+        T* d = dx.data() + lines.start(l);
         for (std::size_t k = 0; k < lines.n; ++k) d[k * lines.inner] = s[k * lines.inner] * g;
     }
     return dx;
 }
 
-Array times_broadcast(const Array& x, const Array& b) {
+template <class T>
+ArrayOf<T> times_broadcast(const ArrayOf<T>& x, const ArrayOf<T>& b) {
     const Shape shape(x.shape().begin(), x.shape().end());
-    Array dx = broadcast_to(b, shape);
-    float* out = dx.data();
-    const float* in = x.data();
+    ArrayOf<T> dx = broadcast_to(b, shape);
+    T* out = dx.data();
+    const T* in = x.data();
     for (std::size_t i = 0; i < dx.size(); ++i) out[i] *= in[i];
     return dx;
 }
+
+#define TAPEGRAD_KERNELS_FOR(T)                                                             \
+    template ArrayOf<T> broadcast_to(const ArrayOf<T>&, const Shape&);                      \
+    template ArrayOf<T> permuted(const ArrayOf<T>&, const std::vector<std::size_t>&);       \
+    template ArrayOf<T> scale_lines(const ArrayOf<T>&, const ArrayOf<T>&, const Lines&);    \
+    template ArrayOf<T> times_broadcast(const ArrayOf<T>&, const ArrayOf<T>&);
+TAPEGRAD_KERNELS_FOR(float)
+TAPEGRAD_KERNELS_FOR(double)
+#undef TAPEGRAD_KERNELS_FOR
 
 }  // namespace tapegrad::detail

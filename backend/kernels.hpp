@@ -12,12 +12,24 @@
 
 namespace tapegrad::detail {
 
+// T itself, in a parameter that must not decide T (a kernel's float setting beside its array).
+template <class T>
+struct Same {
+    using type = T;
+};
+template <class T>
+using same_t = typename Same<T>::type;
+
+// The kernels below that take an ArrayOf<T> are compiled for float and double.
+
 // x broadcast to `shape` (NumPy's rules: x's axes aligned from the right, 1 stretches), as a
 // new contiguous array.
-Array broadcast_to(const Array& x, const Shape& shape);
+template <class T>
+ArrayOf<T> broadcast_to(const ArrayOf<T>& x, const Shape& shape);
 
 // x with its axes reordered: axis i of the result is axis perm[i] of x.
-Array permuted(const Array& x, const std::vector<std::size_t>& perm);
+template <class T>
+ArrayOf<T> permuted(const ArrayOf<T>& x, const std::vector<std::size_t>& perm);
 
 // c ? a : b without a branch: where c follows the data (a sign, a random mask) a branch is
 // mispredicted half the time, at ten times the cost of the arithmetic (vector_math.hpp).
@@ -55,43 +67,45 @@ struct Lines {
 
 // dx[element k of line l] = w[that element] dy[l]: a reduction's gradient spread back along its
 // lines, each element weighted (max's share of ties, logsumexp's softmax).
-Array scale_lines(const Array& w, const Array& dy, const Lines& lines);
+template <class T>
+ArrayOf<T> scale_lines(const ArrayOf<T>& w, const ArrayOf<T>& dy, const Lines& lines);
 
 // x times b broadcast to x's shape, in one pass (var's gradient: x - mean times dy's share).
-Array times_broadcast(const Array& x, const Array& b);
+template <class T>
+ArrayOf<T> times_broadcast(const ArrayOf<T>& x, const ArrayOf<T>& b);
 
 // f of each element (of each pair, each triple of elements at the same place), into a new array
 // of the first argument's shape; large arrays are split over the threads.
-template <class F>
-Array map(const Array& x, F f) {
-    Array y = Array::from_shape(x.shape());
-    const float* __restrict in = x.data();
-    float* __restrict out = y.data();
+template <class T, class F>
+ArrayOf<T> map(const ArrayOf<T>& x, F f) {
+    ArrayOf<T> y = ArrayOf<T>::from_shape(x.shape());
+    const T* __restrict in = x.data();
+    T* __restrict out = y.data();
     parallel_for(x.size(), [&](std::size_t begin, std::size_t end, int) {
         for (std::size_t i = begin; i < end; ++i) out[i] = f(in[i]);
     }, min_floats_per_thread);
     return y;
 }
 
-template <class F>
-Array map(const Array& a, const Array& b, F f) {
-    Array y = Array::from_shape(a.shape());
-    const float* __restrict p = a.data();
-    const float* __restrict q = b.data();
-    float* __restrict out = y.data();
+template <class T, class F>
+ArrayOf<T> map(const ArrayOf<T>& a, const ArrayOf<T>& b, F f) {
+    ArrayOf<T> y = ArrayOf<T>::from_shape(a.shape());
+    const T* __restrict p = a.data();
+    const T* __restrict q = b.data();
+    T* __restrict out = y.data();
     parallel_for(a.size(), [&](std::size_t begin, std::size_t end, int) {
         for (std::size_t i = begin; i < end; ++i) out[i] = f(p[i], q[i]);
     }, min_floats_per_thread);
     return y;
 }
 
-template <class F>
-Array map(const Array& a, const Array& b, const Array& c, F f) {
-    Array y = Array::from_shape(a.shape());
-    const float* __restrict p = a.data();
-    const float* __restrict q = b.data();
-    const float* __restrict r = c.data();
-    float* __restrict out = y.data();
+template <class T, class F>
+ArrayOf<T> map(const ArrayOf<T>& a, const ArrayOf<T>& b, const ArrayOf<T>& c, F f) {
+    ArrayOf<T> y = ArrayOf<T>::from_shape(a.shape());
+    const T* __restrict p = a.data();
+    const T* __restrict q = b.data();
+    const T* __restrict r = c.data();
+    T* __restrict out = y.data();
     parallel_for(a.size(), [&](std::size_t begin, std::size_t end, int) {
         for (std::size_t i = begin; i < end; ++i) out[i] = f(p[i], q[i], r[i]);
     }, min_floats_per_thread);
