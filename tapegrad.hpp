@@ -5,6 +5,7 @@
 #include "backend/blas.hpp"
 #include "backend/memory.hpp"
 #include "backend/parallel.hpp"
+#include "core/inspect/explorer.hpp"
 #include "core/inspect/gradcheck.hpp"
 #include "core/leaf_listener.hpp"
 #include "core/sweep.hpp"

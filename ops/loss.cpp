@@ -203,7 +203,7 @@ Tensor log_loss(const Tensor& probabilities, const Tensor& target, Reduction red
     Array y = target.value();
     Array c = xt::clip(a, lo, hi);
     Array losses = -(y * xt::log(c) + (1.0f - y) * xt::log(1.0f - c));
-    return reduced("log", probabilities, std::move(losses), reduction,
+    return reduced("log_loss", probabilities, std::move(losses), reduction,
                    [y, lo, hi](const Tensor& a, const Tensor& dl) {
                        const Tensor inside(xt::where(a.value() > lo && a.value() < hi, 1.0f, 0.0f));
                        const Tensor c = clamp(a, lo, hi);

@@ -25,9 +25,10 @@ has avx2 fma && families+=(Haswell Zen)
 has avx512f avx512bw avx512vl avx512dq avx512cd && families+=(SkylakeX)
 
 # Left out of each run: checkpoint_survives_sigkill (a file-writing race with a kill, nothing a
-# kernel changes) and no_positional_settings (a compile check: no kernel runs). Both run in
-# scripts/test.sh.
-skip='^(checkpoint_survives_sigkill|no_positional_settings)$'
+# kernel changes), no_positional_settings (a compile check: no kernel runs) and
+# explorer_pages_pass_in_a_browser (the page compares with the numbers of its own run; its C++
+# is test_explorer's). All run in scripts/test.sh.
+skip='^(checkpoint_survives_sigkill|no_positional_settings|explorer_pages_pass_in_a_browser)$'
 runs=()
 for family in "${families[@]}"; do runs+=("OPENBLAS_CORETYPE=$family"); done
 runs+=("TAPEGRAD_FAST_PATHS=none")

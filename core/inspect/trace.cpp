@@ -66,6 +66,7 @@ std::vector<TracedRecord> build_trace(const std::vector<PendingRecord>& pending,
         TracedTensor t;
         if (names) t.name = names->name_of(node);
         t.creator = creator;
+        t.id = reinterpret_cast<std::uintptr_t>(&node);
         if (creator == 0) {
             auto [it, added] = leaves.emplace(&node, leaves.size() + 1);
             t.leaf = it->second;
@@ -136,7 +137,8 @@ void TapeRecorder::name(const Tensor& t, std::string name) {
 
 std::string TapeRecorder::name_of(const Node& node) const {
     auto it = names_.find(&node);
-    if (it == names_.end() || it->second.first.lock().get() != &node) return "";
+    if (it == names_.end() || it->second.first.lock().get() != &node)
+        return previous_ ? previous_->name_of(node) : "";
     return it->second.second;
 }
 

@@ -71,6 +71,8 @@ struct TracedTensor {
     Array grad = not_kept();     // after the sweep, when small
     int same_as = -1;            // an input slot: the earlier slot of the same record holding
                                  // the same tensor (as in b * b), else -1
+    std::uintptr_t id = 0;       // tells tensors apart within one sweep's records (the address
+                                 // of its node, which those records hold: not a handle to it)
 };
 
 // What the trace keeps of one record.
@@ -100,7 +102,7 @@ class TapeRecorder : public SweepListener {
 
     // Names a tensor for listings and graphs ("w1", "loss"). Any tensor: a leaf or an output.
     void name(const Tensor& t, std::string name);
-    // The name given to this node, or "".
+    // The name given to this node here, else by the recorder this one nests in, else "".
     std::string name_of(const Node& node) const;
 
     // Every record a backward() ran since the recorder started (or since clear()), in

@@ -1,0 +1,441 @@
+#include "explorer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "../../data/formats/file.hpp"
+#include "../tape.hpp"
+#include "trace.hpp"
+
+namespace tapegrad {
+
+namespace embedded {
+extern const char* const explorer_page;  // core/inspect/explorer.html (cmake/embed.cmake)
+extern const char* const op_table;       // docs/ops.md
+}  // namespace embedded
+
+namespace {
+
+// ---- docs/ops.md's table --------------------------------------------------------------------
+
+std::string trim(const std::string& s) {
+    const auto b = s.find_first_not_of(' '), e = s.find_last_not_of(' ');
+    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+// A cell as text: without the Markdown's backticks and escapes.
+std::string plain(const std::string& cell) {
+    std::string out;
+    for (std::size_t i = 0; i < cell.size(); ++i) {
+        if (cell[i] == '`') continue;
+        if (cell[i] == '\\' && i + 1 < cell.size() && cell[i + 1] == '|') continue;
+        out += cell[i];
+    }
+    return trim(out);
+}
+
+using OpTable = std::map<std::string, std::pair<std::string, std::string>>;
+
+OpTable parse_op_table() {
+    OpTable table;
+    std::istringstream in(embedded::op_table);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("| `", 0) != 0) continue;
+        std::vector<std::string> cells(1);
+        for (std::size_t i = 1; i < line.size(); ++i) {
+            if (line[i] == '|' && line[i - 1] != '\\') cells.emplace_back();
+            else cells.back() += line[i];
+        }
+        if (cells.size() < 4) continue;
+        // The first cell names one op or several: `mse_loss`, `l1_loss`.
+        for (std::size_t b = cells[0].find('`'); b != std::string::npos;) {
+            const std::size_t e = cells[0].find('`', b + 1);
+            if (e == std::string::npos) break;
+            table[cells[0].substr(b + 1, e - b - 1)] = {plain(cells[2]), plain(cells[3])};
+            b = cells[0].find('`', e + 1);
+        }
+    }
+    return table;
+}
+
+// ---- what the page shows of a tensor --------------------------------------------------------
+
+TensorView view_of(const Array& a, const ExplorerOptions& options) {
+    TensorView v;
+    v.kept = true;
+    v.shape.assign(a.shape().begin(), a.shape().end());
+    v.size = a.size();
+    if (v.size == 0) return v;
+    const float* p = a.data();
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo, total = 0, squares = 0;
+    for (std::size_t i = 0; i < v.size; ++i) {
+        const double x = p[i];
+        lo = std::min(lo, x);
+        hi = std::max(hi, x);
+        total += x;
+        squares += x * x;
+    }
+    v.min = lo;
+    v.max = hi;
+    v.mean = total / static_cast<double>(v.size);
+    v.norm = std::sqrt(squares);
+    if (v.size <= options.heatmap_up_to) {
+        v.values.assign(p, p + v.size);
+        return v;
+    }
+    const std::size_t bins = std::max<std::size_t>(options.histogram_bins, 1);
+    v.histogram.assign(bins, 0);
+    const double width = (hi - lo) / static_cast<double>(bins);
+    for (std::size_t i = 0; i < v.size; ++i) {
+        if (!std::isfinite(p[i])) continue;
+        std::size_t b = width > 0 ? static_cast<std::size_t>((p[i] - lo) / width) : 0;
+        v.histogram[std::min(b, bins - 1)] += 1;
+    }
+    return v;
+}
+
+// The leaves `root` depends on that require a gradient, by node: the tape read from the end.
+std::unordered_map<std::uintptr_t, std::shared_ptr<Node>> parameters_of(const Tensor& root) {
+    const Tape& tape = Tape::current();
+    std::unordered_set<const Node*> needed{root.node().get()};
+    std::unordered_map<std::uintptr_t, std::shared_ptr<Node>> leaves;
+    for (std::size_t i = tape.size(); i-- > 0;) {
+        const Record& r = tape[i];
+        if (!r.output || !needed.count(r.output.get())) continue;
+        for (std::size_t k = 0; k < r.inputs.size(); ++k) {
+            const std::shared_ptr<Node>& in = r.inputs[k].node();
+            needed.insert(in.get());
+            if (in->is_leaf() && in->requires_grad)
+                leaves[reinterpret_cast<std::uintptr_t>(in.get())] = in;
+        }
+    }
+    return leaves;
+}
+
+// Central differences of f at up to `count` elements of a leaf, evenly spread. The value is put
+// back exactly, whatever f throws.
+std::vector<GradientCheck> check_leaf(Node& leaf, const Array& gradient, const ExplorerOptions& options) {
+    std::vector<GradientCheck> checks;
+    const std::size_t n = leaf.value.size();
+    const std::size_t count = std::min(n, options.checks_per_leaf);
+    auto loss = [&] {
+        const Tensor y = options.check_gradients();
+        if (!y.defined() || y.size() != 1)
+            throw std::invalid_argument("write_explorer: check_gradients must return one value (the loss), got shape " +
+                                        shape_str(y.defined() ? y.shape() : Shape{0}));
+        return static_cast<double>(y.item());
+    };
+    for (std::size_t c = 0; c < count; ++c) {
+        const std::size_t e = c * n / count;
+        float& v = leaf.value.data()[e];
+        const float kept = v;
+        struct Restore {
+            float& v;
+            float kept;
+            ~Restore() { v = kept; }
+        } restore{v, kept};
+        v = static_cast<float>(kept + options.check_step);
+        const double up = loss();
+        v = static_cast<float>(kept - options.check_step);
+        const double down = loss();
+        checks.push_back({e, gradient.data()[e], (up - down) / (2 * options.check_step)});
+    }
+    return checks;
+}
+
+// ---- the page's data, as JSON ---------------------------------------------------------------
+
+class Json {
+  public:
+    std::string text;
+
+    void string(const std::string& s) {
+        text += '"';
+        for (const char ch : s) {
+            const auto c = static_cast<unsigned char>(ch);
+            if (c == '"' || c == '\\') (text += '\\') += ch;
+            else if (c == '<') text += "\\u003c";  // never "</script>" inside the page's script
+            else if (c == '\n') text += "\\n";
+            else if (c < 0x20) text += ' ';
+            else text += ch;
+        }
+        text += '"';
+    }
+    void number(double x, int digits = 7) {
+        if (std::isnan(x)) text += "\"NaN\"";
+        else if (std::isinf(x)) text += x > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+        else {
+            char buffer[32];
+            std::snprintf(buffer, sizeof buffer, "%.*g", digits, x);
+            text += buffer;
+        }
+    }
+    template <class List, class Each>
+    void list(const List& items, Each each) {
+        text += '[';
+        bool first = true;
+        for (const auto& item : items) {
+            if (!first) text += ',';
+            first = false;
+            each(item);
+        }
+        text += ']';
+    }
+    void key(const char* name) {
+        if (text.back() != '{') text += ',';
+        string(name);
+        text += ':';
+    }
+};
+
+void write_view(Json& j, const TensorView& v, std::size_t table_up_to) {
+    if (!v.kept) {
+        j.text += "null";
+        return;
+    }
+    j.text += '{';
+    j.key("shape");
+    j.list(v.shape, [&](std::size_t d) { j.number(static_cast<double>(d)); });
+    j.key("size");
+    j.number(static_cast<double>(v.size), 17);
+    for (auto [name, x] : {std::pair{"min", v.min}, {"max", v.max}, {"mean", v.mean}, {"norm", v.norm}}) {
+        j.key(name);
+        j.number(x);
+    }
+    if (!v.values.empty()) {
+        // Numbers shown as numbers keep float's digits; a heat map's colours need fewer.
+        const int digits = v.size <= table_up_to ? 9 : 4;
+        j.key("values");
+        j.list(v.values, [&](float x) { j.number(x, digits); });
+    }
+    if (!v.histogram.empty()) {
+        j.key("histogram");
+        j.list(v.histogram, [&](std::size_t c) { j.number(static_cast<double>(c), 17); });
+    }
+    j.text += '}';
+}
+
+std::string to_json(const Exploration& e) {
+    const std::size_t table_up_to = e.table_up_to;
+    Json j;
+    j.text = "{";
+    j.key("title");
+    j.string(e.title);
+    j.key("table_up_to");
+    j.number(static_cast<double>(table_up_to));
+    j.key("root");
+    j.number(static_cast<double>(e.root));
+    j.key("tensors");
+    j.list(e.tensors, [&](const ExploredTensor& t) {
+        j.text += '{';
+        j.key("label");
+        j.string(t.label);
+        j.key("kind");
+        j.string(t.kind);
+        j.key("record");
+        j.number(t.record);
+        j.key("value");
+        write_view(j, t.value, table_up_to);
+        j.key("grad");
+        write_view(j, t.grad, table_up_to);
+        j.key("checks");
+        j.list(t.checks, [&](const GradientCheck& c) {
+            j.text += '[';
+            j.number(static_cast<double>(c.element), 17);
+            j.text += ',';
+            j.number(c.gradient);
+            j.text += ',';
+            j.number(c.estimate);
+            j.text += ']';
+        });
+        j.text += '}';
+    });
+    j.key("records");
+    j.list(e.records, [&](const ExploredRecord& r) {
+        j.text += '{';
+        j.key("index");
+        j.number(static_cast<double>(r.index), 17);
+        j.key("op");
+        j.string(r.op);
+        j.key("formula");
+        j.string(r.formula);
+        j.key("derivative");
+        j.string(r.derivative);
+        j.key("inputs");
+        j.list(r.inputs, [&](std::size_t i) { j.number(static_cast<double>(i), 17); });
+        j.key("output");
+        j.number(static_cast<double>(r.output), 17);
+        j.key("dx");
+        j.list(r.dx, [&](const TensorView& v) { write_view(j, v, table_up_to); });
+        j.key("sum");
+        j.list(r.sum, [&](const TensorView& v) { write_view(j, v, table_up_to); });
+        j.key("contribution");
+        j.list(r.contribution, [&](std::size_t c) { j.number(static_cast<double>(c)); });
+        j.key("contributions");
+        j.list(r.contributions, [&](std::size_t c) { j.number(static_cast<double>(c)); });
+        j.key("same_as");
+        j.list(r.same_as, [&](int s) { j.number(s); });
+        j.text += '}';
+    });
+    j.text += '}';
+    return j.text;
+}
+
+// Every occurrence of marker.
+void replace_marker(std::string& page, const std::string& marker, const std::string& with) {
+    std::size_t at = page.find(marker);
+    if (at == std::string::npos)
+        throw std::logic_error("explorer_html: the page template has no " + marker);
+    for (; at != std::string::npos; at = page.find(marker, at + with.size())) page.replace(at, marker.size(), with);
+}
+
+std::string html_escaped(const std::string& s) {
+    std::string out;
+    for (const char c : s) {
+        if (c == '<') out += "&lt;";
+        else if (c == '>') out += "&gt;";
+        else if (c == '&') out += "&amp;";
+        else out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> op_table_row(const std::string& op) {
+    static const OpTable table = parse_op_table();
+    static const std::map<std::string, std::string> rows_of = {
+        {"add", "operator+"},         {"add_scalar", "operator+"}, {"sub", "operator-"},
+        {"neg", "operator-"},         {"rsub_scalar", "operator-"}, {"mul", "operator*"},
+        {"mul_scalar", "operator*"},  {"div", "operator/"},         {"rdiv_scalar", "operator/"},
+        {"gelu_tanh", "gelu"},        {"log_with_logits", "log_loss_with_logits"}};
+    const auto alias = rows_of.find(op);
+    for (const std::string& name : {alias != rows_of.end() ? alias->second : op, op + "_loss"})
+        if (auto it = table.find(name); it != table.end()) return it->second;
+    return {};
+}
+
+Exploration explore(const Tensor& root, const ExplorerOptions& options) {
+    if (!root.defined()) throw std::invalid_argument("write_explorer: root is an empty Tensor");
+    if (root.size() != 1)
+        throw std::invalid_argument("write_explorer: root must have one element (a loss); it has shape " +
+                                    shape_str(root.shape()));
+    if (!root.requires_grad() || root.is_leaf())
+        throw std::invalid_argument(
+            "write_explorer: root was not computed by recorded ops (it is a leaf, or needs no gradient): "
+            "there is no backward pass to step through");
+
+    std::unordered_map<std::uintptr_t, std::shared_ptr<Node>> parameters = parameters_of(root);
+    TraceOptions keep_all;
+    keep_all.max_elements = std::numeric_limits<std::size_t>::max();
+    std::vector<TracedRecord> trace;
+    {
+        TapeRecorder recorder(keep_all);
+        root.backward();
+        trace = recorder.last_sweep();
+    }
+    if (trace.empty())
+        throw std::invalid_argument("write_explorer: backward() from root ran no record");
+
+    Exploration e;
+    e.title = options.title;
+    e.table_up_to = options.table_up_to;
+    std::unordered_map<std::uintptr_t, std::size_t> position;  // of a tensor in e.tensors
+    auto add = [&](const TracedTensor& t, int record) {
+        auto [it, added] = position.emplace(t.id, e.tensors.size());
+        if (added) {
+            ExploredTensor x;
+            x.label = t.label;
+            x.kind = t.creator != 0 ? "output" : t.requires_grad ? "parameter" : "data";
+            x.record = record;
+            x.value = view_of(t.value, options);
+            e.tensors.push_back(std::move(x));
+        }
+        return it->second;
+    };
+    for (const TracedRecord& t : trace) {
+        ExploredRecord r;
+        r.index = t.index;
+        r.op = t.op;
+        std::tie(r.formula, r.derivative) = op_table_row(t.op);
+        for (const TracedTensor& in : t.inputs) {
+            r.inputs.push_back(add(in, -1));
+            r.same_as.push_back(in.same_as);
+        }
+        r.output = add(t.output, static_cast<int>(e.records.size()));
+        e.records.push_back(std::move(r));
+    }
+    e.root = e.records.back().output;
+    for (std::size_t i = 0; i < e.records.size(); ++i)
+        if (trace[i].output.id == reinterpret_cast<std::uintptr_t>(root.node().get())) e.root = e.records[i].output;
+
+    // The sweep again, from what each record added: every tensor's gradient as a running sum.
+    auto sends = [&](std::size_t i, std::size_t k) {
+        const TracedRecord& t = trace[i];
+        return t.inputs[k].requires_grad && t.inputs[k].same_as < 0 && t.dx[k].size() == t.inputs[k].value.size() &&
+               t.dx[k].dimension() == t.inputs[k].value.dimension();
+    };
+    std::vector<std::size_t> arriving(e.tensors.size(), 0), arrived(e.tensors.size(), 0);
+    for (std::size_t i = 0; i < trace.size(); ++i)
+        for (std::size_t k = 0; k < trace[i].inputs.size(); ++k)
+            if (sends(i, k)) ++arriving[e.records[i].inputs[k]];
+    std::vector<Array> sum(e.tensors.size(), not_kept());
+    std::vector<bool> has(e.tensors.size(), false);
+    sum[e.root] = Array(xt::ones<float>(root.value().shape()));
+    has[e.root] = true;
+    for (std::size_t i = trace.size(); i-- > 0;) {
+        ExploredRecord& r = e.records[i];
+        for (std::size_t k = 0; k < r.inputs.size(); ++k) {
+            r.dx.emplace_back();
+            r.sum.emplace_back();
+            r.contribution.push_back(0);
+            r.contributions.push_back(0);
+            if (!sends(i, k)) continue;
+            const std::size_t x = r.inputs[k];
+            const Array& dx = trace[i].dx[k];
+            if (has[x]) sum[x] += dx;
+            else sum[x] = dx;
+            has[x] = true;
+            r.dx.back() = view_of(dx, options);
+            r.sum.back() = view_of(sum[x], options);
+            r.contribution.back() = ++arrived[x];
+            r.contributions.back() = arriving[x];
+        }
+    }
+    for (std::size_t x = 0; x < e.tensors.size(); ++x)
+        if (has[x]) e.tensors[x].grad = view_of(sum[x], options);
+
+    if (options.check_gradients) {
+        NoGrad no_grad;
+        for (const auto& [id, x] : position) {
+            auto leaf = parameters.find(id);
+            if (leaf == parameters.end() || !has[x]) continue;
+            e.tensors[x].checks = check_leaf(*leaf->second, sum[x], options);
+        }
+    }
+    return e;
+}
+
+std::string explorer_html(const Exploration& exploration) {
+    std::string page = embedded::explorer_page;
+    const std::string title = exploration.title.empty() ? "tapegrad explorer" : exploration.title;
+    replace_marker(page, "TAPEGRAD_TITLE", html_escaped(title));
+    replace_marker(page, "null /*TAPEGRAD_DATA*/", to_json(exploration));
+    return page;
+}
+
+void write_explorer(const Tensor& root, const std::string& path, const ExplorerOptions& options) {
+    write_file_atomic(path, explorer_html(explore(root, options)), "write_explorer");
+}
+
+}  // namespace tapegrad
