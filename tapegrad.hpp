@@ -29,6 +29,7 @@
 #include "ops/shape.hpp"
 
 #include "nn/attention.hpp"
+#include "nn/audit.hpp"
 #include "nn/fuse.hpp"
 #include "nn/init.hpp"
 #include "nn/containers.hpp"

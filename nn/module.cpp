@@ -23,6 +23,8 @@ struct Call {
     Shape output;
 };
 thread_local std::vector<Call>* active_calls = nullptr;
+thread_local CallWatcher* call_watcher = nullptr;  // the innermost
+constexpr std::size_t not_noted = static_cast<std::size_t>(-1);
 
 // The parameters (or the buffers) of a tree, each once, by dotted path.
 void collect(const Module& m, const std::string& prefix, bool buffers,
@@ -73,7 +75,10 @@ void print(std::ostream& out, const Module& m, const std::string& indent) {
 
 }  // namespace
 
-bool Module::recording_calls() { return active_calls != nullptr; }
+CallWatcher::CallWatcher() : previous_(call_watcher) { call_watcher = this; }
+CallWatcher::~CallWatcher() { call_watcher = previous_; }
+
+bool Module::recording_calls() { return active_calls != nullptr || call_watcher != nullptr; }
 
 Tensor Module::operator()(const Tensor& x) {
     return call([&] { return forward(x); });
@@ -85,12 +90,14 @@ Tensor Module::forward(const Tensor&) {
 }
 
 std::size_t Module::begin_call() {
+    if (!active_calls) return not_noted;
     active_calls->push_back({this, {}});
     return active_calls->size() - 1;
 }
 
 void Module::end_call(std::size_t call, const Tensor& output) {
-    if (output.defined()) (*active_calls)[call].output = output.shape();
+    if (active_calls && call != not_noted && output.defined()) (*active_calls)[call].output = output.shape();
+    if (call_watcher) call_watcher->called(*this, output);
 }
 
 void Module::check_new_name(const std::string& name, const char* what) const {

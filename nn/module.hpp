@@ -37,6 +37,23 @@ const Tensor& summary_output(const std::tuple<T...>& t) { return summary_output(
 template <class S>
 auto summary_output(const S& s) -> decltype(summary_output(s.output)) { return summary_output(s.output); }
 
+class Module;
+
+// Sees every module call of the calling thread while it lives: module m's call has returned
+// `output` (its main tensor, as summary() shows it). Watchers nest; the innermost one sees the
+// calls. The gradient audit (nn/audit.hpp) reads activations through one.
+class CallWatcher {
+  public:
+    CallWatcher();
+    virtual ~CallWatcher();
+    CallWatcher(const CallWatcher&) = delete;
+    CallWatcher& operator=(const CallWatcher&) = delete;
+    virtual void called(const Module& m, const Tensor& output) = 0;
+
+  private:
+    CallWatcher* previous_;
+};
+
 class Module {
   public:
     Module() = default;
@@ -65,7 +82,8 @@ class Module {
         end_call(i, summary_output(result));
         return result;
     }
-    // Whether summary() is recording the calls on this thread (every layer must then be called).
+    // Whether summary() or a CallWatcher is noting the calls on this thread (every layer must
+    // then be called).
     static bool recording_calls();
 
     // For printing: the layer's name ("Linear") and its settings ("in=784, out=10, bias=true").

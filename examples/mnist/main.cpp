@@ -3,6 +3,8 @@
 //   mnist                                   the CNN with cross-entropy (the quick start)
 //   mnist --model mlp --loss squared        the tutorial's sigmoid MLP with squared error
 //   mnist --compare-losses --plot cmp.png   squared error vs cross-entropy, same everything else
+//   mnist --model mlp --loss squared --audit audit.csv --plot audit.png
+//                                           the gradient audit of each layer as it trains
 //   mnist --load cnn.npz --predict 7.pgm    the digit in a 28x28 PGM image
 //   mnist --checkpoint run.npz              a checkpoint after every epoch (and on Ctrl-C);
 //   mnist --checkpoint run.npz --resume run.npz    continues that run exactly where it stopped
@@ -160,6 +162,11 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
                              [&](const std::string& path) {
                                  mnist::save_run(path, o, *model, *optimizer, schedule.get(), state);
                              });
+    // --audit: every audit_every steps (and after the first), a row per layer (nn/audit.hpp).
+    std::unique_ptr<nn::AuditWatch> watch;
+    if (!o.audit.empty()) watch = std::make_unique<nn::AuditWatch>(*model);
+    std::string audit_rows = nn::audit_csv_header();
+    std::size_t steps = 0;
     const std::size_t last_epoch = o.stop_after ? std::min(o.stop_after, o.epochs) : o.epochs;
     for (std::size_t epoch = state.epochs_done + 1; epoch <= last_epoch; ++epoch) {
         if (schedule && !per_batch) schedule->restart(epoch - 1);  // this epoch's rate, also on --resume
@@ -180,6 +187,10 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
             }
             const float value = run.step(loss, {epoch, b + 1, batches.size()});  // backward, step
             if (per_batch) schedule->step();  // onecycle: the next batch's rate
+            if (watch && run.lead() && (++steps == 1 || steps % o.audit_every == 0)) {
+                audit_rows += nn::audit_csv(nn::audit(*model), steps);
+                write_file_atomic(o.audit, audit_rows, "--audit");
+            }
             state.batch_losses.push_back(value * indices.size());
             loss_sum += value * indices.size();
             seen += indices.size();
@@ -199,6 +210,11 @@ std::vector<EpochMetrics> train(const Options& o, const Head& head, const Datase
         run.end_epoch(epoch, batches.size());
     }
     if (session) print_waits(run.wait_seconds());
+    if (watch && run.lead()) {
+        std::cout << "gradient audit after step " << steps << " (all of them in " << o.audit << "):\n";
+        nn::print_audit(std::cout, nn::audit(*model));
+        if (!o.plot.empty()) mnist::plot_audit(o.plot, o.audit, tag.empty() ? o.model + ", " + o.loss : tag);
+    }
     if (last_epoch < o.epochs) {
         std::cout << "stopped after epoch " << last_epoch << " of " << o.epochs << " (--stop-after)"
                   << (o.checkpoint.empty() ? std::string() : "; continue with --resume " + o.checkpoint)
@@ -335,7 +351,12 @@ int main(int argc, char** argv) {
     app.add_option("--metrics", o.metrics, "write per-epoch metrics to a CSV file");
     app.add_flag("--compare-losses", o.compare_losses,
                  "train with squared error (two ways) and cross-entropy, and compare");
-    app.add_option("--plot", o.plot, "with --compare-losses: draw the curves to a PNG (gnuplot)");
+    app.add_option("--plot", o.plot, "with --compare-losses: draw the curves to a PNG (gnuplot); "
+                   "with --audit: draw the audit");
+    app.add_option("--audit", o.audit, "write the gradient audit to this CSV file: per layer, the "
+                   "gradient norm, update-to-weight ratio, dead ReLUs, saturated sigmoids and flags");
+    app.add_option("--audit-every", o.audit_every, "steps between two audits")
+        ->check(CLI::Range(1, 1000000))->capture_default_str();
     app.add_option("--limit", o.limit, "use only the first N training and test images");
     app.add_flag("--verbose", o.verbose, "print the thread count and the BLAS set-up");
     app.add_option("--checkpoint", o.checkpoint,

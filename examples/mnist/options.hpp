@@ -22,6 +22,8 @@ struct Options {
     int threads = 0;
     std::string data;  // empty: examples::find_dataset("mnist")
     std::string save, load, predict, metrics, plot;
+    std::string audit;            // --audit FILE.csv: the gradient audit (nn/audit.hpp)
+    std::size_t audit_every = 50;  // steps between two audits
     bool compare_losses = false;
     std::size_t limit = 0;
     bool verbose = false;

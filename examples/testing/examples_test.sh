@@ -80,6 +80,27 @@ mnist_trains_on_generated_digits)
   echo "$out" | head -1
   grep -qx "digit 7" <<<"$out" || fail "predicted: $out"
   ;;
+mnist_audit_shows_why_squared_error_learns_slowly)
+  # The audit of the same sigmoid MLP under squared error (after softmax) and cross-entropy: a
+  # row per layer every 5 steps; the squared-error gradients reaching the first layer are far
+  # smaller (the tutorial's claim, in a learner's own run).
+  "$bin/make_digits" "$work" 500 100 || fail "make_digits"
+  for loss in squared cross_entropy; do
+    "$bin/mnist" --data "$work" --model mlp --loss $loss --epochs 1 --batch-size 20 --lr 1 --schedule constant \
+      --audit "$work/$loss.csv" --audit-every 5 > "$work/$loss.log" 2>&1 || { cat "$work/$loss.log"; fail "mnist --audit"; }
+    head -1 "$work/$loss.csv" | grep -qx "step,layer,type,parameters,grad_norm,max_abs_grad,update_ratio,dead,saturated,flag" ||
+      fail "audit header"
+    # Steps 1, 5, 10, ..., 25 (500 images in batches of 20), five layers each.
+    [ "$(wc -l < "$work/$loss.csv")" -eq $((1 + 6 * 5)) ] || fail "$loss.csv: $(wc -l < "$work/$loss.csv") lines"
+    grep -q '^25,1,Sigmoid,0,,,,,[0-9.e-]*,' "$work/$loss.csv" || fail "no saturation of layer 1 at step 25"
+    grep -q '^25,0,Linear,7850,[0-9.e-]*,[0-9.e-]*,[0-9.e-]*,,,' "$work/$loss.csv" || fail "layer 0's row at step 25"
+    grep -q "gradient audit after step 25" "$work/$loss.log" || fail "no table printed"
+  done
+  mean_first_layer() { awk -F, '$2 == "0" { s += $5; n++ } END { print s / n }' "$1"; }
+  sq=$(mean_first_layer "$work/squared.csv"); ce=$(mean_first_layer "$work/cross_entropy.csv")
+  echo "mean gradient norm of layer 0: squared $sq, cross-entropy $ce"
+  at_least "$ce" "$(awk -v s="$sq" 'BEGIN { print 10 * s }')" || fail "cross-entropy's gradients are not 10x squared error's"
+  ;;
 char_model_trains_and_samples)
   # A generated text with a strong rule (each word repeats) that a model learns in seconds.
   for i in $(seq 400); do printf 'abc%d abc%d. ' $((i % 7)) $((i % 7)); done > "$work/text.txt"
