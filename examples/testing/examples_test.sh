@@ -101,6 +101,20 @@ mnist_audit_shows_why_squared_error_learns_slowly)
   echo "mean gradient norm of layer 0: squared $sq, cross-entropy $ce"
   at_least "$ce" "$(awk -v s="$sq" 'BEGIN { print 10 * s }')" || fail "cross-entropy's gradients are not 10x squared error's"
   ;;
+worksheet_writes_the_exercise_and_its_key)
+  # The README's commands: the exercise has blanks, the key has none and the loss by hand.
+  sheet=$("$bin/worksheet" --network 2-2-1 --loss squared --seed 3) || fail "worksheet"
+  [ "$(grep -c '| ______ |' <<<"$sheet")" -eq 25 ] || fail "the 2-2-1 sheet should have 25 blanks"
+  key=$("$bin/worksheet" --network 2-2-1 --loss squared --seed 3 --answers) || fail "worksheet --answers"
+  grep -q '______' <<<"$key" && fail "the key has blanks"
+  # Seed 3: x = (-1.5, -1.5), y = 1; a = 0.4022, L = (a - 1)^2 = 0.3573.
+  grep -qF '| L | (a - y)² | 0.3573 |' <<<"$key" || fail "the key's loss: $(grep '| L |' <<<"$key")"
+  "$bin/worksheet" --network 3-2-1 --loss cross_entropy --seed 1 --answers --html -o "$work/key.html" > /dev/null ||
+    fail "worksheet --html"
+  grep -q '<td class="value">' "$work/key.html" || fail "no values in the HTML key"
+  expect_error "--network 2-2-2: the output layer has one unit" "$bin/worksheet" --network 2-2-2
+  expect_error "--loss hinge: choose squared or cross_entropy" "$bin/worksheet" --loss hinge
+  ;;
 char_model_trains_and_samples)
   # A generated text with a strong rule (each word repeats) that a model learns in seconds.
   for i in $(seq 400); do printf 'abc%d abc%d. ' $((i % 7)) $((i % 7)); done > "$work/text.txt"
