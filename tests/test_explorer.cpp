@@ -82,6 +82,12 @@ TEST_CASE("the explorer gives each record its row of docs/ops.md") {
     const Exploration e = explore(sigmoid(x) * 2.0f);
     CHECK(record_of(e, "sigmoid").derivative == "dy y (1 - y)");
     CHECK(record_of(e, "mul_scalar").formula == "a b");
+    // The row's letters named: x the input, y the output; a number in a scalar op.
+    CHECK(record_of(e, "sigmoid").legend == "x = leaf1, y = #0");
+    CHECK(record_of(e, "mul_scalar").legend == "a = #0, b = a number, y = #1");
+    const Exploration l = explore(squared_loss(x, Tensor(Array{1.0f})));
+    CHECK(l.records[0].legend == "a = leaf1, y is the target");  // a, the prediction
+    CHECK(l.records[0].family == "loss");
 }
 
 // A sigmoid neuron at z = 4: the engine's gradient against central differences, and each

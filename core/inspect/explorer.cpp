@@ -43,7 +43,10 @@ std::string plain(const std::string& cell) {
     return trim(out);
 }
 
-using OpTable = std::map<std::string, std::pair<std::string, std::string>>;
+struct OpRow {
+    std::string family, formula, derivative;
+};
+using OpTable = std::map<std::string, OpRow>;
 
 OpTable parse_op_table() {
     OpTable table;
@@ -61,7 +64,7 @@ OpTable parse_op_table() {
         for (std::size_t b = cells[0].find('`'); b != std::string::npos;) {
             const std::size_t e = cells[0].find('`', b + 1);
             if (e == std::string::npos) break;
-            table[cells[0].substr(b + 1, e - b - 1)] = {plain(cells[2]), plain(cells[3])};
+            table[cells[0].substr(b + 1, e - b - 1)] = {plain(cells[1]), plain(cells[2]), plain(cells[3])};
             b = cells[0].find('`', e + 1);
         }
     }
@@ -271,6 +274,10 @@ std::string to_json(const Exploration& e) {
         j.string(r.formula);
         j.key("derivative");
         j.string(r.derivative);
+        j.key("legend");
+        j.string(r.legend);
+        j.key("family");
+        j.string(r.family);
         j.key("inputs");
         j.list(r.inputs, [&](std::size_t i) { j.number(static_cast<double>(i), 17); });
         j.key("output");
@@ -312,7 +319,9 @@ std::string html_escaped(const std::string& s) {
 
 }  // namespace
 
-std::pair<std::string, std::string> op_table_row(const std::string& op) {
+namespace {
+
+OpRow row_of(const std::string& op) {
     static const OpTable table = parse_op_table();
     static const std::map<std::string, std::string> rows_of = {
         {"add", "operator+"},         {"add_scalar", "operator+"}, {"sub", "operator-"},
@@ -323,6 +332,34 @@ std::pair<std::string, std::string> op_table_row(const std::string& op) {
     for (const std::string& name : {alias != rows_of.end() ? alias->second : op, op + "_loss"})
         if (auto it = table.find(name); it != table.end()) return it->second;
     return {};
+}
+
+// The table's letters for this record's tensors: x (or a, b) its inputs, y its output; a loss's
+// a is its prediction and y its target (not an input). A letter that is the label is left out.
+std::string legend(const std::string& op, const OpRow& row, const std::vector<std::string>& inputs,
+                   const std::string& output) {
+    if (row.formula.empty()) return "";
+    std::vector<std::pair<std::string, std::string>> letters;
+    const bool loss = row.family == "loss";
+    const bool scalar = op.size() > 7 && op.compare(op.size() - 7, 7, "_scalar") == 0;  // x * 2, 2 - x
+    if (scalar && inputs.size() == 1)
+        letters = op[0] == 'r' ? decltype(letters){{"a", "a number"}, {"b", inputs[0]}, {"y", output}}
+                               : decltype(letters){{"a", inputs[0]}, {"b", "a number"}, {"y", output}};
+    else if (loss && inputs.size() == 1) letters = {{"a", inputs[0]}};
+    else if (!loss && inputs.size() == 1) letters = {{"x", inputs[0]}, {"y", output}};
+    else if (!loss && inputs.size() == 2) letters = {{"a", inputs[0]}, {"b", inputs[1]}, {"y", output}};
+    std::string text;
+    for (const auto& [letter, label] : letters)
+        if (letter != label) text += (text.empty() ? "" : ", ") + letter + " = " + label;
+    if (loss) text += (text.empty() ? "" : ", ") + std::string("y is the target");
+    return text;
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> op_table_row(const std::string& op) {
+    const OpRow row = row_of(op);
+    return {row.formula, row.derivative};
 }
 
 Exploration explore(const Tensor& root, const ExplorerOptions& options) {
@@ -367,12 +404,18 @@ Exploration explore(const Tensor& root, const ExplorerOptions& options) {
         ExploredRecord r;
         r.index = t.index;
         r.op = t.op;
-        std::tie(r.formula, r.derivative) = op_table_row(t.op);
+        const OpRow row = row_of(t.op);
+        r.family = row.family;
+        r.formula = row.formula;
+        r.derivative = row.derivative;
+        std::vector<std::string> labels;
         for (const TracedTensor& in : t.inputs) {
             r.inputs.push_back(add(in, -1));
             r.same_as.push_back(in.same_as);
+            labels.push_back(in.label);
         }
         r.output = add(t.output, static_cast<int>(e.records.size()));
+        r.legend = legend(t.op, row, labels, t.output.label);
         e.records.push_back(std::move(r));
     }
     e.root = e.records.back().output;

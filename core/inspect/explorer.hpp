@@ -78,7 +78,9 @@ struct ExploredTensor {
 struct ExploredRecord {
     std::size_t index = 0;             // position on the tape
     std::string op;                    // as recorded ("mul", "sigmoid", ...)
-    std::string formula, derivative;   // docs/ops.md's row, "" when the table has none
+    std::string family;                // docs/ops.md's row: "elementwise", "loss", ...
+    std::string formula, derivative;   // ... its formula and derivative, "" when it has no row
+    std::string legend;                // the row's letters here: "x = z, y = a" 
     std::vector<std::size_t> inputs;   // positions in tensors
     std::size_t output = 0;
     // Per input slot: what this record added to its gradient (dx), and the input's gradient

@@ -89,15 +89,15 @@ Page softmax_page() {
 
 // The lecture notes' neuron: x = 1, target 0, w = b = 2, so z = 4 and a = 0.98.
 Page neuron_page(bool cross_entropy) {
-    Tensor w = scalar(2.0f), b = scalar(2.0f), x = scalar(1.0f, false), y = scalar(0.0f, false);
+    Tensor w = scalar(2.0f), b = scalar(2.0f), x = scalar(1.0f, false), t = scalar(0.0f, false);
     return {cross_entropy ? "neuron_cross_entropy" : "neuron_squared",
             cross_entropy ? "A sigmoid neuron, confidently wrong, under cross-entropy"
                           : "A sigmoid neuron, confidently wrong, under squared error",
-            {{"w", w}, {"b", b}, {"x", x}, {"y", y}},
+            {{"w", w}, {"b", b}, {"x", x}, {"t", t}},
             [=](const Namer& name) {
                 Tensor z = name(w * x + b, "z");
                 Tensor a = name(sigmoid(z), "a");
-                return cross_entropy ? log_loss(a, y) : squared_loss(a, y);
+                return cross_entropy ? log_loss(a, t) : squared_loss(a, t);
             }};
 }
 
