@@ -7,8 +7,52 @@ namespace tapegrad::detail {
 
 namespace {
 
+std::vector<std::size_t> strides_of(const Shape& shape) {
+    std::vector<std::size_t> s(shape.size(), 1);
+    for (std::size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
+    return s;
+}
+
+// strided_copy where x's innermost axis became y's axis p, above y's last (a transpose): each
+// plane [out[p], out[last]] is copied in square tiles, so that the strided reads of a tile share
+// their cache lines instead of touching a new line for every element.
+template <class T>
+void tiled_copy(const T* x, const Shape& out, const std::vector<std::size_t>& strides, std::size_t p, T* y) {
+    constexpr std::size_t tile = 16;
+    const std::size_t rank = out.size(), last = rank - 1;
+    const std::vector<std::size_t> ys = strides_of(out);
+    const std::size_t m = out[p], n = out[last], s = strides[last];
+    std::vector<std::size_t> axes;  // the others, walked as one multi-index
+    std::size_t planes = 1;
+    for (std::size_t d = 0; d < last; ++d)
+        if (d != p) axes.push_back(d), planes *= out[d];
+    std::vector<std::size_t> at(axes.size(), 0);
+    std::size_t xb = 0, yb = 0;
+    for (std::size_t k = 0; k < planes; ++k) {
+        for (std::size_t i0 = 0; i0 < m; i0 += tile)
+            for (std::size_t j0 = 0; j0 < n; j0 += tile) {
+                const std::size_t i1 = std::min(m, i0 + tile), j1 = std::min(n, j0 + tile);
+                for (std::size_t i = i0; i < i1; ++i) {
+                    T* row = y + yb + i * ys[p];
+                    const T* from = x + xb + i;
+                    for (std::size_t j = j0; j < j1; ++j) row[j] = from[j * s];
+                }
+            }
+        for (std::size_t a = axes.size(); a-- > 0;) {
+            const std::size_t d = axes[a];
+            xb += strides[d];
+            yb += ys[d];
+            if (++at[a] < out[d]) break;
+            xb -= strides[d] * out[d];
+            yb -= ys[d] * out[d];
+            at[a] = 0;
+        }
+    }
+}
+
 // y (contiguous, of shape `out`) [k] = x[offset of k], x read with `strides` (in elements; a
-// stride of 0 repeats). The innermost axis is a copy, a fill or a strided gather.
+// stride of 0 repeats). The innermost axis is a copy, a fill or a strided gather; a transpose
+// goes by tiles.
 template <class T>
 void strided_copy(const T* x, const Shape& out, const std::vector<std::size_t>& strides, T* y) {
     const std::size_t rank = out.size();
@@ -20,6 +64,9 @@ void strided_copy(const T* x, const Shape& out, const std::vector<std::size_t>& 
     for (std::size_t d : out) total *= d;
     if (total == 0) return;
     const std::size_t n = out[rank - 1], s = strides[rank - 1];
+    if (s > 1 && n > 1)
+        for (std::size_t p = 0; p + 1 < rank; ++p)
+            if (strides[p] == 1 && out[p] > 1) return tiled_copy(x, out, strides, p, y);
     std::vector<std::size_t> at(rank, 0);  // the multi-index over the outer axes
     std::size_t base = 0;
     for (std::size_t done = 0; done < total; done += n) {
@@ -36,12 +83,6 @@ void strided_copy(const T* x, const Shape& out, const std::vector<std::size_t>& 
             at[d] = 0;
         }
     }
-}
-
-std::vector<std::size_t> strides_of(const Shape& shape) {
-    std::vector<std::size_t> s(shape.size(), 1);
-    for (std::size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
-    return s;
 }
 
 }  // namespace

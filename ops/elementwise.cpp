@@ -29,12 +29,14 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
 
 namespace {
 
-// f of each element of x, in a copy of x: for the small arrays of scalar code, where working out
-// a result's shape and strides from an xtensor expression costs more than the arithmetic.
+// f of each element of x, in a new array of x's shape: one pass, without the xtensor expression
+// whose shape and strides cost more than the arithmetic on the small arrays of scalar code.
 template <class F>
 Array map_copy(const Array& x, F f) {
-    Array out(x);
-    for (float& v : out.storage()) v = f(v);
+    Array out = Array::from_shape(x.shape());
+    const float* in = x.data();
+    float* o = out.data();
+    for (std::size_t i = 0, n = x.size(); i < n; ++i) o[i] = f(in[i]);
     return out;
 }
 

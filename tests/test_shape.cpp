@@ -53,3 +53,31 @@ TEST_CASE("permute, transpose of two axes, unsqueeze and squeeze move values as 
     CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return square(transpose(t[0], 0, 2)); }, {a}));
     CHECK_GRADGRAD(gradgradcheck([](const auto& t) { return square(squeeze(unsqueeze(t[0], 1), 1)); }, {a}));
 }
+
+// Permutes large enough to be copied tile by tile (x's innermost axis moved above y's last), with
+// sides that are not multiples of the tile, against the element-by-element definition.
+TEST_CASE("permutes copied by tiles put every element where the definition says") {
+    const Array x = random_array({19, 5, 37, 3}, -1.0f, 1.0f, 62);
+    for (const std::vector<int>& axes : std::vector<std::vector<int>>{
+             {3, 1, 2, 0}, {0, 3, 1, 2}, {3, 2, 1, 0}, {2, 3, 0, 1}, {1, 3, 0, 2}}) {
+        const Array y = permute(Tensor(x), axes).value();
+        std::vector<std::size_t> at(4), from(4);
+        bool same = true;
+        for (std::size_t k = 0; k < y.size() && same; ++k) {
+            std::size_t rest = k;
+            for (std::size_t d = 4; d-- > 0;) at[d] = rest % y.shape()[d], rest /= y.shape()[d];
+            for (std::size_t d = 0; d < 4; ++d) from[static_cast<std::size_t>(axes[d])] = at[d];
+            same = y.data()[k] == x(from[0], from[1], from[2], from[3]);
+        }
+        CAPTURE(axes[0]);
+        CAPTURE(axes[1]);
+        CHECK(same);
+    }
+    // A 2-D transpose of 40 x 33: three tiles by three, the last ones partial.
+    const Array m = random_array({40, 33}, -1.0f, 1.0f, 63);
+    const Array t = transpose(Tensor(m)).value();
+    bool same = true;
+    for (std::size_t i = 0; i < 40; ++i)
+        for (std::size_t j = 0; j < 33; ++j) same = same && t(j, i) == m(i, j);
+    CHECK(same);
+}
