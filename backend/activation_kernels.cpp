@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "kernels.hpp"
 #include "parallel.hpp"
@@ -41,6 +42,44 @@ Array sigmoid(const Array& x) {
     return detail::map(x, [](float v) { return vector_math::sigmoid(v); });
 }
 
+namespace {
+
+// fast(v) for every element, then exact(v) again where v is outside [lo, hi] (or NaN): a
+// second, scalar pass over the few elements vector_math does not cover.
+template <class F, class G>
+Array vectorised(const Array& x, F fast, G exact, float lo, float hi) {
+    Array y = detail::map(x, fast);
+    const float* in = x.data();
+    float* out = y.data();
+    const std::size_t n = x.size();
+    std::size_t outside = 0;  // counted first, in a loop that vectorises: usually there are none
+    for (std::size_t i = 0; i < n; ++i) outside += !(in[i] >= lo && in[i] <= hi);
+    for (std::size_t i = 0; i < n && outside > 0; ++i)
+        if (!(in[i] >= lo && in[i] <= hi)) out[i] = exact(in[i]), --outside;
+    return y;
+}
+
+}  // namespace
+
+Array sin(const Array& x) {
+    return vectorised(x, [](float v) { return vector_math::sin(v); }, [](float v) { return std::sin(v); },
+                      -vector_math::max_sin_cos, vector_math::max_sin_cos);
+}
+
+Array cos(const Array& x) {
+    return vectorised(x, [](float v) { return vector_math::cos(v); }, [](float v) { return std::cos(v); },
+                      -vector_math::max_sin_cos, vector_math::max_sin_cos);
+}
+
+Array log1p(const Array& x) {
+    return detail::map(x, [](float v) { return vector_math::log1p(v); });
+}
+
+Array expm1(const Array& x) {
+    return vectorised(x, [](float v) { return vector_math::expm1(v); }, [](float v) { return std::expm1(v); },
+                      -INFINITY, 88.37626f);
+}
+
 template <class T>
 ArrayOf<T> sigmoid_backward(const ArrayOf<T>& dy, const ArrayOf<T>& y) {
     return detail::map(dy, y, [](T g, T s) { return g * s * (T(1) - s); });
@@ -72,7 +111,10 @@ ArrayOf<T> leaky_relu_backward(const ArrayOf<T>& dy, const ArrayOf<T>& x, Settin
 
 template <class T>
 ArrayOf<T> elu(const ArrayOf<T>& x, Setting<T> a) {
-    return detail::map(x, [a](T v) { return std::max(v, T(0)) + a * std::expm1(std::min(v, T(0))); });
+    if constexpr (std::is_same_v<T, float>)
+        return detail::map(x, [a](float v) { return vector_math::pick(v > 0.0f, v, a * vector_math::expm1(v)); });
+    else
+        return detail::map(x, [a](T v) { return std::max(v, T(0)) + a * std::expm1(std::min(v, T(0))); });
 }
 
 template <class T>
@@ -85,7 +127,10 @@ ArrayOf<T> elu_backward(const ArrayOf<T>& dy, const ArrayOf<T>& x, const ArrayOf
 
 template <class T>
 ArrayOf<T> silu(const ArrayOf<T>& x) {
-    return detail::map(x, [](T v) { return v / (T(1) + std::exp(-v)); });
+    if constexpr (std::is_same_v<T, float>)
+        return detail::map(x, [](float v) { return v * vector_math::sigmoid(v); });
+    else
+        return detail::map(x, [](T v) { return v / (T(1) + std::exp(-v)); });
 }
 
 Array gelu(const Array& x) {
@@ -115,10 +160,17 @@ ArrayOf<T> gelu_tanh_backward(const ArrayOf<T>& dy, const ArrayOf<T>& x) {
 // max(bx, 0) + ln(1 + e^-|bx|) is ln(1 + e^bx) without overflow; above the threshold, x.
 template <class T>
 ArrayOf<T> softplus(const ArrayOf<T>& x, Setting<T> b, Setting<T> t) {
-    return detail::map(x, [b, t](T v) {
-        const T bx = b * v;
-        return bx > t ? v : (std::max(bx, T(0)) + std::log1p(std::exp(-std::abs(bx)))) / b;
-    });
+    if constexpr (std::is_same_v<T, float>)
+        return detail::map(x, [b, t](float v) {
+            const float bx = b * v;
+            const float soft = (std::max(bx, 0.0f) + vector_math::log1p(vector_math::exp(-std::abs(bx)))) / b;
+            return vector_math::pick(bx > t, v, soft);
+        });
+    else
+        return detail::map(x, [b, t](T v) {
+            const T bx = b * v;
+            return bx > t ? v : (std::max(bx, T(0)) + std::log1p(std::exp(-std::abs(bx)))) / b;
+        });
 }
 
 namespace {

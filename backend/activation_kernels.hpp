@@ -53,5 +53,12 @@ Array gelu_backward(const Array& dy, const Array& x);         // dy (Phi(x) + x 
 // y = softmax(x) or log_softmax(x) along `axis`.
 Array softmax(const Array& x, std::size_t axis);
 Array log_softmax(const Array& x, std::size_t axis);
+// The elementwise functions of ops/elementwise.cpp, within 2 ulp of the exact value: vectorised
+// where vector_math is that exact (sin, cos: |x| <= 8192; expm1: x <= 88.37626), the C library
+// beyond.
+Array sin(const Array& x);
+Array cos(const Array& x);
+Array log1p(const Array& x);
+Array expm1(const Array& x);
 
 }  // namespace tapegrad::kernels

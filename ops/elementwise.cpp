@@ -6,6 +6,7 @@
 
 #include <xtensor/xbroadcast.hpp>
 
+#include "../backend/activation_kernels.hpp"
 #include "../backend/kernels.hpp"
 #include "../backend/parallel.hpp"
 #include "../core/tape.hpp"
@@ -216,28 +217,28 @@ Tensor clamp(const Tensor& x, float lo, float hi) {
 }
 
 Tensor sin(const Tensor& x) {  // dx = dy cos x
-    return record("sin", {x}, detail::map(x.value(), [](float v) { return std::sin(v); }),
+    return record("sin", {x}, kernels::sin(x.value()),
                   [](const Inputs& in, const Tensor&, const Tensor& dy) {
                       return Grads{dy * cos(in[0])};
                   });
 }
 
 Tensor cos(const Tensor& x) {  // dx = -dy sin x
-    return record("cos", {x}, detail::map(x.value(), [](float v) { return std::cos(v); }),
+    return record("cos", {x}, kernels::cos(x.value()),
                   [](const Inputs& in, const Tensor&, const Tensor& dy) {
                       return Grads{-dy * sin(in[0])};
                   });
 }
 
 Tensor log1p(const Tensor& x) {  // dx = dy / (1 + x)
-    return record("log1p", {x}, xt::log1p(x.value()),
+    return record("log1p", {x}, kernels::log1p(x.value()),
                   [](const Inputs& in, const Tensor&, const Tensor& dy) {
                       return Grads{dy / (in[0] + 1.0f)};
                   });
 }
 
 Tensor expm1(const Tensor& x) {  // dx = dy (y + 1)
-    return record("expm1", {x}, xt::expm1(x.value()),
+    return record("expm1", {x}, kernels::expm1(x.value()),
                   [](const Inputs&, const Tensor& y, const Tensor& dy) {
                       return Grads{dy * (y + 1.0f)};
                   });

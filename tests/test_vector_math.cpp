@@ -1,9 +1,11 @@
-// ops/vector_math.hpp against the C library: exp, sigmoid and tanh within a few units in the
-// last place over their ranges, and the edges (clamping, NaN, signs).
+// backend/vector_math.hpp against the exact values: exp, sigmoid, tanh, log, log1p, expm1, sin and
+// cos within a few units in the last place over their ranges, and the edges (clamping, NaN,
+// signs).
 #include <cmath>
 #include <limits>
 
 #include "helpers.hpp"
+#include <tapegrad/backend/activation_kernels.hpp>
 #include <tapegrad/backend/vector_math.hpp>
 
 using namespace tapegrad;
@@ -69,4 +71,66 @@ TEST_CASE("vector_math erf is within 5e-7 of erf, odd, and 1 far out") {
     CHECK(vector_math::erf(10.0f) == 1.0f);
     CHECK(vector_math::erf(-10.0f) == -1.0f);
     CHECK(std::isnan(vector_math::erf(std::numeric_limits<float>::quiet_NaN())));
+}
+
+TEST_CASE("vector_math log, log1p, expm1, sin and cos are within 2 ulp of the exact value") {
+    double worst_log = 0, worst_log1p = 0, worst_expm1 = 0, worst_sin = 0, worst_cos = 0;
+    for (int k = 1; k < 250000; ++k) {  // every binade from 2^-125 to 2^124, subnormals below
+        const float x = std::ldexp(1.0f + static_cast<float>(k % 1000) / 1000.0f, k / 1000 - 125);
+        worst_log = std::max(worst_log, ulps(vector_math::log(x), std::log(static_cast<double>(x))));
+    }
+    worst_log = std::max(worst_log, ulps(vector_math::log(1e-40f), std::log(static_cast<double>(1e-40f))));
+    for (int k = -99999; k <= 300000; ++k) {  // (-1, 3], densest near 0
+        const float x = static_cast<float>(k) * 1e-5f;
+        worst_log1p = std::max(worst_log1p, ulps(vector_math::log1p(x), std::log1p(static_cast<double>(x))));
+        const float tiny = x * 1e-6f;
+        worst_log1p = std::max(worst_log1p, ulps(vector_math::log1p(tiny), std::log1p(static_cast<double>(tiny))));
+    }
+    for (int k = -87000; k <= 88000; ++k) {
+        const float x = static_cast<float>(k) * 0.001f + 0.0003f;
+        worst_expm1 = std::max(worst_expm1, ulps(vector_math::expm1(x), std::expm1(static_cast<double>(x))));
+        const float tiny = x * 1e-7f;
+        worst_expm1 = std::max(worst_expm1, ulps(vector_math::expm1(tiny), std::expm1(static_cast<double>(tiny))));
+    }
+    for (int k = -2048000; k <= 2048000; k += 3) {  // |x| <= 8192, near the zeros too
+        const float x = static_cast<float>(k) * 0.004f + 0.0001f;
+        worst_sin = std::max(worst_sin, ulps(vector_math::sin(x), std::sin(static_cast<double>(x))));
+        worst_cos = std::max(worst_cos, ulps(vector_math::cos(x), std::cos(static_cast<double>(x))));
+    }
+    INFO("log " << worst_log << ", log1p " << worst_log1p << ", expm1 " << worst_expm1 << ", sin " << worst_sin
+                << ", cos " << worst_cos << " ulp");
+    CHECK(worst_log <= 2.0);
+    CHECK(worst_log1p <= 2.0);
+    CHECK(worst_expm1 <= 2.0);
+    CHECK(worst_sin <= 2.0);
+    CHECK(worst_cos <= 2.0);
+}
+
+TEST_CASE("vector_math log's, log1p's and expm1's edges, and the kernels beyond vector_math's range") {
+    const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+    CHECK(vector_math::log(0.0f) == -inf);
+    CHECK(std::isnan(vector_math::log(-1.0f)));
+    CHECK(vector_math::log(inf) == inf);
+    CHECK(std::isnan(vector_math::log(nan)));
+    CHECK(vector_math::log(1.0f) == 0.0f);
+    CHECK(vector_math::log1p(-1.0f) == -inf);
+    CHECK(std::isnan(vector_math::log1p(-2.0f)));
+    CHECK(vector_math::log1p(inf) == inf);
+    CHECK(vector_math::log1p(1e-30f) == 1e-30f);
+    CHECK(vector_math::expm1(-100.0f) == -1.0f);
+    CHECK(vector_math::expm1(1e-30f) == 1e-30f);
+    CHECK(std::isnan(vector_math::expm1(nan)));
+    CHECK(vector_math::sin(0.0f) == 0.0f);
+    CHECK(vector_math::cos(0.0f) == 1.0f);
+    CHECK(vector_math::sin(-1.0f) == -vector_math::sin(1.0f));
+    // The kernels take what vector_math does not cover from the C library: the same bits.
+    const Array x{1e5f, -3e4f, 88.5f, 0.5f, nan, inf};
+    const Array s = kernels::sin(x), c = kernels::cos(x), e = kernels::expm1(x);
+    CHECK(s(0) == std::sin(1e5f));
+    CHECK(c(1) == std::cos(-3e4f));
+    CHECK(e(2) == std::expm1(88.5f));
+    CHECK(e(5) == inf);
+    CHECK(s(3) == vector_math::sin(0.5f));
+    CHECK(std::isnan(s(4)));
+    CHECK(std::isnan(c(5)));
 }
