@@ -15,6 +15,19 @@ namespace mnist {
 using examples::EpochMetrics;
 using tapegrad::write_file_atomic;
 
+namespace {
+
+// Runs gnuplot on the script, which draws `path` from `data`; removes both files.
+void draw(const std::string& script, const std::string& data, const std::string& path) {
+    const int code = std::system(("gnuplot '" + script + "'").c_str());
+    std::remove(data.c_str());
+    std::remove(script.c_str());
+    if (code != 0) throw std::runtime_error("--plot: gnuplot failed to draw " + path);
+    std::cout << "plotted " << path << "\n";
+}
+
+}  // namespace
+
 void plot(const std::string& path, const std::vector<std::string>& names,
           const std::vector<std::vector<EpochMetrics>>& runs) {
     if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
@@ -41,11 +54,7 @@ void plot(const std::string& path, const std::vector<std::string>& names,
         gp << "\n";
         write_file_atomic(script, gp.str(), "--plot");
     }
-    const int code = std::system(("gnuplot '" + script + "'").c_str());
-    std::remove(data.c_str());
-    std::remove(script.c_str());
-    if (code != 0) throw std::runtime_error("--plot: gnuplot failed to draw " + path);
-    std::cout << "plotted " << path << "\n";
+    draw(script, data, path);
 }
 
 void plot_audit(const std::string& path, const std::string& csv, const std::string& title) {
@@ -108,11 +117,7 @@ void plot_audit(const std::string& path, const std::string& csv, const std::stri
     if (sep.empty()) gp << "NaN title 'no activation layer seen'";
     gp << "\nunset multiplot\n";
     write_file_atomic(script, gp.str(), "--plot");
-    const int code = std::system(("gnuplot '" + script + "'").c_str());
-    std::remove(data.c_str());
-    std::remove(script.c_str());
-    if (code != 0) throw std::runtime_error("--plot: gnuplot failed to draw " + path);
-    std::cout << "plotted " << path << "\n";
+    draw(script, data, path);
 }
 
 }  // namespace mnist
