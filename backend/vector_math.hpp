@@ -154,11 +154,14 @@ inline float expm1(float x) {
 
 // sin and cos with Cephes' sinf and cosf polynomials on [-pi/4, pi/4]: x is reduced by a multiple
 // of pi/4 in double, pi/4 in three parts (a float and two doubles), so that the remainder keeps
-// its digits even where sin or cos is near 0. Meant for |x| <= 8192 (max_sin_cos); callers take
-// larger arguments from the C library.
+// its digits even where sin or cos is near 0. For |x| <= 8192 (max_sin_cos); beyond, and for NaN,
+// the result is NaN, and callers take such arguments from the C library.
 constexpr float max_sin_cos = 8192.0f;
 namespace detail {
-inline float sin_or_cos(float a, bool cosine) {  // a = |x|
+inline float sin_or_cos(float x, bool cosine) {
+    // |x| beyond the range (and NaN) is reduced as 0, so that the conversion to an integer is
+    // defined; the result there is NaN, which callers replace with the C library's.
+    const float a = pick(std::abs(x) <= max_sin_cos, std::abs(x), 0.0f);
     std::int32_t j = static_cast<std::int32_t>(a * 1.27323954473516f);  // 4 / pi
     j = (j + 1) & ~1;  // to the even octant
     const double y = static_cast<double>(j);
@@ -175,14 +178,14 @@ inline float sin_or_cos(float a, bool cosine) {  // a = |x|
     s = s * z * r + r;
     const std::int32_t q = (j >> 1) + static_cast<std::int32_t>(cosine);  // quarter turns
     const float v = pick((q & 1) != 0, c, s);
-    return pick((q & 2) != 0, -v, v);
+    return pick(std::abs(x) <= max_sin_cos, pick((q & 2) != 0, -v, v), NAN);
 }
 }  // namespace detail
 
 inline float sin(float x) {
-    const float v = detail::sin_or_cos(std::abs(x), false);
+    const float v = detail::sin_or_cos(x, false);
     return pick(x < 0.0f, -v, v);
 }
-inline float cos(float x) { return detail::sin_or_cos(std::abs(x), true); }
+inline float cos(float x) { return detail::sin_or_cos(x, true); }
 
 }  // namespace tapegrad::vector_math

@@ -3,7 +3,8 @@
 # UndefinedBehaviorSanitizer) and runs each for a bounded time. Any crash, hang (an input taking
 # more than 10 s), memory error, undefined behaviour, leak or broken invariant fails the script and
 # leaves the input that caused it in build-fuzz/artifacts/ (replay: build-fuzz/fuzz/fuzz_NAME FILE).
-#   bash scripts/fuzz.sh                          every target (idx csv pgm npz engine), 60 s each
+#   bash scripts/fuzz.sh                          every target (idx csv pgm npz engine), 60 s each,
+#                                                 as many at once as there are cores (JOBS)
 #   FUZZ_SECONDS=3600 bash scripts/fuzz.sh npz    one target for an hour
 # What a run finds new is kept in build-fuzz/corpus/NAME and used by the next run.
 set -euo pipefail
@@ -49,16 +50,17 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_
 rm -rf "$build/seeds"
 "$build/fuzz/fuzz_seeds" "$build/seeds"
 mkdir -p "$build/artifacts"
-summary=()
-for name in "${targets[@]}"; do
+# One target: its log in $build/fuzz_NAME.log, its summary line in $build/fuzz_NAME.summary.
+fuzz_one() {
+  local name=$1
   mkdir -p "$build/corpus/$name" "$build/seeds/$name"
-  seed_dirs=("$build/seeds/$name")
+  local seed_dirs=("$build/seeds/$name")
   [ -d "fuzz/corpus/$name" ] && seed_dirs+=("fuzz/corpus/$name")
   echo "== fuzz_$name for ${seconds} s"
-  log="$build/fuzz_$name.log"
-  dict=(); [ -f "fuzz/$name.dict" ] && dict=(-dict="fuzz/$name.dict")
+  local log="$build/fuzz_$name.log"
+  local dict=(); [ -f "fuzz/$name.dict" ] && dict=(-dict="fuzz/$name.dict")
   # An engine program reads at most a few hundred bytes; longer inputs only slow the search.
-  max_len=65536; [ "$name" = engine ] && max_len=1024
+  local max_len=65536; [ "$name" = engine ] && max_len=1024
   # -timeout: one input running longer is a hang; -rss_limit_mb: so is a memory blow-up.
   if ! "$build/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
        -max_len="$max_len" -print_final_stats=1 "${dict[@]}" \
@@ -66,11 +68,28 @@ for name in "${targets[@]}"; do
        "$build/corpus/$name" "${seed_dirs[@]}" > "$log" 2>&1; then
     tail -n 60 "$log" >&2
     echo "fuzz: fuzz_$name found a problem; the input is in $build/artifacts/" >&2
-    exit 1
+    return 1
   fi
+  local execs corpus
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   corpus=$(find "$build/corpus/$name" -type f | wc -l)
-  summary+=("fuzz_$name: $execs executions in ${seconds} s, corpus $corpus inputs, no findings")
-  echo "${summary[-1]}"
+  echo "fuzz_$name: $execs executions in ${seconds} s, corpus $corpus inputs, no findings" | tee "$build/fuzz_$name.summary"
+}
+
+# Each fuzzer is one process on one core: up to $jobs run at once, each for the full time.
+failed=0
+pids=()
+for name in "${targets[@]}"; do
+  rm -f "$build/fuzz_$name.summary"
+  fuzz_one "$name" &
+  pids+=($!)
+  if [ ${#pids[@]} -ge "$jobs" ]; then
+    wait "${pids[0]}" || failed=1
+    pids=("${pids[@]:1}")
+  fi
 done
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+[ $failed -eq 0 ] || exit 1
+summary=()
+for name in "${targets[@]}"; do summary+=("$(cat "$build/fuzz_$name.summary")"); done
 printf '%s\n' "${summary[@]}"
